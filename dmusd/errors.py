@@ -1,0 +1,77 @@
+"""The one exception hierarchy of dmusd.
+
+Every error says what was wrong and where: a file, a chunk path, a byte offset, a config key and
+line. The CLI prints `str(error)` as one line and exits with `error.exit_code`, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class DmusdError(Exception):
+    """Base of every error dmusd reports to a user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class StateError(DmusdError):
+    """An IMXF node was asked for a KSSTATE transition it cannot make."""
+
+
+class BankError(DmusdError):
+    """A DLS, SF2 or download buffer is malformed. Names file, chunk path and byte offset."""
+
+    def __init__(
+        self, message: str, *, file: str | None = None, chunk: str | None = None, offset: int | None = None
+    ) -> None:
+        parts = [p for p in (file, chunk) if p]
+        if offset is not None:
+            parts.append(f"offset {offset}")
+        super().__init__(message, where=": ".join(parts) or None)
+        self.file, self.chunk, self.offset = file, chunk, offset
+
+
+class MidiFileError(DmusdError):
+    """A Standard MIDI File is malformed. Names the file and the byte offset."""
+
+    def __init__(self, message: str, *, file: str | None = None, offset: int | None = None) -> None:
+        where = file if offset is None else f"{file or '<midi>'}: offset {offset}"
+        super().__init__(message, where=where)
+        self.file, self.offset = file, offset
+
+
+class ConfigError(DmusdError):
+    """The TOML config is invalid. Names file, line and key: `dmusd.toml:14: pins[1].voices: ...`."""
+
+    exit_code = 2
+
+    def __init__(
+        self, message: str, *, file: str | None = None, line: int | None = None, key: str | None = None
+    ) -> None:
+        loc = file or ""
+        if line is not None:
+            loc = f"{loc}:{line}"
+        where = ": ".join(p for p in (loc, key) if p) or None
+        super().__init__(message, where=where)
+        self.file, self.line, self.key = file, line, key
+
+
+class AudioDeviceError(DmusdError):
+    """No usable audio device (exit code 3)."""
+
+    exit_code = 3
+
+
+class PropertyError(DmusdError):
+    """A KS property request failed. `status` is the NTSTATUS name (e.g. STATUS_NOT_FOUND)."""
+
+    def __init__(self, status: str, message: str, *, where: str | None = None) -> None:
+        super().__init__(f"{status}: {message}", where=where)
+        self.status = status
