@@ -1,3 +1,3 @@
-"""dmusd: a real-time software synthesizer daemon built on the DirectMusic DMus port/miniport model."""
+"""dmusd: a real-time software synthesizer daemon on the DirectMusic DMus port/miniport model."""
 
 __version__ = "0.1.0"

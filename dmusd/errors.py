@@ -29,7 +29,12 @@ class BankError(DmusdError):
     """A DLS, SF2 or download buffer is malformed. Names file, chunk path and byte offset."""
 
     def __init__(
-        self, message: str, *, file: str | None = None, chunk: str | None = None, offset: int | None = None
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        chunk: str | None = None,
+        offset: int | None = None,
     ) -> None:
         parts = [p for p in (file, chunk) if p]
         if offset is not None:
@@ -48,12 +53,17 @@ class MidiFileError(DmusdError):
 
 
 class ConfigError(DmusdError):
-    """The TOML config is invalid. Names file, line and key: `dmusd.toml:14: pins[1].voices: ...`."""
+    """The TOML config is invalid. Names file, line and key (`dmusd.toml:14: pins[1].voices`)."""
 
     exit_code = 2
 
     def __init__(
-        self, message: str, *, file: str | None = None, line: int | None = None, key: str | None = None
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        key: str | None = None,
     ) -> None:
         loc = file or ""
         if line is not None:
@@ -75,3 +85,11 @@ class PropertyError(DmusdError):
     def __init__(self, status: str, message: str, *, where: str | None = None) -> None:
         super().__init__(f"{status}: {message}", where=where)
         self.status = status
+
+
+class EventBufferError(DmusdError):
+    """A DirectMusic event buffer (DMUS_EVENTHEADER records) is malformed. Names the offset."""
+
+    def __init__(self, message: str, *, offset: int) -> None:
+        super().__init__(message, where=f"event buffer: offset {offset}")
+        self.offset = offset

@@ -8,7 +8,7 @@ thread may take events while the audio thread returns them.
 
 from __future__ import annotations
 
-from dmusd.kernel.event import DMUS_KERNEL_EVENT, DMUS_KEF_PACKAGE_EVENT, INLINE_SIZE
+from dmusd.kernel.event import DMUS_KEF_PACKAGE_EVENT, DMUS_KERNEL_EVENT, INLINE_SIZE
 from dmusd.kernel.mxf import MXF
 
 DEFAULT_EVENTS = 4096
@@ -60,9 +60,8 @@ class AllocatorMXF(MXF):
             if ev._owner is not self or ev._pooled:
                 self.rejected += 1
                 continue
-            if ev.usFlags & DMUS_KEF_PACKAGE_EVENT:
-                if ev.pPackageEvt is not None:  # a consumer that did not unwrap it
-                    self.PutMessage(ev.pPackageEvt)
+            if ev.usFlags & DMUS_KEF_PACKAGE_EVENT and ev.pPackageEvt is not None:
+                self.PutMessage(ev.pPackageEvt)  # a consumer that did not unwrap it
             if ev.pbData is not None:
                 self.PutBuffer(ev.pbData)
             ev.zero()

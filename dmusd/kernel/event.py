@@ -24,7 +24,7 @@ _ZERO_INLINE = bytes(INLINE_SIZE)
 
 
 class DMUS_KERNEL_EVENT:
-    """One pooled MIDI event. Obtain it from an allocator's GetMessage; give it back by PutMessage."""
+    """One pooled MIDI event: take it with an allocator's GetMessage, give it back by PutMessage."""
 
     __slots__ = (
         "bReserved",
