@@ -1,0 +1,1 @@
+"""Sub-commands of the `dmusd` CLI, one module each (see dmusd/cli.py)."""
