@@ -9,14 +9,15 @@ would be handed, and when.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
-from dmusd.errors import MidiFileError
 from dmusd.kernel.allocator import AllocatorMXF
 from dmusd.kernel.event import iter_chain
 from dmusd.kernel.mxf import KSSTATE, MXF, step_state
 from dmusd.kernel.sequencer import Sequencer
 from dmusd.kernel.unpacker import Unpacker
+from dmusd.midifile import read_midi_file
 
 REF_PER_SECOND = 10_000_000
 
@@ -42,26 +43,11 @@ class _MonotonicClock:
         return (time.monotonic_ns() - self._start) // 100
 
 
-def _read_messages(path: str) -> list[tuple[int, bytes]]:
-    import mido
-
-    try:
-        song = mido.MidiFile(path)
-        out, now = [], 0.0
-        for msg in song:  # iterating a MidiFile applies its tempo map
-            now += msg.time
-            if not msg.is_meta:
-                out.append((round(now * REF_PER_SECOND), bytes(msg.bin())))
-        return out
-    except OSError as error:
-        raise MidiFileError(error.strerror or str(error), file=path) from None
-    except (ValueError, EOFError, KeyError, IndexError) as error:
-        reason = str(error) or "the file ends too early"
-        raise MidiFileError(f"not a valid Standard MIDI File: {reason}", file=path) from None
-
-
 def run(args: argparse.Namespace) -> int:
-    messages = _read_messages(args.file)
+    song = read_midi_file(args.file)
+    for warning in song.warnings:
+        print(f"dmusd: {args.file}: {warning}", file=sys.stderr)
+    messages = [(when, data) for when, _, data in song.events]
     pool = AllocatorMXF()
     clock = _MonotonicClock()
     unpacker = Unpacker(pool)
