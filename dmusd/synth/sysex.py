@@ -1,0 +1,73 @@
+"""SysEx messages a GM/GS/XG synth acts on, decoded into plain actions.
+
+Universal non-real-time (7E): GM System On (09 01), GM2 On (09 03), GM System Off (09 02).
+Universal real-time (7F): master volume (04 01), master fine tuning (04 03), master coarse
+tuning (04 04). Roland GS (41 dd 42 12): GS reset (40 00 7F), use-for-rhythm (40 1x 15), with
+the Roland checksum verified. Yamaha XG System On (43 1n 4C 00 00 7E 00). The device id 7F
+means "all devices"; we answer to every id, as soft synths do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True, frozen=True)
+class SysexAction:
+    """What a SysEx asks for. `kind` is one of the names below; `channel` is 0..15 for
+    per-part messages (GS rhythm), -1 otherwise; `value` depends on the kind."""
+
+    kind: str
+    value: float = 0.0
+    channel: int = -1
+
+
+GM_ON = "gm_on"  # reset to GM defaults
+GM_OFF = "gm_off"  # leave GM mode (we keep playing GM sounds)
+GS_RESET = "gs_reset"
+XG_ON = "xg_on"
+MASTER_VOLUME = "master_volume"  # value: 0..1 linear fraction of full volume
+MASTER_FINE_TUNING = "master_fine_tuning"  # value: cents
+MASTER_COARSE_TUNING = "master_coarse_tuning"  # value: semitones
+GS_RHYTHM = "gs_rhythm"  # value: 0 = normal part, 1 or 2 = drum map; channel: the part's channel
+
+# GS parts 0..15 are channels 10, 1..9, 11..16 (part 0 is the rhythm part on channel 10).
+GS_PART_CHANNEL = [9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15]
+
+
+def decode_sysex(msg: bytes) -> SysexAction | None:
+    """The action a complete SysEx (F0 ... F7) asks for, or None when we do not act on it."""
+    if len(msg) < 5 or msg[0] != 0xF0 or msg[-1] != 0xF7:
+        return None
+    body = msg[1:-1]
+    maker = body[0]
+    if maker == 0x7E and len(body) >= 4 and body[2] == 0x09:
+        return {1: SysexAction(GM_ON), 2: SysexAction(GM_OFF), 3: SysexAction(GM_ON)}.get(body[3])
+    if maker == 0x7F and len(body) >= 6 and body[2] == 0x04:
+        sub, lsb, msb = body[3], body[4], body[5]
+        value14 = msb << 7 | lsb
+        if sub == 0x01:
+            return SysexAction(MASTER_VOLUME, value14 / 16383.0)
+        if sub == 0x03:
+            return SysexAction(MASTER_FINE_TUNING, (value14 - 8192) * 100.0 / 8192.0)
+        if sub == 0x04:
+            return SysexAction(MASTER_COARSE_TUNING, float(msb - 64))
+        return None
+    if maker == 0x41 and len(body) >= 8 and body[2] == 0x42 and body[3] == 0x12:
+        address, data, checksum = body[4:7], body[7:-1], body[-1]
+        if (sum(address) + sum(data) + checksum) & 0x7F:
+            return None  # a corrupted GS message must not reset anything
+        if address == b"\x40\x00\x7f" and data == b"\x00":
+            return SysexAction(GS_RESET)
+        if address[0] == 0x40 and address[1] & 0xF0 == 0x10 and address[2] == 0x15 and data:
+            part = address[1] & 0x0F
+            return SysexAction(GS_RHYTHM, float(data[0]), GS_PART_CHANNEL[part])
+        return None
+    if (
+        maker == 0x43
+        and len(body) >= 7
+        and body[1] & 0xF0 == 0x10
+        and body[2:7] == b"\x4c\x00\x00\x7e\x00"
+    ):
+        return SysexAction(XG_ON)
+    return None

@@ -1,0 +1,125 @@
+"""Channel state (controllers, RPN/NRPN, data entry) and SysEx decoding."""
+
+from __future__ import annotations
+
+import pytest
+
+from dmusd.banks.connection import (
+    CONN_SRC_CC,
+    CONN_SRC_PITCHWHEEL,
+    CONN_SRC_RPN0,
+    CONN_SRC_RPN1,
+    CONN_SRC_RPN2,
+)
+from dmusd.midifile import read_midi_file
+from dmusd.synth import sysex as S
+from dmusd.synth.channel import Channel
+from tests.support import SHARED_DATA
+
+
+def rpn(ch: Channel, number: int, *data: tuple[int, int]) -> list:
+    ch.control_change(101, number >> 7)
+    ch.control_change(100, number & 0x7F)
+    out = []
+    for cc, value in data:
+        out = ch.control_change(cc, value)
+    return dict(out)
+
+
+def test_defaults_and_drum_channel():
+    ch = Channel(0)
+    assert (ch.cc[7], ch.cc[10], ch.cc[11], ch.pitch_wheel) == (100, 64, 127, 8192)
+    assert not ch.drum and Channel(9).drum
+    assert Channel(9).patch == 0x8000_0000
+    src = dict(ch.sources())
+    assert src[CONN_SRC_CC(10)] == 0.5 and src[CONN_SRC_PITCHWHEEL] == 0.5
+    assert src[CONN_SRC_RPN0] == 2 / 128 and src[CONN_SRC_RPN1] == 0.5 and src[CONN_SRC_RPN2] == 0.5
+
+
+def test_bank_select_and_program_make_the_patch():
+    ch = Channel(3)
+    ch.control_change(0, 8)
+    ch.control_change(32, 1)
+    ch.program = 25
+    assert ch.patch == (8 << 16) | (1 << 8) | 25
+
+
+def test_pitch_bend_range_rpn0_with_data_entry_and_increment():
+    ch = Channel(0)
+    out = rpn(ch, 0, (6, 12))
+    assert ch.bend_range == 12 * 128 and out[CONN_SRC_RPN0] == 12 / 128
+    rpn(ch, 0, (38, 50))
+    assert ch.bend_range == 12 * 128 + 50
+    for _ in range(60):  # +60 cents carries into the semitone
+        ch.control_change(96, 0)
+    assert ch.bend_range == 13 * 128 + 10
+    ch.control_change(97, 0)
+    assert ch.bend_range == 13 * 128 + 9
+
+
+def test_fine_and_coarse_tuning_rpns():
+    ch = Channel(0)
+    out = rpn(ch, 1, (6, 0x50), (38, 0))
+    assert ch.fine_tune == 0x50 << 7 and out[CONN_SRC_RPN1] == (0x50 << 7) / 16384
+    out = rpn(ch, 2, (6, 66))
+    assert ch.coarse_tune == 66 and out[CONN_SRC_RPN2] == 66 / 128
+
+
+def test_null_rpn_and_nrpn_swallow_data_entry():
+    ch = Channel(0)
+    assert rpn(ch, 0x3FFF, (6, 24)) == {} and ch.bend_range == 2 * 128
+    ch.control_change(99, 1)
+    ch.control_change(98, 8)
+    assert ch.control_change(6, 24) == [] and ch.bend_range == 2 * 128
+    assert ch.selected_rpn is None
+
+
+def test_reset_all_controllers_keeps_volume_and_pan():
+    ch = Channel(0)
+    for cc, v in ((7, 30), (10, 0), (64, 127), (11, 40), (1, 90)):
+        ch.control_change(cc, v)
+    ch.set_pitch_wheel(0, 0)
+    ch.control_change(121, 0)
+    assert (ch.cc[7], ch.cc[10]) == (30, 0)
+    assert (ch.cc[64], ch.cc[11], ch.cc[1], ch.pitch_wheel) == (0, 127, 0, 8192)
+
+
+@pytest.mark.parametrize(
+    ("hexmsg", "kind", "value", "channel"),
+    [
+        ("f0 7e 7f 09 01 f7", S.GM_ON, 0, -1),
+        ("f0 7e 10 09 02 f7", S.GM_OFF, 0, -1),
+        ("f0 7f 7f 04 01 00 40 f7", S.MASTER_VOLUME, 8192 / 16383, -1),
+        ("f0 7f 7f 04 03 00 60 f7", S.MASTER_FINE_TUNING, 50.0, -1),
+        ("f0 7f 7f 04 04 00 3e f7", S.MASTER_COARSE_TUNING, -2.0, -1),
+        ("f0 41 10 42 12 40 00 7f 00 41 f7", S.GS_RESET, 0, -1),
+        ("f0 41 10 42 12 40 1a 15 02 0f f7", S.GS_RHYTHM, 2, 10),
+        ("f0 43 10 4c 00 00 7e 00 f7", S.XG_ON, 0, -1),
+    ],
+)
+def test_sysex_decoding(hexmsg, kind, value, channel):
+    action = S.decode_sysex(bytes.fromhex(hexmsg))
+    assert action is not None and action.kind == kind
+    assert action.value == pytest.approx(value) and action.channel == channel
+
+
+@pytest.mark.parametrize(
+    "hexmsg",
+    [
+        "f0 41 10 42 12 40 00 7f 00 40 f7",  # bad Roland checksum
+        "f0 7e 7f 06 01 f7",  # identity request: nothing to do
+        "f0 7e 7f 09 01",  # no F7
+        "f0 43 10 4c 00 00 7e 01 f7",  # XG, another parameter
+    ],
+)
+def test_sysex_we_do_not_act_on(hexmsg):
+    assert S.decode_sysex(bytes.fromhex(hexmsg)) is None
+
+
+def test_gs_drum_part_file_decodes_to_rhythm_changes():
+    song = read_midi_file(
+        SHARED_DATA / "test-midi-files/midi/test-sysex-gs-40-1x-15-drum-part-change.mid"
+    )
+    actions = [S.decode_sysex(d) for _, _, d in song.events if d[0] == 0xF0]
+    assert [a.kind for a in actions] == [S.GS_RESET, S.GS_RHYTHM, S.GS_RHYTHM]
+    assert [(a.channel, a.value) for a in actions[1:]] == [(0, 2.0), (9, 0.0)]
