@@ -215,6 +215,9 @@ class PropertyDispatcher:
             )
         if d.target is not Target.FILTER and request.pin is not None:
             stream = self._resolve_pin(request.pin)
+        probe = self._fit(request, d.value_size, where)
+        if probe is not None:  # a size probe needs no instance data
+            return probe
         if len(request.instance) < d.instance_size:
             raise PropertyError(
                 "STATUS_INVALID_PARAMETER",
@@ -222,9 +225,6 @@ class PropertyDispatcher:
                 f"{d.instance_name or 'the instance'} needs {d.instance_size}",
                 where=where,
             )
-        probe = self._fit(request, d.value_size, where)
-        if probe is not None:
-            return probe
         try:
             out = item.handler(request, stream)
         except PropertyError as error:
