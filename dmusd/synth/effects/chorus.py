@@ -1,0 +1,88 @@
+"""A stereo chorus: four modulated taps on one delay line, two per side in quadrature.
+
+The mono chorus send is written into a ring buffer; each tap reads it at base delay +
+depth x sin(LFO phase + its own offset) with linear interpolation. Left takes the taps at
+0 and 180 degrees, right the ones at 90 and 270, so the sides move against each other and the
+image widens. Parameters: rate (Hz), depth (ms), base delay (ms), mix.
+
+State for the block call: `buf` the ring (power-of-two length), `ints = (write index, mask)`,
+`flts = (phase, phase step, base delay in samples, depth in samples)`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from dmusd.errors import ConfigError
+
+_RING = 8192  # > 170 ms at 48 kHz: room for any allowed delay + depth
+_TAP_OFFSETS = (0.0, 0.5, 0.25, 0.75)  # cycles: two for the left, two for the right
+
+
+class Chorus:
+    """Parameters and state of the chorus. Set attributes, then `update()`."""
+
+    def __init__(self, rate: float, lfo_hz: float = 0.6, depth_ms: float = 2.5) -> None:
+        self.rate = float(rate)
+        ring = _RING
+        while ring < 0.2 * rate:
+            ring *= 2
+        self.buf = np.zeros(ring, dtype=np.float32)
+        self.ints = np.array([0, ring - 1], dtype=np.int64)
+        self.flts = np.zeros(4, dtype=np.float64)
+        self.lfo_hz = lfo_hz
+        self.depth_ms = depth_ms
+        self.delay_ms = 12.0
+        self.update()
+
+    def update(self) -> None:
+        if not 0.01 <= self.lfo_hz <= 20.0:
+            raise ConfigError(
+                f"chorus rate {self.lfo_hz} Hz is outside 0.01..20", key="chorus.rate"
+            )
+        if not 0.0 <= self.depth_ms <= 20.0:
+            raise ConfigError(
+                f"chorus depth {self.depth_ms} ms is outside 0..20", key="chorus.depth"
+            )
+        if not 1.0 <= self.delay_ms <= 50.0:
+            raise ConfigError(
+                f"chorus delay {self.delay_ms} ms is outside 1..50", key="chorus.delay"
+            )
+        self.flts[1] = self.lfo_hz / self.rate
+        self.flts[2] = self.delay_ms * 1e-3 * self.rate
+        self.flts[3] = self.depth_ms * 1e-3 * self.rate
+
+    def clear(self) -> None:
+        self.buf[:] = 0.0
+
+
+@njit(nogil=True, cache=True)
+def chorus_process(bus, n, in_gain, mix, buf, ints, flts) -> None:
+    """Chorus bus[3, 0:n] (the mono send) and add the stereo result into bus[0] and bus[1]."""
+    w = ints[0]
+    mask = ints[1]
+    phase = flts[0]
+    step = flts[1]
+    base = flts[2]
+    depth = flts[3]
+    two_pi = 2.0 * math.pi
+    half = 0.5 * mix
+    for s in range(n):
+        buf[w] = bus[3, s] * in_gain
+        for t in range(4):
+            delay = base + depth * math.sin(two_pi * (phase + _TAP_OFFSETS[t]))
+            pos = w - delay
+            i = int(math.floor(pos))
+            f = pos - i
+            a = buf[i & mask]
+            b = buf[(i + 1) & mask]
+            bus[t >> 1, s] += (a + f * (b - a)) * half
+        w = (w + 1) & mask
+        phase += step
+        if phase >= 1.0:
+            phase -= 1.0
+    ints[0] = w
+    flts[0] = phase

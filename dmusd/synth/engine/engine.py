@@ -1,0 +1,409 @@
+"""Engine: the Python object that owns the voice tables and drives the compiled block call.
+
+The glue (synth stream, channel logic) calls start / release / quick_stop / controller ... with a
+sample offset into the next block; each call only fills a table row and appends a timed command.
+`render(frames)` makes one numba call that applies every command at its exact sample while it
+renders all voices, the send effects and the master stage, and returns float32 stereo.
+
+Threading: the command calls and render() must come from one thread (the audio thread, or a
+thread that hands work to it), as with the DDK sample synth's event queue under its spinlock.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dmusd.errors import BankError, ConfigError, StateError
+from dmusd.synth.effects.chorus import Chorus
+from dmusd.synth.effects.reverb import Reverb
+from dmusd.synth.engine import connections as C
+from dmusd.synth.engine import layout as L
+from dmusd.synth.engine.interpolation import make_sinc_table
+from dmusd.synth.engine.render import render_block
+from dmusd.synth.engine.voice_spec import VoiceSpec
+
+_MIN_LOOP = 1  # shorter loops cannot be played; they become one-shots
+_DEFAULT_CC = {7: 100, 10: 64, 11: 127}  # GM power-on controller values
+
+
+class Engine:
+    """The voice engine of one pin."""
+
+    def __init__(
+        self,
+        sample_rate: int = 48000,
+        max_voices: int = 256,
+        channels: int = 16,
+        max_block: int = 4096,
+        control_interval: int = L.CONTROL_INTERVAL,
+        max_commands: int = 8192,
+        pool_samples: int = 1 << 20,
+        quick_stop_ms: float = 5.0,
+    ) -> None:
+        if not 8000 <= sample_rate <= 192000:
+            raise ConfigError(f"sample rate {sample_rate} is outside 8000..192000", key="rate")
+        if not 1 <= max_voices <= 65536:
+            raise ConfigError(f"voice count {max_voices} is outside 1..65536", key="voices")
+        if not 1 <= control_interval <= 1024:
+            raise ConfigError(f"control interval {control_interval} is outside 1..1024")
+        self.sample_rate = sample_rate
+        self.max_voices = max_voices
+        self.channels = channels
+        self.max_block = max_block
+        self.vi = np.zeros((max_voices, L.VI_N), dtype=np.int64)
+        self.vf = np.zeros((max_voices, L.VF_N), dtype=np.float64)
+        self.conn = np.zeros((max_voices, L.MAX_CONNECTIONS, L.C_N), dtype=np.int64)
+        self.cscale = np.zeros((max_voices, L.MAX_CONNECTIONS), dtype=np.float64)
+        self.chan = np.zeros((channels, L.N_SOURCES), dtype=np.float64)
+        self.poly = np.zeros((channels, 128), dtype=np.float64)
+        self.pool = np.zeros(max(pool_samples, 4 * L.GUARD), dtype=np.float32)
+        self.pool_used = L.GUARD
+        self.sinc = make_sinc_table()
+        self.cmd_i = np.zeros((max_commands, L.CMD_NI), dtype=np.int64)
+        self.cmd_f = np.zeros(max_commands, dtype=np.float64)
+        self.counts = np.zeros(2, dtype=np.int64)
+        self._finished = np.zeros(max_voices, dtype=np.int64)
+        self.params = np.zeros(L.P_N, dtype=np.float64)
+        self.params[L.P_OUT_RATE] = sample_rate
+        self.params[L.P_CONTROL_INTERVAL] = control_interval
+        self.params[L.P_QS_SAMPLES] = quick_stop_ms * 1e-3 * sample_rate
+        self.params[L.P_MASTER_GAIN] = 1.0
+        self._acc = np.zeros(L.N_DEST, dtype=np.float64)
+        self._has = np.zeros(L.N_DEST, dtype=np.float64)
+        self._bus = np.zeros((4, max_block), dtype=np.float32)
+        self._vbuf = np.zeros(max(control_interval, 1), dtype=np.float32)
+        self._out = np.zeros((max_block, 2), dtype=np.float32)
+        self.reverb = Reverb(sample_rate)
+        self.chorus = Chorus(sample_rate)
+        self.set_reverb(enabled=True, in_gain_db=0.0, mix=0.25)
+        self.set_chorus(enabled=True, in_gain_db=0.0, mix=0.5)
+        self._free = list(range(max_voices - 1, -1, -1))  # a stack: pop() gives the lowest slot
+        self._serial = 0
+        self.master_volume = 0
+        for ch in range(channels):
+            self._reset_channel_now(ch)
+
+    # --- samples ---------------------------------------------------------------------------------
+    def add_wave(self, samples: np.ndarray) -> int:
+        """Append a mono wave (float, -1..1) to the pool; returns its offset for VoiceSpec.
+
+        Called off the audio thread: when the pool must grow, a bigger copy replaces it and the
+        next render() uses it.
+        """
+        data = np.asarray(samples, dtype=np.float32).reshape(-1)
+        need = self.pool_used + data.size + L.GUARD
+        if need > self.pool.size:
+            bigger = np.zeros(max(need, 2 * self.pool.size), dtype=np.float32)
+            bigger[: self.pool_used] = self.pool[: self.pool_used]
+            self.pool = bigger
+        offset = self.pool_used
+        self.pool[offset : offset + data.size] = data
+        self.pool_used = need  # the guard after this wave is the one before the next
+        return offset
+
+    # --- voices ----------------------------------------------------------------------------------
+    def start(self, spec: VoiceSpec, offset: int = 0) -> int:
+        """Fill a free voice slot from spec; it starts sounding at sample `offset`. Returns the
+        voice number the other calls take."""
+        if not self._free:
+            raise StateError(f"no free voice: all {self.max_voices} are in use")
+        if not 0 <= spec.channel < self.channels:
+            raise StateError(f"channel {spec.channel} is outside 0..{self.channels - 1}")
+        end = spec.wave_offset + spec.wave_length
+        if spec.wave_offset < L.GUARD or spec.wave_length < 1 or end > self.pool_used:
+            raise BankError(
+                f"wave [{spec.wave_offset}, {end}) is not in the sample pool",
+                chunk="wave",
+                offset=spec.wave_offset,
+            )
+        conns = spec.connections
+        if not isinstance(conns, np.ndarray):
+            conns = C.connections_array(conns)
+        n = conns.shape[0]
+        if n > L.MAX_CONNECTIONS:
+            raise BankError(
+                f"{n} connection blocks, at most {L.MAX_CONNECTIONS} per voice", chunk="art2"
+            )
+        v = self._free.pop()
+        self._serial += 1
+        vi, vf = self.vi[v], self.vf[v]
+        vi[:] = 0
+        vi[L.VI_STATE] = L.VOICE_PENDING
+        vi[L.VI_CHANNEL] = spec.channel
+        vi[L.VI_KEY] = min(max(int(spec.key), 0), 127)
+        vi[L.VI_VELOCITY] = min(max(int(spec.velocity), 0), 127)
+        vi[L.VI_WAVE_OFFSET] = spec.wave_offset
+        vi[L.VI_WAVE_LENGTH] = spec.wave_length
+        loop_type, ls, ll = spec.loop_type, spec.loop_start, spec.loop_length
+        if (
+            loop_type not in (L.LOOP_FORWARD, L.LOOP_RELEASE)
+            or ll < _MIN_LOOP
+            or ls < 0
+            or ls + ll > spec.wave_length
+        ):
+            loop_type = L.LOOP_NONE
+        vi[L.VI_LOOP_TYPE] = loop_type
+        vi[L.VI_LOOP_START] = ls
+        vi[L.VI_LOOP_END] = ls + ll
+        mode = spec.interpolation
+        vi[L.VI_INTERP] = mode if mode in (L.INTERP_LINEAR, L.INTERP_CUBIC, L.INTERP_SINC) else 1
+        vi[L.VI_N_CONN] = n
+        vi[L.VI_SERIAL] = self._serial
+        vf[:] = 0.0
+        vf[L.VF_RATE_RATIO] = spec.sample_rate / self.sample_rate
+        vf[L.VF_PITCH_OFFSET] = spec.fine_tune - 100.0 * spec.unity_note
+        vf[L.VF_ATTENUATION] = min(spec.attenuation / 655360.0, 0.0)
+        conn = self.conn[v]
+        if n:
+            conn[:n, L.C_SOURCE] = conns[:, 0]
+            conn[:n, L.C_CONTROL] = conns[:, 1]
+            conn[:n, L.C_DEST] = [C.DEST_INDEX.get(int(d), -1) for d in conns[:, 2]]
+            conn[:n, L.C_SRC_TRANSFORM] = (conns[:, 3] >> 10) & 0x3F
+            conn[:n, L.C_CTL_TRANSFORM] = (conns[:, 3] >> 4) & 0x3F
+            # lScale is a signed 32-bit field: 0x80000000 read unsigned is the same sentinel
+            scale = conns[:, 4].astype(np.int64)
+            scale = np.where(scale > 0x7FFFFFFF, scale - (1 << 32), scale)
+            self.cscale[v, :n] = scale / 65536.0
+        self._command(offset, L.CMD_START, v, self._serial)
+        return v
+
+    def release(self, voice: int, offset: int = 0) -> None:
+        """Note-off: EG1 and EG2 go to release at sample `offset`."""
+        self._command(offset, L.CMD_RELEASE, voice, int(self.vi[voice, L.VI_SERIAL]))
+
+    def quick_stop(self, voice: int, offset: int = 0) -> None:
+        """Fade the voice out in a few ms (stealing, exclusive class, same-key retrigger)."""
+        self._command(offset, L.CMD_QUICK_STOP, voice, int(self.vi[voice, L.VI_SERIAL]))
+
+    # --- channel sources -------------------------------------------------------------------------
+    def set_source(self, channel: int, source: int, value: float, offset: int = 0) -> None:
+        """Set a channel's DLS source (CONN_SRC_*) to a normalized value 0..1 at `offset`."""
+        if not 0 <= source < L.N_SOURCES:
+            raise StateError(f"source 0x{source:x} is not a channel source")
+        self._command(offset, L.CMD_SOURCE, channel, source, value)
+
+    def controller(self, channel: int, cc: int, value: int, offset: int = 0) -> None:
+        """MIDI control change (7-bit value) as the source CONN_SRC_CC(cc)."""
+        self.set_source(channel, 0x80 + (cc & 0x7F), (value & 0x7F) / 128.0, offset)
+
+    def pitch_wheel(self, channel: int, value: int, offset: int = 0) -> None:
+        """Pitch wheel, 14-bit (8192 = centre)."""
+        self.set_source(channel, C.CONN_SRC_PITCHWHEEL, (value & 0x3FFF) / 16384.0, offset)
+
+    def channel_pressure(self, channel: int, value: int, offset: int = 0) -> None:
+        self.set_source(channel, C.CONN_SRC_CHANNELPRESSURE, (value & 0x7F) / 128.0, offset)
+
+    def poly_pressure(self, channel: int, key: int, value: int, offset: int = 0) -> None:
+        self._command(offset, L.CMD_POLY_PRESSURE, channel, key & 0x7F, (value & 0x7F) / 128.0)
+
+    def rpn(self, channel: int, number: int, value: int, offset: int = 0) -> None:
+        """RPN 0 (bend range), 1 (fine tune) or 2 (coarse tune) as a 14-bit value
+        (MSB << 7 | LSB): 2 semitones of bend range is 256, centred tunings are 8192."""
+        if number not in (0, 1, 2):
+            raise StateError(f"RPN {number} is not a connection source")
+        self.set_source(channel, C.CONN_SRC_RPN0 + number, (value & 0x3FFF) / 16384.0, offset)
+
+    def all_sound_off(self, channel: int = -1, offset: int = 0) -> None:
+        """Quick-stop every voice of a channel (-1: of every channel)."""
+        self._command(offset, L.CMD_SOUND_OFF, channel, 0)
+
+    def all_notes_off(self, channel: int = -1, offset: int = 0) -> None:
+        """Release every voice of a channel (-1: of every channel)."""
+        self._command(offset, L.CMD_NOTES_OFF, channel, 0)
+
+    def reset_channel(self, channel: int, offset: int = 0) -> None:
+        """GM power-on values for every source of the channel, at `offset`."""
+        for src in range(L.N_SOURCES):
+            value = self._default_source(src)
+            if self.chan[channel, src] != value:
+                self.set_source(channel, src, value, offset)
+
+    def _reset_channel_now(self, channel: int) -> None:
+        for src in range(L.N_SOURCES):
+            self.chan[channel, src] = self._default_source(src)
+        self.poly[channel] = 0.0
+
+    @staticmethod
+    def _default_source(src: int) -> float:
+        if src == C.CONN_SRC_PITCHWHEEL or src in (C.CONN_SRC_RPN1, C.CONN_SRC_RPN2):
+            return 0.5
+        if src == C.CONN_SRC_RPN0:
+            return 256 / 16384.0  # 2 semitones
+        if 0x80 <= src < 0x100:
+            return _DEFAULT_CC.get(src - 0x80, 0) / 128.0
+        return 0.0
+
+    def _command(self, offset: int, kind: int, a: int, b: int, value: float = 0.0) -> None:
+        k = int(self.counts[0])
+        if k >= self.cmd_i.shape[0]:
+            raise StateError(f"command queue full ({k} commands): render before adding more")
+        row = self.cmd_i[k]
+        row[L.CMD_OFFSET] = offset
+        row[L.CMD_KIND] = kind
+        row[L.CMD_A] = a
+        row[L.CMD_B] = b
+        self.cmd_f[k] = value
+        self.counts[0] = k + 1
+
+    # --- rendering -------------------------------------------------------------------------------
+    def render(self, frames: int) -> np.ndarray:
+        """Render the next `frames` samples; returns a (frames, 2) float32 view of an internal
+        buffer that the next call overwrites (copy it to keep it)."""
+        if frames > self._out.shape[0]:
+            self._out = np.zeros((frames, 2), dtype=np.float32)
+        out = self._out[:frames]
+        done = 0
+        n_fin = 0
+        while done < frames:
+            n = min(self.max_block, frames - done)
+            self.render_into(out[done : done + n])
+            # keep every finished voice of this call
+            fin = self.counts[1]
+            if done and fin:
+                self._finished[n_fin : n_fin + fin] = self._finished[:fin].copy()
+            n_fin += fin
+            done += n
+        self.counts[1] = n_fin
+        return out
+
+    def render_into(self, out: np.ndarray) -> None:
+        """Render len(out) <= max_block samples into the (n, 2) float32 array `out`."""
+        frames = out.shape[0]
+        if frames > self.max_block:
+            raise StateError(f"block of {frames} frames is larger than max_block {self.max_block}")
+        rv, ch = self.reverb, self.chorus
+        render_block(
+            frames,
+            out,
+            self.vi,
+            self.vf,
+            self.conn,
+            self.cscale,
+            self.chan,
+            self.poly,
+            self.pool,
+            self.sinc,
+            self.cmd_i,
+            self.cmd_f,
+            self.counts,
+            self._finished,
+            self.params,
+            self._acc,
+            self._has,
+            self._bus,
+            self._vbuf,
+            rv.buf,
+            rv.ints,
+            rv.flts,
+            ch.buf,
+            ch.ints,
+            ch.flts,
+        )
+        for i in range(int(self.counts[1])):
+            self._free.append(int(self._finished[i]))
+
+    # --- what the glue reads ---------------------------------------------------------------------
+    @property
+    def finished(self) -> np.ndarray:
+        """The voices that went silent during the last render() (their slots are free again)."""
+        return self._finished[: int(self.counts[1])]
+
+    @property
+    def states(self) -> np.ndarray:
+        """Per-voice state (layout.VOICE_*), a live view."""
+        return self.vi[:, L.VI_STATE]
+
+    @property
+    def levels(self) -> np.ndarray:
+        """Per-voice amplitude at the last control point (EG1 x gains), a live view."""
+        return self.vf[:, L.VF_LEVEL]
+
+    @property
+    def serials(self) -> np.ndarray:
+        """Per-voice start order (bigger = newer), a live view."""
+        return self.vi[:, L.VI_SERIAL]
+
+    @property
+    def active_count(self) -> int:
+        """Voices started and not yet finished."""
+        return self.max_voices - len(self._free)
+
+    @property
+    def free_count(self) -> int:
+        return len(self._free)
+
+    # --- master and effects ----------------------------------------------------------------------
+    @property
+    def master_volume(self) -> int:
+        """Master volume in 1/100 dB (0 = unity), as KSPROPERTY_SYNTH_VOLUME."""
+        return self._master_volume
+
+    @master_volume.setter
+    def master_volume(self, centibel_hundredths: int) -> None:
+        self._master_volume = int(centibel_hundredths)
+        self.params[L.P_MASTER_GAIN] = 10.0 ** (self._master_volume / 2000.0)
+
+    def peak(self, reset: bool = True) -> float:
+        """Largest |sample| rendered since the last reset (linear; 1.0 = full scale)."""
+        value = float(self.params[L.P_PEAK])
+        if reset:
+            self.params[L.P_PEAK] = 0.0
+        return value
+
+    def set_reverb(
+        self,
+        enabled: bool | None = None,
+        in_gain_db: float | None = None,
+        mix: float | None = None,
+        time: float | None = None,
+        hf_ratio: float | None = None,
+    ) -> None:
+        """Tune the reverb: input gain (dB), wet mix (0..1), RT60 (s), HF ratio (0.05..1)."""
+        if time is not None:
+            self.reverb.time = time
+        if hf_ratio is not None:
+            self.reverb.hf_ratio = hf_ratio
+        if time is not None or hf_ratio is not None:
+            self.reverb.update()
+        if in_gain_db is not None:
+            self.params[L.P_REVERB_IN_GAIN] = _db_gain(in_gain_db, "reverb.in_gain")
+        if mix is not None:
+            self.params[L.P_REVERB_MIX] = _unit(mix, "reverb.mix")
+        if enabled is not None:
+            self.params[L.P_REVERB_ON] = 1.0 if enabled else 0.0
+
+    def set_chorus(
+        self,
+        enabled: bool | None = None,
+        in_gain_db: float | None = None,
+        mix: float | None = None,
+        rate: float | None = None,
+        depth_ms: float | None = None,
+    ) -> None:
+        """Tune the chorus: input gain (dB), wet mix (0..1), LFO rate (Hz), depth (ms)."""
+        if rate is not None:
+            self.chorus.lfo_hz = rate
+        if depth_ms is not None:
+            self.chorus.depth_ms = depth_ms
+        if rate is not None or depth_ms is not None:
+            self.chorus.update()
+        if in_gain_db is not None:
+            self.params[L.P_CHORUS_IN_GAIN] = _db_gain(in_gain_db, "chorus.in_gain")
+        if mix is not None:
+            self.params[L.P_CHORUS_MIX] = _unit(mix, "chorus.mix")
+        if enabled is not None:
+            self.params[L.P_CHORUS_ON] = 1.0 if enabled else 0.0
+
+
+def _db_gain(db: float, key: str) -> float:
+    if not -96.0 <= db <= 24.0:
+        raise ConfigError(f"gain {db} dB is outside -96..24", key=key)
+    return 10.0 ** (db / 20.0)
+
+
+def _unit(x: float, key: str) -> float:
+    if not 0.0 <= x <= 1.0 or math.isnan(x):
+        raise ConfigError(f"{x} is outside 0..1", key=key)
+    return float(x)

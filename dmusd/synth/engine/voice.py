@@ -1,0 +1,80 @@
+"""One voice's samples for one stretch of a block: control points, interpolation, filter, mix.
+
+The stretch is cut at the voice's own control points, so the output does not depend on where
+blocks or command segments begin: the same notes give the same samples at any block size.
+Inside a control interval pitch and the four bus gains (left, right, reverb send, chorus send)
+ramp linearly; the gain at a sample is computed from the ramp's start, never accumulated, so a
+vectorizing compiler cannot change it.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from dmusd.synth.engine import layout as L
+from dmusd.synth.engine.filter import filter_run
+from dmusd.synth.engine.interpolation import TAPS_LEFT, TAPS_RIGHT, fill_fast, fill_wrapping
+from dmusd.synth.engine.modulators import control_point
+
+
+@njit(nogil=True, cache=True)
+def _mix(buf, n, bus, row, s, g0, dg, k0) -> None:
+    out = bus[row]
+    for j in range(n):
+        out[s + j] += buf[j] * (g0 + (k0 + j + 1) * dg)
+
+
+@njit(nogil=True, cache=True)
+def render_voice(v, s, s_end, vi, vf, conn, cscale, chan, poly, params, acc, pool, sinc, bus, vbuf):
+    """Render voice v into bus[:, s:s_end]. Returns False when the voice finished."""
+    mode = vi[v, L.VI_INTERP]
+    base = vi[v, L.VI_WAVE_OFFSET]
+    length = vi[v, L.VI_WAVE_LENGTH]
+    loop_type = vi[v, L.VI_LOOP_TYPE]
+    ls = vi[v, L.VI_LOOP_START]
+    le = vi[v, L.VI_LOOP_END]
+    left_taps = TAPS_LEFT[mode]
+    right_taps = TAPS_RIGHT[mode]
+    while s < s_end:
+        ctl_due = vi[v, L.VI_CTL_LEFT] == 0
+        if ctl_due and not control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, False):
+            return False
+        n = min(vi[v, L.VI_CTL_LEFT], s_end - s)
+        pos = vf[v, L.VF_POS]
+        inc = vf[v, L.VF_INC]
+        dinc = vf[v, L.VF_DINC]
+        looping = loop_type == L.LOOP_FORWARD or (
+            loop_type == L.LOOP_RELEASE and vi[v, L.VI_RELEASED] == 0
+        )
+        wrapped = vi[v, L.VI_WRAPPED]
+        # Fast path when no tap of this stretch can reach a loop end, the wave end or (after a
+        # wrap) back before the loop start.
+        reach = pos + n * max(abs(inc), abs(inc + n * dinc)) + 1.0
+        hi = le if looping else length
+        lo = ls if (looping and wrapped) else -L.GUARD
+        written = n
+        if reach + right_taps < hi and int(pos) - left_taps >= lo:
+            pos, inc = fill_fast(mode, pool, base, pos, inc, dinc, n, vbuf, sinc)
+        else:
+            pos, inc, wrapped, written = fill_wrapping(
+                mode, pool, base, length, looping, wrapped, ls, le, pos, inc, dinc, n, vbuf, sinc
+            )
+            vi[v, L.VI_WRAPPED] = wrapped
+        vf[v, L.VF_POS] = pos
+        vf[v, L.VF_INC] = inc
+        if vi[v, L.VI_FILTER] != 0:
+            filter_run(vf, v, vbuf, written)
+        k0 = vi[v, L.VI_CTL_DONE]
+        for b in range(4):
+            g0 = vf[v, L.VF_GL0 + b]
+            dg = vf[v, L.VF_DGL + b]
+            if g0 != 0.0 or dg != 0.0:
+                _mix(vbuf, written, bus, b, s, g0, dg, k0)
+        if written < n:  # a one-shot ran out of wave
+            vi[v, L.VI_STATE] = L.VOICE_FINISHED
+            vf[v, L.VF_LEVEL] = 0.0
+            return False
+        vi[v, L.VI_CTL_LEFT] -= n
+        vi[v, L.VI_CTL_DONE] = k0 + n
+        s += n
+    return True
