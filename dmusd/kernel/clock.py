@@ -149,18 +149,18 @@ class MasterClock:
             now = self.monotonic_ns() if time_ns is None else time_ns
             current = self._seg_time + (now - self._seg_ns) * self._seg_gain
             dll = self._dll
-            resync = not self._running
-            if not resync and abs(dll.observe(self.frames, float(now))) > self.RESYNC_NS:
-                resync = True
-                self.resyncs += 1
+            resync = not self._running or abs(now - dll.at(self.frames)) > self.RESYNC_NS
             if resync:
-                # Anchor the device position here, continuing from the time already given out.
+                # Anchor the device position here, continuing from the time already given out;
+                # learning from an error this large would wreck the rate estimate.
+                self.resyncs += self._running
                 self._running = True
                 dll.reset(self.frames, float(now))
                 self._anchor_frames = self.frames
                 self._anchor_time = max(current, float(self._last))
                 self._set_segment(now, self._anchor_time, 1.0 / _NS_PER_TICK)
             else:
+                dll.observe(self.frames, float(now))
                 # Aim the next segment at the DLL's estimate of master time one block later.
                 span = max(frames, 1) * dll.slope
                 target = self._line(dll, now + span)
@@ -219,6 +219,9 @@ class SampleClock:
     stream and the master. The learned ratio survives a restart (the device is the same one).
     """
 
+    # An error this large (100 ns) means the stream or the master jumped: re-anchor, keep the ratio.
+    RESYNC = 500_000
+
     def __init__(self, rate: int, master: IMasterClock, bandwidth: float = 0.05) -> None:
         if rate <= 0:
             raise ValueError(f"sample clock: the sample rate must be positive, not {rate}")
@@ -243,7 +246,7 @@ class SampleClock:
     def SyncToMaster(self, t: int, fStart: bool) -> None:
         master_now = self.master.GetTime()
         dll = self._dll
-        if fStart or not self._started:
+        if fStart or not self._started or abs(master_now - dll.at(t)) > self.RESYNC:
             self._started = True
             dll.reset(t, float(master_now))
         else:
