@@ -117,12 +117,23 @@ class Pin:
 
     # -- render ---------------------------------------------------------------------------
     def put_bytes(self, data: bytes, time: int, group: int = 1) -> None:
-        """Raw MIDI bytes stamped `time` (100 ns, master clock) for channel group `group`."""
-        self._render_only("put_bytes").put_bytes(data, time, group)
+        """Raw MIDI bytes stamped `time` (100 ns, master clock) for channel group `group`.
+
+        A pin in STOP discards what it is given (the DDI's render rule); parsing it would leave
+        a half-built SysEx held in a pin that has no further state change to give it back.
+        """
+        unpacker = self._render_only("put_bytes")
+        if self.state != KSSTATE.STOP:
+            unpacker.put_bytes(data, time, group)
 
     def PutMessage(self, chain: DMUS_KERNEL_EVENT | None) -> None:
         """Events (complete, raw INCOMPLETE bytes or packages) into the head of the chain."""
-        self._render_only("PutMessage").PutMessage(chain)
+        unpacker = self._render_only("PutMessage")
+        if self.state == KSSTATE.STOP:
+            if chain is not None:
+                self.allocator.PutMessage(chain)
+        else:
+            unpacker.PutMessage(chain)
 
     def service(self, now: int | None = None) -> int:
         """Release the events due at `now` (default: the master clock); returns how many."""

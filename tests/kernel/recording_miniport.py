@@ -63,6 +63,7 @@ class RecordingStream(MXF):
         self.master_clock = master_clock
         self.pin_id = pin_id
         self.received: list[tuple[int, int, int, bytes]] = []
+        self.arrivals: list[int] = []  # the master time at which each received event came
         self.steps: list[tuple[KSSTATE, KSSTATE]] = []
         self.discarded = 0  # events given in STOP, returned unplayed as the DDI asks
         # per-stream synth state, read and written by the property handlers
@@ -85,6 +86,7 @@ class RecordingStream(MXF):
                 self.received.append(
                     (ev.ullPresTime100ns, ev.usChannelGroup, ev.usFlags, ev.data())
                 )
+                self.arrivals.append(self.master_clock.GetTime())
         self.allocator.PutMessage(chain)
 
     def on_state(self, old: KSSTATE, new: KSSTATE) -> None:
