@@ -183,9 +183,7 @@ class PortDMus:
         """Open an instance of pin factory `factory`: a new allocator, NewStream, the chain."""
         pins = self.description.pins
         if not 0 <= factory < len(pins):
-            raise DmusdError(
-                f"no pin factory {factory}: the miniport has {len(pins)}", where="open_pin"
-            )
+            raise DmusdError(f"no pin factory {factory}: the miniport has {len(pins)}")
         desc = pins[factory]
         if desc.stream_type == DMUS_STREAM_TYPE.MIDI_INVALID:
             raise DmusdError(f"pin factory {factory} ({desc.name}) is not a stream pin")
