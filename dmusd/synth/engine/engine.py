@@ -199,11 +199,18 @@ class Engine:
         self._command(offset, L.CMD_POLY_PRESSURE, channel, key & 0x7F, (value & 0x7F) / 128.0)
 
     def rpn(self, channel: int, number: int, value: int, offset: int = 0) -> None:
-        """RPN 0 (bend range), 1 (fine tune) or 2 (coarse tune) as a 14-bit value
-        (MSB << 7 | LSB): 2 semitones of bend range is 256, centred tunings are 8192."""
+        """RPN 0 (bend range), 1 (fine tune) or 2 (coarse tune) as the 14-bit data entry value
+        (MSB << 7 | LSB). RPN 0's MSB is semitones and its LSB cents (2 semitones: 2 << 7);
+        centred tunings are 8192."""
         if number not in (0, 1, 2):
             raise StateError(f"RPN {number} is not a connection source")
-        self.set_source(channel, C.CONN_SRC_RPN0 + number, (value & 0x3FFF) / 16384.0, offset)
+        value &= 0x3FFF
+        if number == 0:
+            # the DLS scale for RPN0 is 12800 cents full scale: u = semitones / 128
+            u = ((value >> 7) + min(value & 0x7F, 99) / 100.0) / 128.0
+        else:
+            u = value / 16384.0
+        self.set_source(channel, C.CONN_SRC_RPN0 + number, u, offset)
 
     def all_sound_off(self, channel: int = -1, offset: int = 0) -> None:
         """Quick-stop every voice of a channel (-1: of every channel)."""
@@ -230,7 +237,7 @@ class Engine:
         if src == C.CONN_SRC_PITCHWHEEL or src in (C.CONN_SRC_RPN1, C.CONN_SRC_RPN2):
             return 0.5
         if src == C.CONN_SRC_RPN0:
-            return 256 / 16384.0  # 2 semitones
+            return 2.0 / 128.0  # 2 semitones
         if 0x80 <= src < 0x100:
             return _DEFAULT_CC.get(src - 0x80, 0) / 128.0
         return 0.0

@@ -125,10 +125,12 @@ def _swap_rows(conn, cscale, v, a, b) -> None:
 def _row_kind(conn, cscale, v, k) -> int:
     """-1 for a row with no effect, else _STATIC / _CHANNEL / _MODULATOR; note-on rows: _STATIC."""
     d = conn[v, k, L.C_DEST]
-    if cscale[v, k] == 0.0 or d < 0:
+    if d < 0:
         return -1
     if d >= L.N_DYNAMIC:
-        return _STATIC
+        return _STATIC  # even a 0 scale counts here: 0 time cents is 1 s
+    if cscale[v, k] == 0.0:
+        return -1
     return max(_kind(conn[v, k, L.C_SOURCE]), _kind(conn[v, k, L.C_CONTROL]))
 
 
