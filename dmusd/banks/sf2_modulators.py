@@ -68,7 +68,9 @@ DEFAULT_MODULATORS: tuple[Modulator, ...] = (
     Modulator(CONCAVE_TYPE | NEGATIVE | CC | 11, G.INITIAL_ATTENUATION, 960, 0, 0),
     Modulator(CC | 91, G.REVERB_EFFECTS_SEND, 200, 0, 0),
     Modulator(CC | 93, G.CHORUS_EFFECTS_SEND, 200, 0, 0),
-    Modulator(BIPOLAR | SRC_PITCH_WHEEL, G.INITIAL_PITCH, 12700, SRC_PITCH_WHEEL_SENSITIVITY, 0),
+    # SF2.04 aims the wheel at "initial pitch", which has no generator id; editors (Polyphone,
+    # the spec test) write and cancel it as fineTune, and both are pitch in cents.
+    Modulator(BIPOLAR | SRC_PITCH_WHEEL, G.FINE_TUNE, 12700, SRC_PITCH_WHEEL_SENSITIVITY, 0),
 )
 # Defaults whose meaning the DLS2 default connections already carry (velocity, CC7, CC11 ->
 # gain; CC10 -> pan; wheel x RPN0 -> pitch). Unchanged, they are left to the DLS2 defaults.

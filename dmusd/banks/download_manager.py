@@ -1,0 +1,219 @@
+"""The per-pin download manager: KSPROPERTY_SYNTH_DLS_DOWNLOAD / UNLOAD (ddi-digest 4.2).
+
+DOWNLOAD parses a buffer (off the audio thread) and returns a handle; UNLOAD takes the handle
+back. The rules DirectMusic states, and how they hold here:
+
+- A wave stays while an instrument uses it: unloading a wave that instruments still reference
+  only marks it; it goes when the last of those instruments is unloaded.
+- Sample data is freed only when no voice uses it: the engine calls `Wave.acquire()` when a voice
+  starts and `Wave.release()` when it ends, and `collect()` frees a retired wave only when its
+  count is zero *and* the engine has moved past every table that could still reach it.
+- Instruments flagged as GM-set yield to user instruments with the same patch; among equals the
+  newest download wins, and unloading it brings the previous one back.
+- Publishing is the simple thread-safe way: each change builds a new immutable `InstrumentTable`
+  and replaces `self.table` in one attribute assignment. The engine reads `manager.table` once
+  per block and reports the generation it uses with `engine_uses(table.generation)`.
+
+Download and unload are serialised by a lock that only control threads take; the audio thread
+never waits on it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from dmusd.banks.download import (
+    InstrumentDownload,
+    WaveDownload,
+    build_bank_downloads,
+    parse_download,
+)
+from dmusd.banks.model import F_INSTRUMENT_DRUMS, Instrument, Wave
+from dmusd.errors import PropertyError
+
+_EMPTY = np.zeros(0, dtype=np.float32)
+
+
+@dataclass(slots=True, frozen=True)
+class InstrumentTable:
+    """What the engine sees: patch -> the instrument that answers it, at one generation."""
+
+    generation: int
+    instruments: Mapping[int, Instrument]
+
+    def find(self, patch: int) -> Instrument | None:
+        """The instrument for a patch, with the GM fallbacks (see model.Bank.find)."""
+        found = self.instruments.get(patch)
+        if found is not None:
+            return found
+        if patch & F_INSTRUMENT_DRUMS:
+            return self.instruments.get(F_INSTRUMENT_DRUMS | patch & 0x7F) or self.instruments.get(
+                F_INSTRUMENT_DRUMS
+            )
+        return self.instruments.get(patch & 0x7F)
+
+
+@dataclass(slots=True)
+class _WaveEntry:
+    dl_id: int
+    wave: Wave
+    handle: int
+    users: set[int] = field(default_factory=set)  # handles of instruments using it
+    unloaded: bool = False
+    retired_at: int = -1  # first table generation that can no longer reach it
+
+
+@dataclass(slots=True)
+class _InstrumentEntry:
+    dl_id: int
+    instrument: Instrument
+    handle: int
+    waves: tuple[_WaveEntry, ...]
+    gm: bool
+
+
+class DownloadManager:
+    """DLS downloads of one pin, by handle."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next_handle = 1
+        self._waves: dict[int, _WaveEntry] = {}  # live waves by dwDLId
+        self._wave_handles: dict[int, _WaveEntry] = {}
+        self._instruments: dict[int, _InstrumentEntry] = {}  # by handle, in download order
+        self._retired: list[_WaveEntry] = []
+        self.table = InstrumentTable(0, MappingProxyType({}))
+        # Written by the engine: the table generation it renders with (None: no engine attached).
+        self.engine_generation: int | None = None
+
+    # --- the engine's side ---------------------------------------------------------------------
+    def engine_uses(self, generation: int) -> None:
+        """Called by the engine at a block boundary: it now looks only at this table."""
+        self.engine_generation = generation
+
+    # --- DOWNLOAD / UNLOAD ----------------------------------------------------------------------
+    def download(self, buffer: bytes | bytearray | memoryview) -> int:
+        """Parse and install one DMUS_DOWNLOADINFO buffer; returns its handle.
+
+        A malformed buffer raises BankError; a dwDLId already in use raises PropertyError."""
+        with self._lock:
+            self._collect()
+            waves = {dl_id: entry.wave for dl_id, entry in self._waves.items()}
+            parsed = parse_download(buffer, waves)
+            handle = self._next_handle
+            if isinstance(parsed, WaveDownload):
+                self._add_wave(parsed, handle)
+            else:
+                self._add_instrument(parsed, handle)
+            self._next_handle += 1
+            return handle
+
+    def _add_wave(self, parsed: WaveDownload, handle: int) -> None:
+        if parsed.dl_id in self._waves:
+            raise PropertyError(
+                "STATUS_OBJECT_NAME_COLLISION", f"wave download id {parsed.dl_id} is already loaded"
+            )
+        entry = _WaveEntry(parsed.dl_id, parsed.wave, handle)
+        self._waves[parsed.dl_id] = entry
+        self._wave_handles[handle] = entry
+
+    def _add_instrument(self, parsed: InstrumentDownload, handle: int) -> None:
+        if any(e.dl_id == parsed.dl_id for e in self._instruments.values()):
+            raise PropertyError(
+                "STATUS_OBJECT_NAME_COLLISION",
+                f"instrument download id {parsed.dl_id} is already loaded",
+            )
+        used = tuple(self._waves[dl_id] for dl_id in parsed.wave_ids)
+        for entry in used:
+            entry.users.add(handle)
+        self._instruments[handle] = _InstrumentEntry(
+            parsed.dl_id, parsed.instrument, handle, used, parsed.gm
+        )
+        self._publish()
+
+    def unload(self, handle: int) -> None:
+        """Take back a handle DOWNLOAD returned. Unknown handles raise PropertyError."""
+        with self._lock:
+            inst = self._instruments.pop(handle, None)
+            if inst is not None:
+                generation = self._publish()
+                for entry in inst.waves:
+                    entry.users.discard(handle)
+                    if entry.unloaded and not entry.users:
+                        self._retire(entry, generation)
+            else:
+                entry = self._wave_handles.pop(handle, None)
+                if entry is None:
+                    raise PropertyError(
+                        "STATUS_INVALID_HANDLE", f"no download with handle {handle}"
+                    )
+                entry.unloaded = True
+                self._waves.pop(entry.dl_id, None)  # no new instrument may name it
+                if not entry.users:
+                    self._retire(entry, self.table.generation)
+            self._collect()
+
+    def _retire(self, entry: _WaveEntry, generation: int) -> None:
+        entry.retired_at = generation
+        self._retired.append(entry)
+
+    def _publish(self) -> int:
+        """Build the next table (GM instruments first, so user ones overwrite them; later
+        downloads after earlier) and publish it in one assignment."""
+        ordered = sorted(self._instruments.values(), key=lambda e: not e.gm)
+        table = {e.instrument.patch: e.instrument for e in ordered}
+        generation = self.table.generation + 1
+        self.table = InstrumentTable(generation, MappingProxyType(table))
+        return generation
+
+    # --- freeing ---------------------------------------------------------------------------------
+    def collect(self) -> int:
+        """Free retired waves that no voice and no visible table can reach; returns bytes freed.
+        Call it from a control thread (it also runs on every download and unload)."""
+        with self._lock:
+            return self._collect()
+
+    def _collect(self) -> int:
+        freed = 0
+        keep = []
+        seen = self.engine_generation
+        for entry in self._retired:
+            reachable = seen is not None and seen < entry.retired_at
+            if entry.wave.voices or reachable:
+                keep.append(entry)
+            else:
+                freed += entry.wave.nbytes
+                entry.wave.samples = _EMPTY  # drop our reference: the data goes with the last one
+        self._retired = keep
+        return freed
+
+    # --- inspection ------------------------------------------------------------------------------
+    @property
+    def sample_memory(self) -> int:
+        """Bytes of sample data held: live waves, unloaded ones instruments still use, and
+        retired ones a voice still plays."""
+        entries = {id(e): e for e in self._wave_handles.values()}
+        entries.update((id(e), e) for e in self._retired)
+        entries.update((id(e), e) for inst in self._instruments.values() for e in inst.waves)
+        return sum(e.wave.nbytes for e in entries.values())
+
+    @property
+    def handles(self) -> list[int]:
+        return [*self._wave_handles, *self._instruments]
+
+    def wave_handle_of(self, dl_id: int) -> int | None:
+        entry = self._waves.get(dl_id)
+        return entry.handle if entry else None
+
+
+def download_instruments(
+    manager: DownloadManager, instruments: list[Instrument], first_dl_id: int = 1, gm: bool = False
+) -> list[int]:
+    """Put instruments on a pin the DirectMusic way (waves first, then INSTRUMENT2 buffers);
+    returns the handles in download order. Used to load a bank file or the built-in GM set."""
+    return [manager.download(buf) for buf in build_bank_downloads(instruments, first_dl_id, gm)]
