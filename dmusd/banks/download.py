@@ -99,7 +99,7 @@ class _Layout:
             assert obj is not None
             offsets.append(pos + len(body))
             body += obj
-            body += bytes(-len(body) % 8)
+            body += bytes(-(pos + len(body)) % 8)
         size = pos + len(body)
         return _INFO.pack(dl_type, dl_id, n, size) + struct.pack(f"<{n}I", *offsets) + bytes(body)
 

@@ -112,9 +112,17 @@ def sample_bank(bits: int = 16, stereo: bool = True) -> Bank:
         make_patch(0, drum=True),
         "Kit",
         [
-            Region(k, k, 0, 127, short, key_group=1, articulation=(
-                connection(CONN_DST_PAN, units.percent(10 * (k - 43)), CONN_SRC_NONE),
-            ))
+            Region(
+                k,
+                k,
+                0,
+                127,
+                short,
+                key_group=1,
+                articulation=(
+                    connection(CONN_DST_PAN, units.percent(10 * (k - 43)), CONN_SRC_NONE),
+                ),
+            )
             for k in (42, 44, 46)
         ],
     )
@@ -244,7 +252,9 @@ def sf2_bytes(
             import soundfile
 
             buf = io.BytesIO()
-            soundfile.write(buf, s.data.astype(np.float32) / 32768.0, s.rate, format="OGG", subtype="VORBIS")
+            soundfile.write(
+                buf, s.data.astype(np.float32) / 32768.0, s.rate, format="OGG", subtype="VORBIS"
+            )
             start = len(smpl)
             smpl += buf.getvalue()
             end = len(smpl)
@@ -259,8 +269,17 @@ def sf2_bytes(
             kind = 1
         shdr.append(
             struct.pack(
-                "<20sIIIIIBbHH", s.name.encode(), start, end, loop[0], loop[1], s.rate, s.pitch,
-                s.correction, 0, kind,
+                "<20sIIIIIBbHH",
+                s.name.encode(),
+                start,
+                end,
+                loop[0],
+                loop[1],
+                s.rate,
+                s.pitch,
+                s.correction,
+                0,
+                kind,
             )
         )
     shdr.append(struct.pack("<20sIIIIIBbHH", b"EOS", 0, 0, 0, 0, 0, 0, 0, 0, 0))

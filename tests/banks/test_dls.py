@@ -123,7 +123,9 @@ def test_level1_articulation_converts_to_the_dls2_form():
     # the pitch wheel is implicitly bipolar.
     art1 = w.connections_chunk(
         [
-            connection(CONN_DST_GAIN, units.gain_db(-96), CONN_SRC_KEYONVELOCITY, 0, CONN_TRN_CONCAVE),
+            connection(
+                CONN_DST_GAIN, units.gain_db(-96), CONN_SRC_KEYONVELOCITY, 0, CONN_TRN_CONCAVE
+            ),
             connection(CONN_DST_PITCH, units.cents(12800), CONN_SRC_PITCHWHEEL, CONN_SRC_RPN0),
         ],
         "art1",
@@ -284,6 +286,10 @@ def test_fixed_key_and_velocity_survive_in_the_private_chunk():
     wave = Wave(quantized(np.linspace(-1, 1, 64), 16), 8000)
     region = Region(0, 127, 0, 127, wave, fixed_key=61, fixed_velocity=99)
     inst = Instrument(3, "fixed", [region])
-    back = parse_dls_bytes(w.collection([w.instrument_chunk(inst, [w.region_chunk(region, 0)])], [w.wave_chunk([wave])]))
+    back = parse_dls_bytes(
+        w.collection(
+            [w.instrument_chunk(inst, [w.region_chunk(region, 0)])], [w.wave_chunk([wave])]
+        )
+    )
     (got,) = back.instruments[3].regions
     assert (got.fixed_key, got.fixed_velocity) == (61, 99)

@@ -22,7 +22,9 @@ def test_nested_lists_and_odd_padding_are_walked():
         "TEST",
         [
             chunk_bytes("odd1", b"abc"),  # 3 bytes + pad
-            list_bytes("outr", [list_bytes("innr", [chunk_bytes("zero", b"")]), chunk_bytes("two ", b"xy")]),
+            list_bytes(
+                "outr", [list_bytes("innr", [chunk_bytes("zero", b"")]), chunk_bytes("two ", b"xy")]
+            ),
         ],
     )
     r = reader(data)
