@@ -283,7 +283,8 @@ class DlsWriter:
             instruments.append(instrument_chunk(inst, regions, self.level))
         info = dict(self.bank.info)
         info.setdefault("ISFT", "dmusd")
-        return collection(instruments, waves, info, self.bank.version)
+        version = self.bank.version if self.bank.format == "DLS" else None  # not an SF2's
+        return collection(instruments, waves, info, version)
 
 
 def dls_bytes(bank: Bank, level: int = 2) -> bytes:
