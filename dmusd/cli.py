@@ -15,7 +15,7 @@ from dmusd import __version__
 from dmusd.errors import DmusdError
 
 # Sub-command modules, in the order `dmusd --help` lists them.
-COMMANDS = ["trace", "bank"]
+COMMANDS = ["trace", "render", "bank"]
 
 
 def build_parser() -> argparse.ArgumentParser:

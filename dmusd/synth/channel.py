@@ -99,8 +99,9 @@ class Channel:
         return out
 
     def _rpn_sources(self) -> list[tuple[int, float]]:
+        semis, cents = divmod(self.bend_range, 128)  # RPN 0's LSB is cents (0..99)
         return [
-            (CONN_SRC_RPN0, self.bend_range / 128.0 / 128.0),  # semitones / 128
+            (CONN_SRC_RPN0, (semis + cents / 100.0) / 128.0),  # semitones / 128
             (CONN_SRC_RPN1, self.fine_tune / 16384.0),
             (CONN_SRC_RPN2, self.coarse_tune / 128.0),
         ]

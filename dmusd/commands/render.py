@@ -1,0 +1,172 @@
+"""`dmusd render SONG.mid -o OUT.wav|.flac`: play a MIDI file through the whole synth, offline.
+
+Nothing is short-cut: the file's messages become raw bytes with presentation times, which go
+into a render pin of the synth miniport (unpacker -> sequencer -> synth stream -> engine); the
+paired wave pin is pulled block by block by a file sink, which drives a sample-count master
+clock. Events are fed a little ahead of the block that plays them, as a live client would send
+them ahead of time, so the event pool stays small however long the song. After the last event
+the release tails and effects are rendered until silence (at most MAX_TAIL seconds). The same
+input gives the same file, bit for bit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from dmusd.banks import load_bank
+from dmusd.banks.model import Bank
+from dmusd.errors import ConfigError
+from dmusd.io.file_sink import FileSink
+from dmusd.kernel.clock import REFTIME_PER_SECOND, SampleCountClock
+from dmusd.kernel.mxf import KSSTATE
+from dmusd.kernel.port import PortDMus
+from dmusd.midifile import read_midi_file
+from dmusd.synth.miniport import PIN_RENDER, PIN_WAVE, SynthMiniport
+from dmusd.synth.stream import INTERPOLATION, SynthConfig
+
+MAX_TAIL = 20.0  # seconds rendered after the song at most, waiting for silence
+SILENCE = 1.0 / 65536.0  # below half a 16-bit step: the file holds zeros
+SYSTEM_BANKS = (
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/sounds/sf3/default-GM.sf3",
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/TimGM6mb.sf2",
+)
+
+
+def find_bank(path: str | None) -> Bank:
+    """The bank named, else the built-in GM bank, else a GM bank installed on the system."""
+    if path:
+        return load_bank(path)
+    try:
+        from dmusd.banks import default_bank
+
+        return default_bank()
+    except ImportError:
+        pass  # the built-in GM bank is not part of this build yet
+    for candidate in SYSTEM_BANKS:
+        if os.path.exists(candidate):
+            return load_bank(candidate)
+    raise ConfigError("no instrument bank: give --bank FILE (a DLS, SF2 or SF3 file)", key="--bank")
+
+
+class Progress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, total_seconds: float, stream=sys.stderr) -> None:
+        self.total = max(total_seconds, 1e-9)
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self._last = 0.0
+
+    def update(self, seconds: float, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.enabled or (not force and now - self._last < 0.1):
+            return
+        self._last = now
+        done = min(seconds / self.total, 1.0)
+        bar = "#" * int(30 * done)
+        self.stream.write(
+            f"\rrender [{bar:<30}] {100 * done:3.0f}%  {seconds:7.1f} / {self.total:.1f} s"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def render_song(args: argparse.Namespace) -> dict[str, float]:
+    """Render args.song to args.output; returns figures for the summary line."""
+    song = read_midi_file(args.song)
+    for warning in song.warnings:
+        print(f"dmusd: {args.song}: {warning}", file=sys.stderr)
+    bank = find_bank(args.bank)
+    rate, block = args.rate, args.block
+    config = SynthConfig(
+        rate=rate,
+        voices=args.voices,
+        interpolation=INTERPOLATION[args.interp],
+        reverb=not args.no_effects,
+        chorus=not args.no_effects,
+    )
+    clock = SampleCountClock(rate)
+    port = PortDMus(SynthMiniport(config, bank), clock)
+    midi = port.open_pin(PIN_RENDER)
+    wave = port.open_pin(PIN_WAVE)
+    wave.SetState(KSSTATE.RUN)
+    midi.SetState(KSSTATE.RUN)
+    sink, synth = wave.stream, midi.stream
+    events = song.events
+    ahead = 2 * block * REFTIME_PER_SECOND // rate  # how far ahead of its block an event goes in
+    tail_blocks = int(MAX_TAIL * rate) // block + 1
+    progress = Progress(song.duration / REFTIME_PER_SECOND)
+    i = 0
+    try:
+        with FileSink(args.output, rate, clock) as out:
+            while True:
+                horizon = clock.GetTime() + ahead
+                while i < len(events) and events[i][0] < horizon:
+                    when, _, data = events[i]
+                    midi.put_bytes(data, when, 1)
+                    i += 1
+                played = out.pull(sink, block)
+                progress.update(out.position / rate)
+                if i == len(events) and clock.GetTime() >= song.duration:
+                    silent = synth.active_voices == 0 and not synth.pending
+                    if silent and float(abs(played).max()) < SILENCE:
+                        break
+                    tail_blocks -= 1
+                    if tail_blocks <= 0:
+                        break
+            seconds, peak, clipped = out.position / rate, out.peak, out.clipped
+    finally:
+        progress.update(song.duration / REFTIME_PER_SECOND, force=True)
+        progress.close()
+        port.close()
+    return {
+        "seconds": seconds,
+        "peak": peak,
+        "clipped": clipped,
+        "lost_notes": synth.voices.lost_notes,
+        "missed_patches": synth.missed_patches,
+        "events": len(events),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.block < 1:
+        raise ConfigError(f"block size {args.block} must be at least 1 frame", key="--block")
+    figures = render_song(args)
+    note = f", {figures['clipped']} samples clipped" if figures["clipped"] else ""
+    print(
+        f"dmusd: wrote {args.output}: {figures['seconds']:.2f} s at {args.rate} Hz, "
+        f"{figures['events']} events, {figures['lost_notes']} lost notes, "
+        f"{figures['missed_patches']} missed patches{note}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("render", help="render a MIDI file to a WAV or FLAC file")
+    p.add_argument("song", help="a Standard MIDI File")
+    p.add_argument("-o", "--output", required=True, help="OUT.wav or OUT.flac")
+    p.add_argument("--bank", help="a DLS, SF2 or SF3 file (default: a GM bank on the system)")
+    p.add_argument("--rate", type=int, default=48000, help="sample rate in Hz (default 48000)")
+    p.add_argument("--voices", type=int, default=256, help="voice budget (default 256)")
+    p.add_argument(
+        "--interp",
+        choices=sorted(INTERPOLATION),
+        default="cubic",
+        help="sample interpolation (default cubic)",
+    )
+    p.add_argument("--no-effects", action="store_true", help="render without reverb and chorus")
+    p.add_argument(
+        "--block", type=int, default=256, help="frames per Render call, like an audio period"
+    )
+    p.set_defaults(func=run)

@@ -1,0 +1,295 @@
+"""SynthMiniport: the IMiniportDMus of dmusd's software synthesizer (the DDK's CMiniportDmSynth).
+
+Two pin factories: 0 = DirectMusic in (MIDI_RENDER), 1 = PCM out (WAVE_SINK). Each pair of one
+render pin and one wave pin is one virtual synthesizer, a SynthStream: NewStream gives a new pin
+the first stream that lacks its side, or a new stream. The render side asks the port for
+DONT_HOLD_FOR_SEQUENCING, because the stream places every event at its own sample. The wave side
+is a thin SinkSide with its own KSSTATE (the two pins change state independently) through which
+the audio sink pulls the stream's ISynthSinkDMus.
+
+Property handlers for KSPROPSETID_Synth items 0-7, on either pin of a pair: VOLUME and
+VOLUMEBOOST (1/100 dB, boost +600 by default), CAPS, PORTPARAMETERS (grants what it can and says
+STATUS_NOT_ALL_ASSIGNED when it changed something), CHANNELGROUPS, VOICEPRIORITY, LATENCYCLOCK and
+RUNNINGSTATS. DLS downloads (KSPROPSETID_Synth_Dls) are not handled here yet.
+"""
+
+from __future__ import annotations
+
+import struct
+from uuid import UUID
+
+import numpy as np
+
+from dmusd.errors import DmusdError, PropertyError
+from dmusd.kernel.allocator import AllocatorMXF
+from dmusd.kernel.clock import IMasterClock
+from dmusd.kernel.ks import PropertyRequest, PropertyResult
+from dmusd.kernel.miniport import (
+    DMUS_STREAM_TYPE,
+    DONT_HOLD_FOR_SEQUENCING,
+    FilterDescriptor,
+    IMiniportDMus,
+    PinDescriptor,
+)
+from dmusd.kernel.mxf import MXF
+from dmusd.kernel.synth_props import (
+    DMUS_VOLUME_MAX,
+    DMUS_VOLUME_MIN,
+    KSPROPERTY_SYNTH,
+    SYNTH_EFFECT_CHORUS,
+    SYNTH_EFFECT_REVERB,
+    SYNTH_PC_DLS,
+    SYNTH_PC_DLS2,
+    SYNTH_PC_REVERB,
+    SYNTH_PC_SOFTWARESYNTH,
+    SYNTH_PC_SYSTEMMEMORY,
+    SYNTH_PORTPARAMS,
+    SYNTH_PORTPARAMS_AUDIOCHANNELS,
+    SYNTH_PORTPARAMS_CHANNELGROUPS,
+    SYNTH_PORTPARAMS_EFFECTS,
+    SYNTH_PORTPARAMS_SAMPLERATE,
+    SYNTH_PORTPARAMS_SHARE,
+    SYNTH_PORTPARAMS_VOICES,
+    SYNTH_STATS,
+    SYNTH_STATS_CPU_PER_VOICE,
+    SYNTH_STATS_LOST_NOTES,
+    SYNTH_STATS_PEAK_VOLUME,
+    SYNTH_STATS_TOTAL_CPU,
+    SYNTH_STATS_VOICES,
+    SYNTHCAPS,
+    SYNTHVOICEPRIORITY_INSTANCE,
+    KSPROPSETID_Synth,
+    synth_item,
+)
+from dmusd.synth.control_logic import InstrumentSource
+from dmusd.synth.stream import SynthConfig, SynthStream
+
+PIN_RENDER, PIN_WAVE = 0, 1
+DMUSD_SYNTH_GUID = UUID("5f0e6b7a-2c41-4d1e-9a7b-3c8d0e1f2a64")  # our synth's class id
+DESCRIPTION = "dmusd DLS2 software synthesizer"
+MAX_VOICES = 4096
+MAX_CHANNEL_GROUPS = 1000
+EFFECTS = SYNTH_EFFECT_REVERB | SYNTH_EFFECT_CHORUS
+_GRANTED = (
+    SYNTH_PORTPARAMS_VOICES
+    | SYNTH_PORTPARAMS_CHANNELGROUPS
+    | SYNTH_PORTPARAMS_AUDIOCHANNELS
+    | SYNTH_PORTPARAMS_SAMPLERATE
+    | SYNTH_PORTPARAMS_EFFECTS
+    | SYNTH_PORTPARAMS_SHARE
+)
+
+
+class SinkSide(MXF):
+    """The wave pin's stream: its own state, the paired SynthStream's ISynthSinkDMus."""
+
+    def __init__(self, allocator: AllocatorMXF, synth: SynthStream) -> None:
+        super().__init__(allocator)
+        self.synth = synth
+
+    def PutMessage(self, chain) -> None:  # no MIDI flows into a PCM pin
+        if chain is not None:
+            self.allocator.PutMessage(chain)
+
+    def Render(self, buffer: np.ndarray, length: int, position: int) -> None:
+        self.synth.Render(buffer, length, position)
+
+    def SyncToMaster(self, t: int, fStart: bool) -> None:
+        self.synth.SyncToMaster(t, fStart)
+
+    def SampleToRefTime(self, sample: int) -> int:
+        return self.synth.SampleToRefTime(sample)
+
+    def RefTimeToSample(self, ref: int) -> int:
+        return self.synth.RefTimeToSample(ref)
+
+
+class SynthMiniport(IMiniportDMus):
+    """The synth miniport. `config` and `instruments` are what each new stream starts with."""
+
+    def __init__(
+        self, config: SynthConfig | None = None, instruments: InstrumentSource | None = None
+    ) -> None:
+        self.config = config or SynthConfig()
+        self.instruments = instruments
+        self.port = None
+        self.streams: list[SynthStream] = []
+
+    # -- IMiniportDMus ----------------------------------------------------------------------
+    def Init(self, port) -> None:
+        self.port = port
+
+    def GetDescription(self) -> FilterDescriptor:
+        S = KSPROPERTY_SYNTH
+        handlers = {
+            S.VOLUME: self._volume,
+            S.VOLUMEBOOST: self._boost,
+            S.CAPS: self._caps,
+            S.PORTPARAMETERS: self._port_parameters,
+            S.CHANNELGROUPS: self._channel_groups,
+            S.VOICEPRIORITY: self._voice_priority,
+            S.LATENCYCLOCK: self._latency_clock,
+            S.RUNNINGSTATS: self._running_stats,
+        }
+        return FilterDescriptor(
+            pins=(
+                PinDescriptor(DMUS_STREAM_TYPE.MIDI_RENDER, "DirectMusic in", 0),
+                PinDescriptor(DMUS_STREAM_TYPE.WAVE_SINK, "PCM out", 0),
+            ),
+            properties=tuple(synth_item(KSPROPSETID_Synth, i, h) for i, h in handlers.items()),
+        )
+
+    def NewStream(
+        self,
+        pin_id: int,
+        stream_type: DMUS_STREAM_TYPE,
+        allocator: AllocatorMXF,
+        master_clock: IMasterClock,
+    ) -> tuple[MXF, int]:
+        if stream_type == DMUS_STREAM_TYPE.MIDI_RENDER:
+            stream = self._pair("has_render", allocator, master_clock)
+            stream.has_render = True
+            stream.allocator = stream.sink = allocator  # consumed events go home to this pin
+            return stream, DONT_HOLD_FOR_SEQUENCING
+        if stream_type == DMUS_STREAM_TYPE.WAVE_SINK:
+            stream = self._pair("has_sink", allocator, master_clock)
+            stream.has_sink = True
+            return SinkSide(allocator, stream), 0
+        raise DmusdError(f"pin factory {pin_id}: the synth has no {stream_type.name} pins")
+
+    def _pair(self, side: str, allocator: AllocatorMXF, clock: IMasterClock) -> SynthStream:
+        for stream in self.streams:
+            if not getattr(stream, side):
+                return stream
+        stream = SynthStream(allocator, clock, self.config, self.instruments)
+        self.streams.append(stream)
+        return stream
+
+    # -- property handlers ------------------------------------------------------------------
+    @staticmethod
+    def _synth(stream) -> SynthStream:
+        return getattr(stream, "synth", stream)
+
+    @staticmethod
+    def _long(request: PropertyRequest, name: str, lo: int, hi: int) -> int:
+        (value,) = struct.unpack_from("<i", request.value)
+        if not lo <= value <= hi:
+            raise PropertyError("STATUS_INVALID_PARAMETER", f"{name} {value} is outside {lo}..{hi}")
+        return value
+
+    def _volume(self, request: PropertyRequest, stream) -> bytes | None:
+        synth = self._synth(stream)
+        if request.flags & 2:
+            synth.volume = self._long(request, "volume", DMUS_VOLUME_MIN, DMUS_VOLUME_MAX)
+            return None
+        return struct.pack("<i", synth.volume)
+
+    def _boost(self, request: PropertyRequest, stream) -> bytes | None:
+        synth = self._synth(stream)
+        if request.flags & 2:
+            synth.boost = self._long(request, "volume boost", DMUS_VOLUME_MIN, DMUS_VOLUME_MAX)
+            return None
+        return struct.pack("<i", synth.boost)
+
+    def _caps(self, request: PropertyRequest, stream) -> bytes:
+        return SYNTHCAPS(
+            Guid=DMUSD_SYNTH_GUID,
+            Flags=SYNTH_PC_DLS | SYNTH_PC_DLS2 | SYNTH_PC_SOFTWARESYNTH | SYNTH_PC_REVERB,
+            MemorySize=SYNTH_PC_SYSTEMMEMORY,
+            MaxChannelGroups=MAX_CHANNEL_GROUPS,
+            MaxVoices=MAX_VOICES,
+            MaxAudioChannels=2,
+            EffectFlags=EFFECTS,
+            Description=DESCRIPTION,
+        ).pack()
+
+    def _port_parameters(self, request: PropertyRequest, stream) -> PropertyResult:
+        """Grant what can be granted, fill the rest with the current values, re-open."""
+        synth = self._synth(stream)
+        asked = SYNTH_PORTPARAMS.unpack(request.instance)
+        valid, config = asked.ValidParams, synth.config
+        voices = asked.Voices if valid & SYNTH_PORTPARAMS_VOICES else config.voices
+        groups = asked.ChannelGroups if valid & SYNTH_PORTPARAMS_CHANNELGROUPS else None
+        groups = config.channel_groups if groups is None else groups
+        rate = asked.SampleRate if valid & SYNTH_PORTPARAMS_SAMPLERATE else config.rate
+        current = (SYNTH_EFFECT_REVERB if config.reverb else 0) | (
+            SYNTH_EFFECT_CHORUS if config.chorus else 0
+        )
+        effects = asked.EffectsFlags if valid & SYNTH_PORTPARAMS_EFFECTS else current
+        got = SYNTH_PORTPARAMS(
+            ValidParams=_GRANTED,
+            Voices=min(max(voices, 1), MAX_VOICES),
+            ChannelGroups=min(max(groups, 1), MAX_CHANNEL_GROUPS),
+            AudioChannels=2,
+            SampleRate=min(max(rate, 8000), 192000),
+            EffectsFlags=effects & EFFECTS,
+            Share=asked.Share if valid & SYNTH_PORTPARAMS_SHARE else synth.share,
+        )
+        synth.share = got.Share
+        synth.reopen(
+            voices=got.Voices,
+            channel_groups=got.ChannelGroups,
+            rate=got.SampleRate,
+            reverb=bool(got.EffectsFlags & SYNTH_EFFECT_REVERB),
+            chorus=bool(got.EffectsFlags & SYNTH_EFFECT_CHORUS),
+        )
+        changed = valid & ~_GRANTED or any(
+            valid & bit and getattr(asked, name) != getattr(got, name)
+            for bit, name in (
+                (SYNTH_PORTPARAMS_VOICES, "Voices"),
+                (SYNTH_PORTPARAMS_CHANNELGROUPS, "ChannelGroups"),
+                (SYNTH_PORTPARAMS_AUDIOCHANNELS, "AudioChannels"),
+                (SYNTH_PORTPARAMS_SAMPLERATE, "SampleRate"),
+                (SYNTH_PORTPARAMS_EFFECTS, "EffectsFlags"),
+            )
+        )
+        status = "STATUS_NOT_ALL_ASSIGNED" if changed else "STATUS_SUCCESS"
+        return PropertyResult(status, got.pack(), SYNTH_PORTPARAMS.SIZE)
+
+    def _channel_groups(self, request: PropertyRequest, stream) -> bytes | None:
+        synth = self._synth(stream)
+        if request.flags & 2:
+            (count,) = struct.unpack_from("<I", request.value)
+            if not 1 <= count <= MAX_CHANNEL_GROUPS:
+                raise PropertyError(
+                    "STATUS_INVALID_PARAMETER",
+                    f"channel group count {count} is outside 1..{MAX_CHANNEL_GROUPS}",
+                )
+            synth.reopen(channel_groups=count)
+            return None
+        return struct.pack("<I", synth.config.channel_groups)
+
+    def _voice_priority(self, request: PropertyRequest, stream) -> bytes | None:
+        synth = self._synth(stream)
+        where = SYNTHVOICEPRIORITY_INSTANCE.unpack(request.instance)
+        groups = synth.config.channel_groups
+        if not 1 <= where.ChannelGroup <= groups or not 0 <= where.Channel < 16:
+            raise PropertyError(
+                "STATUS_INVALID_PARAMETER",
+                f"channel group {where.ChannelGroup} channel {where.Channel} does not exist "
+                f"(groups 1..{groups}, channels 0..15)",
+            )
+        group, channel = where.ChannelGroup - 1, where.Channel
+        if request.flags & 2:
+            synth.voices.set_priority(group, channel, struct.unpack_from("<I", request.value)[0])
+            return None
+        return struct.pack("<I", synth.voices.priority(group, channel))
+
+    def _latency_clock(self, request: PropertyRequest, stream) -> bytes:
+        return struct.pack("<Q", self._synth(stream).latency_clock.GetTime())
+
+    def _running_stats(self, request: PropertyRequest, stream) -> bytes:
+        stats = self._synth(stream).running_stats()
+        return SYNTH_STATS(
+            ValidStats=SYNTH_STATS_VOICES
+            | SYNTH_STATS_TOTAL_CPU
+            | SYNTH_STATS_CPU_PER_VOICE
+            | SYNTH_STATS_LOST_NOTES
+            | SYNTH_STATS_PEAK_VOLUME,
+            Voices=round(stats["voices"]),
+            TotalCPU=round(stats["total_cpu"]),
+            CPUPerVoice=round(stats["cpu_per_voice"]),
+            LostNotes=int(stats["lost_notes"]),
+            FreeMemory=0,
+            PeakVolume=round(stats["peak_volume"]),
+        ).pack()
