@@ -8,6 +8,7 @@ from dmusd.banks.conditional import DEFAULT_CAPABILITIES, Capabilities
 from dmusd.banks.dls_reader import read_dls
 from dmusd.banks.model import Bank
 from dmusd.banks.riff import RiffReader
+from dmusd.banks.sf2_mapping import read_soundfont_bank
 from dmusd.errors import BankError
 
 
@@ -28,8 +29,6 @@ def read_bank(reader: RiffReader, caps: Capabilities = DEFAULT_CAPABILITIES) -> 
     if kind == "DLS":
         return read_dls(reader, caps)
     if kind == "SF2":
-        from dmusd.banks.sf2_mapping import read_soundfont_bank
-
         return read_soundfont_bank(reader)
     raise BankError(
         f"not a DLS or SoundFont file (starts with {head[:12]!r})", file=reader.file, offset=0

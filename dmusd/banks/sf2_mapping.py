@@ -158,6 +158,9 @@ class _Mapper:
         self.slices: dict[tuple[int, int, int], Wave] = {}
         self.unmapped: dict[str, tuple[int, str]] = {}
         self.memo: dict[tuple, tuple[tuple, list[str]]] = {}
+        # Equal records are shared, not repeated: a bank has thousands of regions whose
+        # connections and wsmps mostly repeat (a few MB of Python objects saved on TimGM6mb).
+        self.interned: dict[object, object] = {}
 
     def map(self) -> Bank:
         instruments: dict[int, Instrument] = {}
@@ -205,7 +208,10 @@ class _Mapper:
                 region = self.region(preset, pzone, inst, izone)
                 if region is not None:
                     regions.append(region)
-        return Instrument(patch, preset.name, regions, _hoist(regions))
+        shared = _hoist(regions)
+        for region in regions:  # what hoisting left behind repeats from region to region
+            region.articulation = self.interned.setdefault(region.articulation, region.articulation)
+        return Instrument(patch, preset.name, regions, shared)
 
     # --- one region ------------------------------------------------------------------------------
     def region(
@@ -261,6 +267,8 @@ class _Mapper:
                 mods[ident] = mod
         blocks = self.generator_connections(gen) + self.modulator_connections(mods, izone.path)
         blocks = self.filter_connection(gen(G.INITIAL_FILTER_FC), blocks) + blocks
+        intern = self.interned.setdefault
+        articulation = tuple(intern(b, b) for b in blocks)
         return Region(
             key[0],
             key[1],
@@ -268,8 +276,8 @@ class _Mapper:
             vel[1],
             wave,
             key_group=gen(G.EXCLUSIVE_CLASS),
-            wsmp=wsmp,
-            articulation=tuple(blocks),
+            wsmp=intern(wsmp, wsmp),
+            articulation=articulation,
             fixed_key=gen(G.KEYNUM),
             fixed_velocity=gen(G.VELOCITY),
         )

@@ -65,7 +65,7 @@ _SHDR = np.dtype(
         ("type", "<u2"),
     ]
 )
-_BLOCK = 1 << 18  # samples converted per block
+_BLOCK = 1 << 16  # samples converted per block: small temporaries, few calls
 
 
 @dataclass(slots=True, frozen=True)
@@ -334,9 +334,15 @@ class _Sf2Parser:
                 self.r.readinto(sm24.data_offset + start, lview, sm24)
                 value = np.frombuffer(view, "<i2").astype(np.int32) << 8
                 value |= np.frombuffer(lview, np.uint8)
-                np.multiply(value, 1.0 / 8388608.0, out=block, casting="unsafe")
+                np.multiply(value, np.float32(1.0 / 8388608.0), out=block, dtype=np.float32)
             else:
-                np.multiply(np.frombuffer(view, "<i2"), 1.0 / 32768.0, out=block, casting="unsafe")
+                # float32 all the way: no float64 temporary the size of the block
+                np.multiply(
+                    np.frombuffer(view, "<i2"),
+                    np.float32(1.0 / 32768.0),
+                    out=block,
+                    dtype=np.float32,
+                )
         return out, 24 if use24 else 16
 
     def sample_wsmp(
