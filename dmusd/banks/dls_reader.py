@@ -170,7 +170,7 @@ class _DlsParser:
             samples = frames.reshape(-1) if channels == 1 else frames[:, ch].copy()
             out.append(Wave(samples, rate, wsmp, name, 32 if is_float else bits, index, ch))
         if wsmp is not None:
-            out = [self.checked_wave(w, wave) for w in out]
+            out = [self.checked_wave(w, parts["wsmp"]) for w in out]
         return out
 
     def parse_format(self, fmt: Chunk) -> tuple[int, int, int, bool]:

@@ -2,9 +2,10 @@
 
 - `info FILE [--json] [--instruments]`: format and level, instruments, regions, waves, sample
   memory, INFO strings (copyright included).
-- `check FILE [--strict]`: load with every check, then push every instrument through the
-  DirectMusic download path a pin uses; exit 0 when clean, 1 with the error's location when not
-  (`--strict`: warnings count as failures too).
+- `check FILE [--allow-warnings]`: load with every check, then push every instrument through
+  the DirectMusic download path a pin uses; exit 0 when clean, 1 with the location of the error
+  or of each repaired problem when not (`--allow-warnings`: repaired problems are reported but
+  do not fail).
 - `convert IN OUT [--level 1|2]`: write any bank (DLS, SF2, SF3) as a DLS file.
 - `default [--output FILE]`: where the built-in GM bank is cached, or write it to FILE.
 """
@@ -39,7 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     check = sub.add_parser("check", help="validate a bank completely")
     check.add_argument("file")
-    check.add_argument("--strict", action="store_true", help="fail on warnings too")
+    check.add_argument(
+        "--allow-warnings", action="store_true", help="report repaired problems without failing"
+    )
     check.set_defaults(func=run_check)
 
     convert = sub.add_parser("convert", help="write a bank as a DLS file")
@@ -142,7 +145,7 @@ def run_check(args: argparse.Namespace) -> int:
         f"{len(bank.instruments)} instruments, {bank.region_count} regions, "
         f"{len(bank.waves)} waves, {downloads} download buffers"
     )
-    if bank.warnings and args.strict:
+    if bank.warnings and not args.allow_warnings:
         print(f"{args.file}: {len(bank.warnings)} warning(s) ({summary})", file=sys.stderr)
         return 1
     note = f", {len(bank.warnings)} warning(s)" if bank.warnings else ""

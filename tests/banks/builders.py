@@ -4,7 +4,9 @@ SoundFont files assembled record by record, so tests control every field."""
 from __future__ import annotations
 
 import io
+import re
 import struct
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -336,3 +338,18 @@ def simple_sf2(**kwargs) -> bytes:
     inst = ("inst", [SfZone([(54, 1), (53, 0)])])
     preset = ("preset", 0, 0, [SfZone([(41, 0)])])
     return sf2_bytes([sample], [inst], [preset], version=(3, 1) if sample.vorbis else (2, 4))
+
+
+def fluidsynth_presets(path) -> list[tuple[int, int, str]]:
+    """(bank, program, name) of every preset, as FluidSynth itself lists them (`inst 1`)."""
+    out = subprocess.run(
+        ["fluidsynth", "-n", "-a", "file", "-o", "audio.file.name=/dev/null", "-q", str(path)],
+        input="inst 1\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    return [
+        (int(m[1]), int(m[2]), m[3].strip())
+        for m in re.finditer(r"^(\d{3})-(\d{3}) (.*)$", out, re.MULTILINE)
+    ]

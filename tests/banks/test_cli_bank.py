@@ -8,8 +8,7 @@ import sys
 
 from dmusd.banks.dls_writer import save_dls
 from dmusd.banks.model import Loop, WaveSample
-from tests.banks.builders import REPO, SPEC_TEST_SF2, sample_bank, timgm6mb
-from tests.banks.test_sf2 import _fluidsynth_presets
+from tests.banks.builders import REPO, SPEC_TEST_SF2, fluidsynth_presets, sample_bank, timgm6mb
 
 
 def dmusd(*args: str) -> subprocess.CompletedProcess:
@@ -27,7 +26,7 @@ def test_info_json_matches_what_fluidsynth_sees():
     run = dmusd("info", path, "--json")
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
-    presets = _fluidsynth_presets(path)
+    presets = fluidsynth_presets(path)
     assert data["format"] == "SF2" and data["level"] == 2
     assert data["instrument_count"] == len(presets)
     assert data["drum_kits"] == sum(1 for bank, _, _ in presets if bank == 128)
@@ -62,16 +61,17 @@ def test_check_passes_a_clean_file_and_locates_a_broken_one(tmp_path):
     assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
 
 
-def test_check_strict_fails_on_warnings(tmp_path):
+def test_check_fails_on_repaired_problems_unless_allowed(tmp_path):
     bank = sample_bank(stereo=False)
     wave = bank.waves[0]
     wave.wsmp = WaveSample(60, 0, 0, 0, (Loop(0, wave.frames - 10, 500),))  # runs past the end
     path = tmp_path / "loose.dls"
     save_dls(bank, path)
-    lenient = dmusd("check", path)
-    assert lenient.returncode == 0 and "warning:" in lenient.stdout and "trimmed" in lenient.stdout
-    strict = dmusd("check", path, "--strict")
+    strict = dmusd("check", path)
     assert strict.returncode == 1 and "1 warning(s)" in strict.stderr
+    assert "wvpl/wave[0]/wsmp" in strict.stdout and "trimmed" in strict.stdout
+    lenient = dmusd("check", path, "--allow-warnings")
+    assert lenient.returncode == 0 and "warning:" in lenient.stdout
 
 
 def test_convert_sf2_to_dls_then_info_on_the_result(tmp_path):
@@ -87,7 +87,7 @@ def test_convert_sf2_to_dls_then_info_on_the_result(tmp_path):
     assert [i["regions"] for i in info["instruments"]] == [
         i["regions"] for i in source["instruments"]
     ]
-    check = dmusd("check", out, "--strict")
+    check = dmusd("check", out)
     assert check.returncode == 0, check.stdout + check.stderr
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
-
 import numpy as np
 import pytest
 
@@ -38,6 +35,7 @@ from tests.banks.builders import (
     SPEC_TEST_SF2,
     SfSample,
     SfZone,
+    fluidsynth_presets,
     sf2_bytes,
     simple_sf2,
     timgm6mb,
@@ -66,25 +64,11 @@ def _effective(inst, region, key):
     return [b for b in effective_connections(inst, region) if b.key == key]
 
 
-def _fluidsynth_presets(path) -> list[tuple[int, int, str]]:
-    out = subprocess.run(
-        ["fluidsynth", "-n", "-a", "file", "-o", "audio.file.name=/dev/null", "-q", str(path)],
-        input="inst 1\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
-    return [
-        (int(m[1]), int(m[2]), m[3].strip())
-        for m in re.finditer(r"^(\d{3})-(\d{3}) (.*)$", out, re.MULTILINE)
-    ]
-
-
 @pytest.mark.parametrize("path_of", [lambda: SPEC_TEST_SF2, timgm6mb])
 def test_every_preset_fluidsynth_lists_is_an_instrument(path_of):
     path = path_of()
     bank = load_bank(path)
-    listed = _fluidsynth_presets(path)
+    listed = fluidsynth_presets(path)
     assert listed, "fluidsynth listed no presets"
     ours = {}
     for inst in bank.instruments.values():
