@@ -233,7 +233,7 @@ DLS2_DEFAULTS: tuple[tuple[int, int, int, int, int], ...] = (
 _CURVE_STRETCH = 128.0 / 127.0  # 7-bit v/128 -> v/127, so v = 127 reaches the curve's top
 
 
-@njit(nogil=True, cache=True, inline="always")
+@njit(nogil=True, cache=True)
 def _curve(curve: int, x: float) -> float:
     """A DLS curve on 0..1 -> 0..1."""
     if curve == CONN_TRN_CONCAVE:
@@ -251,7 +251,7 @@ def _curve(curve: int, x: float) -> float:
     return x
 
 
-@njit(nogil=True, cache=True, inline="always")
+@njit(nogil=True, cache=True)
 def apply_transform(bits: int, u: float) -> float:
     """Map a normalized source value u (0..1) through invert, bipolar and curve bits."""
     curve = bits & T_CURVE_MASK
@@ -272,19 +272,22 @@ def apply_transform(bits: int, u: float) -> float:
     return _curve(curve, x)
 
 
+_LN2_1200 = math.log(2.0) / 1200.0  # cents -> natural log of the ratio (exp is cheaper than pow)
+
+
 # --- unit conversions ----------------------------------------------------------------------------
 @njit(nogil=True, cache=True, inline="always")
 def timecents_to_samples(tc: float, rate: float) -> float:
     """Absolute time cents (lScale/65536) -> samples. -32768 tc and below mean 0 s."""
     if tc <= -32768.0:
         return 0.0
-    return rate * 2.0 ** (tc / 1200.0)
+    return rate * math.exp(tc * _LN2_1200)
 
 
 @njit(nogil=True, cache=True, inline="always")
 def abs_cents_to_hz(cents: float) -> float:
     """Absolute pitch cents (lScale/65536) -> Hz."""
-    return 440.0 * 2.0 ** ((cents - 6900.0) / 1200.0)
+    return 440.0 * math.exp((cents - 6900.0) * _LN2_1200)
 
 
 def connections_array(blocks) -> np.ndarray:

@@ -55,7 +55,8 @@ class Engine:
         self.vi = np.zeros((max_voices, L.VI_N), dtype=np.int64)
         self.vf = np.zeros((max_voices, L.VF_N), dtype=np.float64)
         self.conn = np.zeros((max_voices, L.MAX_CONNECTIONS, L.C_N), dtype=np.int64)
-        self.cscale = np.zeros((max_voices, L.MAX_CONNECTIONS), dtype=np.float64)
+        # [..., 0] lScale / 65536; [..., 1] for modulator rows, scale x the control's value
+        self.cscale = np.zeros((max_voices, L.MAX_CONNECTIONS, 2), dtype=np.float64)
         self.chan = np.zeros((channels, L.N_SOURCES), dtype=np.float64)
         self.poly = np.zeros((channels, 128), dtype=np.float64)
         self.pool = np.zeros(max(pool_samples, 4 * L.GUARD), dtype=np.float32)
@@ -165,7 +166,7 @@ class Engine:
             # lScale is a signed 32-bit field: 0x80000000 read unsigned is the same sentinel
             scale = conns[:, 4].astype(np.int64)
             scale = np.where(scale > 0x7FFFFFFF, scale - (1 << 32), scale)
-            self.cscale[v, :n] = scale / 65536.0
+            self.cscale[v, :n, 0] = scale / 65536.0
         self._command(offset, L.CMD_START, v, self._serial)
         return v
 

@@ -31,7 +31,7 @@ def eg_start(vf, vi, v: int, col: int, stage_col: int) -> None:
     vf[v, col + _FROM] = 0.0
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def eg_advance(vf, vi, v: int, col: int, stage_col: int, n: float) -> None:
     """Move the envelope on by n samples, crossing as many stages as that takes."""
     stage = vi[v, stage_col]

@@ -118,7 +118,14 @@ VI_RECALC = 21  # 1: a channel source changed, re-sum the channel-driven connect
 VI_N_MOD = 22  # connection rows 0 .. n_mod-1 read an LFO or an EG: evaluated at every point
 VI_MOD_MASK = 23  # bit d set: some of those rows feed dynamic destination d
 VI_USES = 24  # which per-note modulators any connection reads (USES_* bits)
-VI_N = 25
+VI_POS = 25  # play position in samples from the wave start, 32.32 fixed point
+VI_INC = 26  # position increment per output sample, 32.32
+VI_DINC = 27  # increment change per sample (the pitch ramp between control points), 32.32
+VI_N = 28
+
+FRAC_BITS = 32  # fixed-point positions: integer adds keep the sample loop free of float chains
+FRAC_ONE = 1 << FRAC_BITS
+FRAC_MASK = FRAC_ONE - 1
 
 USES_LFO = 1
 USES_VIB = 2
@@ -126,9 +133,9 @@ USES_EG2 = 4
 USES_EG1 = 8
 
 # --- voice float table columns (vf[v, VF_*], float64) --------------------------------------------
-VF_POS = 0  # play position in samples from the wave start
-VF_INC = 1  # position increment per output sample
-VF_DINC = 2  # increment change per sample (pitch ramp between control points)
+VF_FLT_B0 = 0  # low-pass biquad: b0 (b1 = 2 b0, b2 = b0), a1, a2
+VF_FLT_A1 = 1
+VF_FLT_A2 = 2
 VF_RATE_RATIO = 3  # wave rate / output rate
 VF_PITCH_OFFSET = 4  # cents: fine tune - 100 x unity note
 VF_ATTENUATION = 5  # dB from wsmp (negative = quieter)
@@ -167,11 +174,11 @@ VF_LFO_VALUE = 35
 VF_VIB_PHASE = 36
 VF_VIB_DELAY = 37
 VF_VIB_VALUE = 38
-VF_FLT_IC1 = 39  # state-variable filter integrator states
-VF_FLT_IC2 = 40
-VF_FLT_A1 = 41
-VF_FLT_A2 = 42
-VF_FLT_A3 = 43
+VF_FLT_X1 = 39  # low-pass biquad state: last two inputs and outputs
+VF_FLT_X2 = 40
+VF_FLT_Y1 = 41
+VF_FLT_Y2 = 42
+VF_FLT_CENTS = 43  # cutoff (absolute cents) and resonance (dB) the coefficients were made for
 VF_QS_LEVEL = 44  # quick-stop multiplier 1 -> 0
 VF_QS_STEP = 45  # its decrease per sample
 VF_LFO_INC = 46  # LFO phase step per sample (cycles), from the last control point
@@ -181,7 +188,9 @@ VF_PAN_R = 49
 VF_SEND_REV = 50
 VF_SEND_CHO = 51
 VF_TARGET_INC = 52  # the increment the pitch ramp is heading for
-VF_BASE = 53  # N_DYNAMIC sums of the connections that never change during the note
+VF_FLT_QDB = 53
+VF_FLT_INVQ = 54  # 1 / Q for that resonance
+VF_BASE = 55  # N_DYNAMIC sums of the connections that never change during the note
 VF_CHAN = VF_BASE + N_DYNAMIC  # the base plus the channel-driven connections (CC, wheel, RPN)
 VF_N = VF_CHAN + N_DYNAMIC
 

@@ -24,12 +24,13 @@ from numba import njit
 from dmusd.synth.engine import connections as C
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.envelope import DB_RANGE, eg1_amplitude, eg2_value, eg_advance, eg_start
-from dmusd.synth.engine.filter import MAX_CUTOFF_RATIO, filter_set
+from dmusd.synth.engine.filter import MAX_CUTOFF_RATIO, filter_clear, filter_set
 from dmusd.synth.engine.lfo import lfo_advance
 
 _PAN_HALF_PI = 0.5 * math.pi
 _LN10_20 = math.log(10.0) / 20.0  # dB -> natural log of the amplitude
 _LN2_1200 = math.log(2.0) / 1200.0  # cents -> natural log of the ratio
+_MAX_INC = 1024.0  # samples per output sample: far above any musical use, far below overflow
 _PITCH_BITS = (1 << L.D_PITCH) | (1 << L.D_KEYNUMBER)
 _PAN_BITS = (1 << L.D_PAN) | (1 << L.D_REVERB) | (1 << L.D_CHORUS)
 _FILTER_BITS = (1 << L.D_CUTOFF) | (1 << L.D_Q)
@@ -64,7 +65,7 @@ def _uses(src: int) -> int:
     return 0
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def source_value(src, v, vi, vf, chan, poly) -> float:
     """A source's normalized value u (0..1) for voice v now; LFOs give (x + 1) / 2."""
     if src == C.CONN_SRC_KEYONVELOCITY:
@@ -93,8 +94,15 @@ def source_value(src, v, vi, vf, chan, poly) -> float:
 def _side(src, bits, v, vi, vf, chan, poly) -> float:
     if src == C.CONN_SRC_NONE:
         return 1.0
+    # the per-note modulators inline: they are read at every control point
     if src == C.CONN_SRC_LFO or src == C.CONN_SRC_VIBRATO:
-        bits |= C.T_BIPOLAR  # an LFO is bipolar by nature (DLS1 art1 never says so)
+        value = vf[v, L.VF_LFO_VALUE if src == C.CONN_SRC_LFO else L.VF_VIB_VALUE]
+        if bits == 0:
+            return value  # the common case: plain bipolar LFO
+        # an LFO is bipolar by nature (DLS1 art1 never says so)
+        return C.apply_transform(bits | C.T_BIPOLAR, 0.5 * (value + 1.0))
+    if src == C.CONN_SRC_EG2 and bits == 0:
+        return eg2_value(vf, vi, v)
     return C.apply_transform(bits, source_value(src, v, vi, vf, chan, poly))
 
 
@@ -105,7 +113,52 @@ def connection_value(v, k, vi, vf, conn, cscale, chan, poly) -> float:
     if s == 0.0:
         return 0.0
     c = _side(conn[v, k, L.C_CONTROL], conn[v, k, L.C_CTL_TRANSFORM], v, vi, vf, chan, poly)
-    return cscale[v, k] * s * c
+    return cscale[v, k, 0] * s * c
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _modulator_row(v, k, vi, vf, conn, cscale, chan, poly) -> float:
+    """A modulator row at a control point, the common shapes without the general machinery."""
+    src = conn[v, k, L.C_SOURCE]
+    bits = conn[v, k, L.C_SRC_TRANSFORM]
+    if src == C.CONN_SRC_LFO or src == C.CONN_SRC_VIBRATO:
+        x = vf[v, L.VF_LFO_VALUE if src == C.CONN_SRC_LFO else L.VF_VIB_VALUE]
+        if bits != 0:
+            x = C.apply_transform(bits | C.T_BIPOLAR, 0.5 * (x + 1.0))
+    elif src == C.CONN_SRC_EG2:
+        x = eg2_value(vf, vi, v)
+        if bits != 0:
+            x = C.apply_transform(bits, x)
+    else:  # a fixed or channel source under a modulator control
+        x = _side(src, bits, v, vi, vf, chan, poly)
+    ctl = conn[v, k, L.C_CONTROL]
+    if _kind(ctl) == _MODULATOR:
+        return (
+            cscale[v, k, 0] * x * _side(ctl, conn[v, k, L.C_CTL_TRANSFORM], v, vi, vf, chan, poly)
+        )
+    return cscale[v, k, 1] * x
+
+
+@njit(nogil=True, cache=True)
+def _resum_channel_rows(v, vi, vf, conn, cscale, chan, poly, acc) -> None:
+    """Sum the base and the channel rows into VF_CHAN (and acc); refresh modulator factors."""
+    n_mod = vi[v, L.VI_N_MOD]
+    for d in range(L.N_DYNAMIC):
+        acc[d] = vf[v, L.VF_BASE + d]
+    for k in range(n_mod, vi[v, L.VI_N_DYN]):
+        d = conn[v, k, L.C_DEST]
+        if d < L.N_DYNAMIC:
+            acc[d] += connection_value(v, k, vi, vf, conn, cscale, chan, poly)
+    for d in range(L.N_DYNAMIC):
+        vf[v, L.VF_CHAN + d] = acc[d]
+    # a modulator row's control side (none, velocity, a CC ...) is fixed until the next
+    # re-sum: fold it into the row's factor now
+    for k in range(n_mod):
+        ctl = conn[v, k, L.C_CONTROL]
+        if _kind(ctl) != _MODULATOR:
+            side = _side(ctl, conn[v, k, L.C_CTL_TRANSFORM], v, vi, vf, chan, poly)
+            cscale[v, k, 1] = cscale[v, k, 0] * side
+    vi[v, L.VI_RECALC] = 0
 
 
 @njit(nogil=True, cache=True)
@@ -116,9 +169,10 @@ def _swap_rows(conn, cscale, v, a, b) -> None:
         tmp = conn[v, a, c]
         conn[v, a, c] = conn[v, b, c]
         conn[v, b, c] = tmp
-    tmp_s = cscale[v, a]
-    cscale[v, a] = cscale[v, b]
-    cscale[v, b] = tmp_s
+    for c in range(2):
+        tmp_s = cscale[v, a, c]
+        cscale[v, a, c] = cscale[v, b, c]
+        cscale[v, b, c] = tmp_s
 
 
 @njit(nogil=True, cache=True)
@@ -129,7 +183,7 @@ def _row_kind(conn, cscale, v, k) -> int:
         return -1
     if d >= L.N_DYNAMIC:
         return _STATIC  # even a 0 scale counts here: 0 time cents is 1 s
-    if cscale[v, k] == 0.0:
+    if cscale[v, k, 0] == 0.0:
         return -1
     return max(_kind(conn[v, k, L.C_SOURCE]), _kind(conn[v, k, L.C_CONTROL]))
 
@@ -216,10 +270,9 @@ def note_on(v, vi, vf, conn, cscale, chan, poly, params, acc, has) -> None:
     base_hz = C.abs_cents_to_hz(acc[L.D_CUTOFF])
     limit = MAX_CUTOFF_RATIO * rate
     vi[v, L.VI_FILTER] = 1 if base_hz < limit or (cutoff_dynamic and base_hz < 1.0e5) else 0
-    vf[v, L.VF_FLT_IC1] = 0.0
-    vf[v, L.VF_FLT_IC2] = 0.0
+    filter_clear(vf, v)
 
-    vf[v, L.VF_POS] = 0.0
+    vi[v, L.VI_POS] = 0
     vf[v, L.VF_QS_LEVEL] = 1.0
     vf[v, L.VF_QS_STEP] = 0.0
     for c in range(L.VF_GL0, L.VF_DGCHO + 1):
@@ -260,21 +313,14 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
         )
 
     recalc = first or vi[v, L.VI_RECALC] != 0
+    n_mod = vi[v, L.VI_N_MOD]
     if recalc:
-        for d in range(L.N_DYNAMIC):
-            acc[d] = vf[v, L.VF_BASE + d]
-        for k in range(vi[v, L.VI_N_MOD], vi[v, L.VI_N_DYN]):
-            d = conn[v, k, L.C_DEST]
-            if d < L.N_DYNAMIC:
-                acc[d] += connection_value(v, k, vi, vf, conn, cscale, chan, poly)
-        for d in range(L.N_DYNAMIC):
-            vf[v, L.VF_CHAN + d] = acc[d]
-        vi[v, L.VI_RECALC] = 0
+        _resum_channel_rows(v, vi, vf, conn, cscale, chan, poly, acc)
     else:
         for d in range(L.N_DYNAMIC):
             acc[d] = vf[v, L.VF_CHAN + d]
-    for k in range(vi[v, L.VI_N_MOD]):
-        acc[conn[v, k, L.C_DEST]] += connection_value(v, k, vi, vf, conn, cscale, chan, poly)
+    for k in range(n_mod):
+        acc[conn[v, k, L.C_DEST]] += _modulator_row(v, k, vi, vf, conn, cscale, chan, poly)
     mask = vi[v, L.VI_MOD_MASK]
 
     if uses & L.USES_LFO and (recalc or mask & (1 << L.D_LFO_FREQ)):
@@ -285,7 +331,8 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
     # pitch: connection sum (key, wheel x range, tuning, LFO, EG2) + fine tune - unity note
     if recalc or mask & _PITCH_BITS:
         cents = acc[L.D_PITCH] + acc[L.D_KEYNUMBER] + vf[v, L.VF_PITCH_OFFSET]
-        vf[v, L.VF_TARGET_INC] = vf[v, L.VF_RATE_RATIO] * math.exp(cents * _LN2_1200)
+        inc = vf[v, L.VF_RATE_RATIO] * math.exp(cents * _LN2_1200)
+        vf[v, L.VF_TARGET_INC] = min(inc, _MAX_INC)
 
     if recalc or mask & _PAN_BITS:
         pan = min(max(acc[L.D_PAN] / 1000.0, -0.5), 0.5)
@@ -296,7 +343,7 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
         vf[v, L.VF_SEND_CHO] = min(max(acc[L.D_CHORUS] / 1000.0, 0.0), 1.0)
 
     if vi[v, L.VI_FILTER] != 0 and (recalc or mask & _FILTER_BITS):
-        filter_set(vf, v, C.abs_cents_to_hz(acc[L.D_CUTOFF]), acc[L.D_Q] / 10.0, rate)
+        filter_set(vf, v, acc[L.D_CUTOFF], acc[L.D_Q] / 10.0, rate)
 
     # gain: connections in tenths of a dB, wsmp attenuation in dB, EG1, quick-stop fade
     gain_db = acc[L.D_GAIN] / 10.0 + vf[v, L.VF_ATTENUATION]
@@ -321,23 +368,17 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
     # Ramps. The gain now is where the last ramp has got to; the first point starts from 0.
     done = vi[v, L.VI_CTL_DONE]
     inv = 1.0 / n_ctl
-    for b in range(4):
-        if b == 0:
-            target = amp * vf[v, L.VF_PAN_L]
-        elif b == 1:
-            target = amp * vf[v, L.VF_PAN_R]
-        elif b == 2:
-            target = amp * vf[v, L.VF_SEND_REV]
-        else:
-            target = amp * vf[v, L.VF_SEND_CHO]
+    for b in range(4):  # left, right, reverb send, chorus send
+        target = amp * vf[v, L.VF_PAN_L + b]
         now = vf[v, L.VF_GL0 + b] + done * vf[v, L.VF_DGL + b]
         vf[v, L.VF_GL0 + b] = now
         vf[v, L.VF_DGL + b] = (target - now) * inv
+    target_inc = int(vf[v, L.VF_TARGET_INC] * L.FRAC_ONE + 0.5)
     if first:
-        vf[v, L.VF_INC] = vf[v, L.VF_TARGET_INC]
-        vf[v, L.VF_DINC] = 0.0
+        vi[v, L.VI_INC] = target_inc
+        vi[v, L.VI_DINC] = 0
     else:
-        vf[v, L.VF_DINC] = (vf[v, L.VF_TARGET_INC] - vf[v, L.VF_INC]) * inv
+        vi[v, L.VI_DINC] = (target_inc - vi[v, L.VI_INC]) // int(n_ctl)
     vi[v, L.VI_CTL_LEFT] = int(n_ctl)
     vi[v, L.VI_CTL_DONE] = 0
     return True

@@ -17,11 +17,22 @@ from dmusd.synth.engine.interpolation import TAPS_LEFT, TAPS_RIGHT, fill_fast, f
 from dmusd.synth.engine.modulators import control_point
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _mix(buf, n, bus, row, s, g0, dg, k0) -> None:
     out = bus[row]
     for j in range(n):
         out[s + j] += buf[j] * (g0 + (k0 + j + 1) * dg)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _mix_stereo(buf, n, bus, s, gl0, dgl, gr0, dgr, k0) -> None:
+    left = bus[0]
+    right = bus[1]
+    for j in range(n):
+        x = buf[j]
+        step = k0 + j + 1
+        left[s + j] += x * (gl0 + step * dgl)
+        right[s + j] += x * (gr0 + step * dgr)
 
 
 @njit(nogil=True, cache=True)
@@ -40,32 +51,43 @@ def render_voice(v, s, s_end, vi, vf, conn, cscale, chan, poly, params, acc, poo
         if ctl_due and not control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, False):
             return False
         n = min(vi[v, L.VI_CTL_LEFT], s_end - s)
-        pos = vf[v, L.VF_POS]
-        inc = vf[v, L.VF_INC]
-        dinc = vf[v, L.VF_DINC]
+        pos = vi[v, L.VI_POS]
+        inc = vi[v, L.VI_INC]
+        dinc = vi[v, L.VI_DINC]
         looping = loop_type == L.LOOP_FORWARD or (
             loop_type == L.LOOP_RELEASE and vi[v, L.VI_RELEASED] == 0
         )
         wrapped = vi[v, L.VI_WRAPPED]
         # Fast path when no tap of this stretch can reach a loop end, the wave end or (after a
         # wrap) back before the loop start.
-        reach = pos + n * max(abs(inc), abs(inc + n * dinc)) + 1.0
+        reach = (pos + n * max(inc, inc + n * dinc)) >> L.FRAC_BITS
         hi = le if looping else length
         lo = ls if (looping and wrapped) else -L.GUARD
         written = n
-        if reach + right_taps < hi and int(pos) - left_taps >= lo:
+        if reach + right_taps + 1 < hi and (pos >> L.FRAC_BITS) - left_taps >= lo:
             pos, inc = fill_fast(mode, pool, base, pos, inc, dinc, n, vbuf, sinc)
         else:
             pos, inc, wrapped, written = fill_wrapping(
                 mode, pool, base, length, looping, wrapped, ls, le, pos, inc, dinc, n, vbuf, sinc
             )
             vi[v, L.VI_WRAPPED] = wrapped
-        vf[v, L.VF_POS] = pos
-        vf[v, L.VF_INC] = inc
+        vi[v, L.VI_POS] = pos
+        vi[v, L.VI_INC] = inc
         if vi[v, L.VI_FILTER] != 0:
             filter_run(vf, v, vbuf, written)
         k0 = vi[v, L.VI_CTL_DONE]
-        for b in range(4):
+        _mix_stereo(
+            vbuf,
+            written,
+            bus,
+            s,
+            vf[v, L.VF_GL0],
+            vf[v, L.VF_DGL],
+            vf[v, L.VF_GR0],
+            vf[v, L.VF_DGR],
+            k0,
+        )
+        for b in (2, 3):  # the sends, when the voice feeds them
             g0 = vf[v, L.VF_GL0 + b]
             dg = vf[v, L.VF_DGL + b]
             if g0 != 0.0 or dg != 0.0:
