@@ -28,7 +28,7 @@ from dmusd.synth.miniport import PIN_RENDER, PIN_WAVE, SynthMiniport
 from dmusd.synth.stream import INTERPOLATION, SynthConfig
 
 MAX_TAIL = 20.0  # seconds rendered after the song at most, waiting for silence
-SILENCE = 1.0 / 65536.0  # below half a 16-bit step: the file holds zeros
+QUIET = 0.2  # seconds of silence (16-bit zeros) with no voice left that end a render
 SYSTEM_BANKS = (
     "/usr/share/sounds/sf2/default-GM.sf2",
     "/usr/share/sounds/sf3/default-GM.sf3",
@@ -56,10 +56,10 @@ def find_bank(path: str | None) -> Bank:
 class Progress:
     """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
 
-    def __init__(self, total_seconds: float, stream=sys.stderr) -> None:
+    def __init__(self, total_seconds: float, stream=None) -> None:
         self.total = max(total_seconds, 1e-9)
-        self.stream = stream
-        self.enabled = stream.isatty()
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
         self._last = 0.0
 
     def update(self, seconds: float, force: bool = False) -> None:
@@ -103,27 +103,30 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
     sink, synth = wave.stream, midi.stream
     events = song.events
     ahead = 2 * block * REFTIME_PER_SECOND // rate  # how far ahead of its block an event goes in
-    tail_blocks = int(MAX_TAIL * rate) // block + 1
+    song_end = -(-song.duration * rate // REFTIME_PER_SECOND)  # frames, rounded up
+    limit = song_end + round(MAX_TAIL * rate)
+    quiet = round(QUIET * rate)
     progress = Progress(song.duration / REFTIME_PER_SECOND)
     i = 0
     try:
         with FileSink(args.output, rate, clock) as out:
-            while True:
+            while out.position < limit:
                 horizon = clock.GetTime() + ahead
                 while i < len(events) and events[i][0] < horizon:
                     when, _, data = events[i]
                     midi.put_bytes(data, when, 1)
                     i += 1
-                played = out.pull(sink, block)
+                out.pull(sink, min(block, limit - out.position))
                 progress.update(out.position / rate)
-                if i == len(events) and clock.GetTime() >= song.duration:
-                    silent = synth.active_voices == 0 and not synth.pending
-                    if silent and float(abs(played).max()) < SILENCE:
-                        break
-                    tail_blocks -= 1
-                    if tail_blocks <= 0:
-                        break
-            seconds, peak, clipped = out.position / rate, out.peak, out.clipped
+                idle = synth.active_voices == 0 and not synth.pending and i == len(events)
+                if idle and out.position >= max(song_end, out.sound_end + quiet):
+                    break
+            # The file ends where the sound ends (in whole 10 ms), and never before the song:
+            # the same however the blocks fell.
+            chunk = rate // 100
+            length = min(max(song_end, -(-out.sound_end // chunk) * chunk), limit)
+            out.close(length)
+            seconds, peak, clipped = length / rate, out.peak, out.clipped
     finally:
         progress.update(song.duration / REFTIME_PER_SECOND, force=True)
         progress.close()

@@ -109,6 +109,9 @@ class VoiceAllocator:
     ) -> VoiceRecord | None:
         """Start a voice at sample `offset`, stealing if the budget is full; None if refused."""
         priority = self.priority(group, channel)
+        if self.engine.free_count == 0:  # every spare slot is still fading out
+            self.refused += 1
+            return None
         if self._sounding >= self.budget:
             victim = self._victim(priority)
             if victim is None:
@@ -116,9 +119,6 @@ class VoiceAllocator:
                 return None
             self.quick_stop(victim, offset)
             self.stolen += 1
-        if self.engine.free_count == 0:  # every spare slot is still fading out
-            self.refused += 1
-            return None
         voice = self.engine.start(spec, offset)
         self._serial += 1
         record = VoiceRecord(

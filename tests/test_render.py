@@ -1,0 +1,160 @@
+"""`dmusd render`: the whole pipeline, from a MIDI file to a WAV/FLAC file, heard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+import soundfile as sf
+
+from dmusd.banks.dls_writer import save_dls
+from dmusd.banks.model import make_patch
+from dmusd.cli import main
+from dmusd.midifile import read_midi_file
+from tests.synth.audio import cents, zero_crossing_frequency
+from tests.synth.test_stream import bank_of, instrument, key_hz, ones, region, sine_bank
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+MIDI = DATA / "test-midi-files" / "midi"
+TIMGM = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
+RATE = 48000
+
+
+@pytest.fixture(scope="module")
+def banks(tmp_path_factory) -> dict[str, Path]:
+    """DLS files written from model banks: 'sine' (every program a sine, drums an octave up)
+    and 'ones' (a DC wave, so a note shows as its first non-zero sample)."""
+    folder = tmp_path_factory.mktemp("banks")
+    paths = {"sine": folder / "sine.dls", "ones": folder / "ones.dls"}
+    save_dls(sine_bank(), paths["sine"])
+    save_dls(bank_of(instrument(make_patch(0), region(ones()))), paths["ones"])
+    return paths
+
+
+def render(capsys, song, out, *options) -> tuple[int, str]:
+    code = main(["render", str(song), "-o", str(out), *map(str, options)])
+    return code, capsys.readouterr().err
+
+
+def pitch(x: np.ndarray, key: float) -> float:
+    """Cents between a clean periodic signal and the pitch of `key`."""
+    return cents(zero_crossing_frequency(x, RATE), key_hz(key))
+
+
+def spectrum_has(x: np.ndarray, hz: float) -> float:
+    """Magnitude at `hz` relative to the strongest component."""
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    bins = np.fft.rfftfreq(x.size, 1 / RATE)
+    return float(spectrum[np.argmin(abs(bins - hz))] / spectrum.max())
+
+
+# -- timing through the whole pipeline ---------------------------------------------------------
+def write_song(path: Path, notes: list[tuple[int, int, int]], ppq: int = 480) -> Path:
+    """A format 0 file from (start tick, length in ticks, key), 120 bpm."""
+    events = []
+    for start, length, key in notes:
+        events.append((start, mido.Message("note_on", note=key, velocity=100)))
+        events.append((start + length, mido.Message("note_off", note=key)))
+    track, now = mido.MidiTrack(), 0
+    for tick, msg in sorted(events, key=lambda e: e[0]):
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    song = mido.MidiFile(type=0, ticks_per_beat=ppq)
+    song.tracks.append(track)
+    song.save(path)
+    return path
+
+
+@pytest.mark.parametrize("block", [64, 256, 1000])
+def test_a_note_starts_at_exactly_its_sample_through_the_whole_pipeline(
+    capsys, tmp_path, banks, block
+):
+    # ticks of 1/960 s: starts that fall anywhere inside a block; each note alone (0 s release)
+    song = write_song(tmp_path / "t.mid", [(7, 20, 60), (301, 20, 62), (777, 20, 64)])
+    starts = [t * RATE // 10_000_000 for t, _, d in read_midi_file(song).events if d[0] == 0x90]
+    code, err = render(capsys, song, tmp_path / "t.wav", "--bank", banks["ones"], "--no-effects",
+                       "--block", block)  # fmt: skip
+    assert code == 0, err
+    x, rate = sf.read(tmp_path / "t.wav")
+    heard = np.abs(x).sum(axis=1) > 0.0
+    onsets = np.nonzero(heard[1:] & ~heard[:-1])[0] + 1
+    assert rate == RATE and onsets.tolist() == starts
+
+
+# -- pitch, pedals, drums: files from the test-midi-files collection -----------------------------
+def test_master_coarse_tuning_file_plays_a_scale(capsys, tmp_path, banks):
+    code, err = render(capsys, MIDI / "test-sysex-7f-04-04-master-coarse-tuning.mid",
+                       tmp_path / "s.wav", "--bank", banks["sine"], "--no-effects")  # fmt: skip
+    assert code == 0, err
+    x, _ = sf.read(tmp_path / "s.wav")
+    for i, semitones in enumerate((0, 2, 4, 5, 7, 9, 11, 12)):  # coarse tuning 0x40 + n
+        a = i * RATE // 2
+        assert abs(pitch(x[a + 2400 : a + 21600, 0], 60 + semitones)) < 3.0, semitones
+
+
+def test_damper_pedal_file_holds_the_second_arpeggio(capsys, tmp_path, banks):
+    code, err = render(capsys, MIDI / "test-control-40-damper.mid", tmp_path / "d.wav",
+                       "--bank", banks["sine"], "--no-effects")  # fmt: skip
+    assert code == 0, err
+    x, _ = sf.read(tmp_path / "d.wav")
+    keys = (60, 64, 67, 72)
+    free = x[int(1.6 * RATE) : int(1.9 * RATE), 0]  # no pedal: only the last note sounds
+    held = x[int(6.6 * RATE) : int(7.4 * RATE), 0]  # pedal down since 4.5 s: all four
+    assert [spectrum_has(free, key_hz(k)) > 0.1 for k in keys] == [False, False, False, True]
+    assert all(spectrum_has(held, key_hz(k)) > 0.1 for k in keys)
+    assert np.max(np.abs(x[int(7.6 * RATE) :])) == 0.0  # pedal up at 7.5 s: released
+
+
+def test_gs_drum_part_change_file_moves_the_rhythm_part(capsys, tmp_path, banks):
+    code, err = render(capsys, MIDI / "test-sysex-gs-40-1x-15-drum-part-change.mid",
+                       tmp_path / "g.wav", "--bank", banks["sine"], "--no-effects")  # fmt: skip
+    assert code == 0, err
+    x, _ = sf.read(tmp_path / "g.wav")
+    # part 1 (channel 1) is a drum part: key 48 plays the kit's sine, an octave up
+    assert abs(pitch(x[int(0.05 * RATE) : int(0.45 * RATE), 0], 60)) < 3.0
+    # part 0 (channel 10) made a normal part: key 48 plays the melodic sine
+    assert abs(pitch(x[int(3.05 * RATE) : int(3.45 * RATE), 0], 48)) < 3.0
+
+
+# -- the same input, the same file ---------------------------------------------------------------
+@pytest.mark.skipif(not TIMGM.exists(), reason="TimGM6mb is not installed")
+@pytest.mark.parametrize("suffix", [".wav", ".flac"])
+def test_rendering_twice_gives_identical_files(capsys, tmp_path, suffix):
+    song = MIDI / "test-c-major-scale.mid"
+    a, b = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
+    assert render(capsys, song, a, "--bank", TIMGM)[0] == 0
+    code, err = render(capsys, song, b, "--bank", TIMGM, "--block", 1000)
+    assert code == 0 and a.read_bytes() == b.read_bytes()
+    x, _ = sf.read(a)
+    duration = read_midi_file(song).duration / 10_000_000
+    assert duration < len(x) / RATE < duration + 20  # the tail is rendered, and bounded
+    assert np.max(np.abs(x)) > 0.05 and np.max(np.abs(x[-RATE // 10 :])) < 1e-3
+    assert err.count("\n") == 1 and "0 lost notes, 0 missed patches" in err  # no progress bar
+
+
+# -- errors are one line -------------------------------------------------------------------------
+def test_a_corrupt_midi_file_is_one_line_with_the_offset(capsys, tmp_path, banks):
+    data = bytearray((MIDI / "test-c-major-scale.mid").read_bytes())
+    data[22] = 0xF4  # a delta time runs on into the next event: 0x12 at 25, with no status
+    (tmp_path / "bad.mid").write_bytes(data)
+    code, err = render(capsys, tmp_path / "bad.mid", tmp_path / "x.wav", "--bank", banks["sine"])
+    assert code == 1 and err.count("\n") == 1
+    assert "bad.mid: offset 25:" in err and "Traceback" not in err
+    code, err = render(capsys, MIDI / "test-not-a-midi-file.mid", tmp_path / "x.wav")
+    assert code == 1 and err.count("\n") == 1 and "offset 0" in err
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_a_missing_bank_names_its_path(capsys, tmp_path):
+    missing = tmp_path / "no-such-bank.sf2"
+    code, err = render(capsys, MIDI / "test-c-major-scale.mid", tmp_path / "x.wav", "--bank",
+                       missing)  # fmt: skip
+    assert code == 1 and err.count("\n") == 1 and str(missing) in err
+
+
+def test_an_unknown_output_format_is_refused(capsys, tmp_path, banks):
+    code, err = render(capsys, MIDI / "test-c-major-scale.mid", tmp_path / "x.mp3", "--bank",
+                       banks["sine"])  # fmt: skip
+    assert code == 2 and "x.mp3" in err and ".wav or .flac" in err
