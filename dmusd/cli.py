@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from dmusd import __version__
@@ -38,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`dmusd bank info X | head`): nothing more to say, and Python
+        # must not complain about flushing stdout on exit either.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 141
 
 
 if __name__ == "__main__":
