@@ -93,7 +93,7 @@ def test_notes_start_at_their_sample(block):
     mono = np.abs(render_queued_ahead(block, effects=False)).sum(axis=1)
     # the first note has a 0 s release and the second is quick-stopped (5 ms): both are silent
     # before the next note starts, so each start shows as the first non-zero sample
-    silent_from = (0, 3000 + 64, 6100 + 240 + 64)
+    silent_from = (0, 3000 + 2 * L.CONTROL_INTERVAL, 6100 + 240 + 2 * L.CONTROL_INTERVAL)
     for start, quiet in zip(NOTE_TIMES, silent_from, strict=True):
         assert np.all(mono[quiet:start] == 0.0), start
         assert mono[start] > 0.0, start
@@ -119,7 +119,7 @@ def test_release_and_sources_take_effect_at_their_sample():
     assert out[3000] == pytest.approx(steady)
     # the gain ramp towards silence begins on the command's sample: strictly falling from there
     assert out[3001] < steady
-    assert out[3001 + 31] < 1e-3 * steady
+    assert out[3001 + L.CONTROL_INTERVAL - 1] < 1e-3 * steady
     engine.controller(0, 7, 127)
     engine.release(v, offset=10)
     engine.render(2000)

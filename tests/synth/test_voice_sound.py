@@ -30,7 +30,7 @@ def test_quick_stop_fades_within_a_few_ms_without_a_step():
     engine.quick_stop(v, 5000)
     x = engine.render(8000)[:, 0].astype(np.float64)
     assert x[4999] == pytest.approx(CENTRE)
-    # the last control interval of the fade may stretch it by up to 32 samples (0.7 ms)
+    # the last control interval of the fade may stretch it by up to one interval (1.3 ms)
     fade_end = 5000 + int(0.005 * RATE) + L.CONTROL_INTERVAL
     # a linear fade over 5 ms: at most 1/240 of full level per sample (plus rounding)
     bound = CENTRE / (0.005 * RATE) * 1.01

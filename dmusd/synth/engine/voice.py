@@ -9,6 +9,7 @@ vectorizing compiler cannot change it.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from dmusd.synth.engine import layout as L
@@ -18,21 +19,30 @@ from dmusd.synth.engine.modulators import control_point
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _mix(buf, n, bus, row, s, g0, dg, k0) -> None:
-    out = bus[row]
-    for j in range(n):
-        out[s + j] += buf[j] * (g0 + (k0 + j + 1) * dg)
-
-
-@njit(nogil=True, cache=True, inline="always")
 def _mix_stereo(buf, n, bus, s, gl0, dgl, gr0, dgr, k0) -> None:
     left = bus[0]
     right = bus[1]
     for j in range(n):
         x = buf[j]
-        step = k0 + j + 1
+        step = np.float32(k0 + j + 1)
         left[s + j] += x * (gl0 + step * dgl)
         right[s + j] += x * (gr0 + step * dgr)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _mix_sends(buf, n, bus, s, gl0, dgl, gr0, dgr, ge0, dge, gc0, dgc, k0) -> None:
+    # one pass for all four buses: the sample is loaded once, four streams are written
+    left = bus[0]
+    right = bus[1]
+    reverb = bus[2]
+    chorus = bus[3]
+    for j in range(n):
+        x = buf[j]
+        step = np.float32(k0 + j + 1)
+        left[s + j] += x * (gl0 + step * dgl)
+        right[s + j] += x * (gr0 + step * dgr)
+        reverb[s + j] += x * (ge0 + step * dge)
+        chorus[s + j] += x * (gc0 + step * dgc)
 
 
 @njit(nogil=True, cache=True)
@@ -76,22 +86,19 @@ def render_voice(v, s, s_end, vi, vf, conn, cscale, chan, poly, params, acc, poo
         if vi[v, L.VI_FILTER] != 0:
             filter_run(vf, v, vbuf, written)
         k0 = vi[v, L.VI_CTL_DONE]
-        _mix_stereo(
-            vbuf,
-            written,
-            bus,
-            s,
-            vf[v, L.VF_GL0],
-            vf[v, L.VF_DGL],
-            vf[v, L.VF_GR0],
-            vf[v, L.VF_DGR],
-            k0,
-        )
-        for b in (2, 3):  # the sends, when the voice feeds them
-            g0 = vf[v, L.VF_GL0 + b]
-            dg = vf[v, L.VF_DGL + b]
-            if g0 != 0.0 or dg != 0.0:
-                _mix(vbuf, written, bus, b, s, g0, dg, k0)
+        # float32 gains: the mix loops then vectorize at full SIMD width
+        ge0 = np.float32(vf[v, L.VF_GREV0])
+        dge = np.float32(vf[v, L.VF_DGREV])
+        gc0 = np.float32(vf[v, L.VF_GCHO0])
+        dgc = np.float32(vf[v, L.VF_DGCHO])
+        gl0 = np.float32(vf[v, L.VF_GL0])
+        dgl = np.float32(vf[v, L.VF_DGL])
+        gr0 = np.float32(vf[v, L.VF_GR0])
+        dgr = np.float32(vf[v, L.VF_DGR])
+        if ge0 != 0.0 or dge != 0.0 or gc0 != 0.0 or dgc != 0.0:
+            _mix_sends(vbuf, written, bus, s, gl0, dgl, gr0, dgr, ge0, dge, gc0, dgc, k0)
+        else:
+            _mix_stereo(vbuf, written, bus, s, gl0, dgl, gr0, dgr, k0)
         if written < n:  # a one-shot ran out of wave
             vi[v, L.VI_STATE] = L.VOICE_FINISHED
             vf[v, L.VF_LEVEL] = 0.0
