@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import mido
@@ -12,6 +13,7 @@ import soundfile as sf
 from dmusd.banks.dls_writer import save_dls
 from dmusd.banks.model import make_patch
 from dmusd.cli import main
+from dmusd.commands.render import Progress
 from dmusd.midifile import read_midi_file
 from tests.synth.audio import cents, zero_crossing_frequency
 from tests.synth.test_stream import bank_of, instrument, key_hz, ones, region, sine_bank
@@ -158,3 +160,32 @@ def test_an_unknown_output_format_is_refused(capsys, tmp_path, banks):
     code, err = render(capsys, MIDI / "test-c-major-scale.mid", tmp_path / "x.mp3", "--bank",
                        banks["sine"])  # fmt: skip
     assert code == 2 and "x.mp3" in err and ".wav or .flac" in err
+
+
+def test_volume_goes_through_the_synth_volume_property(capsys, tmp_path, banks):
+    song = MIDI / "test-c-major-scale.mid"
+    loud, quiet = tmp_path / "loud.wav", tmp_path / "quiet.wav"
+    assert render(capsys, song, loud, "--bank", banks["sine"], "--no-effects")[0] == 0
+    assert (
+        render(capsys, song, quiet, "--bank", banks["sine"], "--no-effects", "--volume", -12)[0]
+        == 0
+    )
+    a, _ = sf.read(loud)
+    b, _ = sf.read(quiet)
+    assert 20 * np.log10(np.max(np.abs(b)) / np.max(np.abs(a))) == pytest.approx(-12.0, abs=0.01)
+    code, err = render(capsys, song, quiet, "--bank", banks["sine"], "--volume", 30)
+    assert code == 1 and "KSPROPERTY_SYNTH_VOLUME" in err and err.count("\n") == 1
+
+
+def test_the_progress_bar_is_drawn_only_on_a_terminal():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, drawn in ((Terminal(), True), (io.StringIO(), False)):
+        bar = Progress(10.0, stream)
+        bar.update(2.5, force=True)
+        bar.close()
+        text = stream.getvalue()
+        assert ("25%" in text and "2.5 / 10.0 s" in text and text.endswith("\n")) == drawn
+        assert drawn or text == ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import struct
 import sys
 import time
 
@@ -21,8 +22,10 @@ from dmusd.banks.model import Bank
 from dmusd.errors import ConfigError
 from dmusd.io.file_sink import FileSink
 from dmusd.kernel.clock import REFTIME_PER_SECOND, SampleCountClock
+from dmusd.kernel.ks import PropertyRequest
 from dmusd.kernel.mxf import KSSTATE
 from dmusd.kernel.port import PortDMus
+from dmusd.kernel.synth_props import KSPROPERTY_SYNTH, KSPROPSETID_Synth
 from dmusd.midifile import read_midi_file
 from dmusd.synth.miniport import PIN_RENDER, PIN_WAVE, SynthMiniport
 from dmusd.synth.stream import INTERPOLATION, SynthConfig
@@ -98,6 +101,11 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
     port = PortDMus(SynthMiniport(config, bank), clock)
     midi = port.open_pin(PIN_RENDER)
     wave = port.open_pin(PIN_WAVE)
+    if args.volume:  # the way a DirectMusic client sets it: KSPROPERTY_SYNTH_VOLUME on the pin
+        volume = struct.pack("<i", round(100 * args.volume))
+        port.property_request(
+            PropertyRequest.set(KSPROPSETID_Synth, KSPROPERTY_SYNTH.VOLUME, volume, pin=midi.id)
+        )
     wave.SetState(KSSTATE.RUN)
     midi.SetState(KSSTATE.RUN)
     sink, synth = wave.stream, midi.stream
@@ -145,7 +153,9 @@ def run(args: argparse.Namespace) -> int:
     if args.block < 1:
         raise ConfigError(f"block size {args.block} must be at least 1 frame", key="--block")
     figures = render_song(args)
-    note = f", {figures['clipped']} samples clipped" if figures["clipped"] else ""
+    note = ""
+    if figures["clipped"]:
+        note = f", {figures['clipped']} samples clipped (peak {figures['peak']:.2f}: try --volume)"
     print(
         f"dmusd: wrote {args.output}: {figures['seconds']:.2f} s at {args.rate} Hz, "
         f"{figures['events']} events, {figures['lost_notes']} lost notes, "
@@ -170,6 +180,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-effects", action="store_true", help="render without reverb and chorus")
     p.add_argument(
-        "--block", type=int, default=256, help="frames per Render call, like an audio period"
+        "--volume",
+        type=float,
+        default=0.0,
+        help="synth volume in dB, -200..20 (KSPROPERTY_SYNTH_VOLUME; the synth's default "
+        "boost of +6 dB comes on top)",
     )
+    p.add_argument("--block", type=int, default=1024, help="frames per Render call (default 1024)")
     p.set_defaults(func=run)
