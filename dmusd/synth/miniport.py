@@ -7,10 +7,16 @@ DONT_HOLD_FOR_SEQUENCING, because the stream places every event at its own sampl
 is a thin SinkSide with its own KSSTATE (the two pins change state independently) through which
 the audio sink pulls the stream's ISynthSinkDMus.
 
-Property handlers for KSPROPSETID_Synth items 0-7, on either pin of a pair: VOLUME and
-VOLUMEBOOST (1/100 dB, boost +600 by default), CAPS, PORTPARAMETERS (grants what it can and says
-STATUS_NOT_ALL_ASSIGNED when it changed something), CHANNELGROUPS, VOICEPRIORITY, LATENCYCLOCK and
-RUNNINGSTATS. DLS downloads (KSPROPSETID_Synth_Dls) are not handled here yet.
+Property handlers, on either pin of a pair:
+- KSPROPSETID_Synth items 0-7: VOLUME and VOLUMEBOOST (1/100 dB, boost +600 by default), CAPS,
+  PORTPARAMETERS (grants what it can and says STATUS_NOT_ALL_ASSIGNED when it changed something),
+  CHANNELGROUPS, VOICEPRIORITY, LATENCYCLOCK and RUNNINGSTATS;
+- KSPROPSETID_Synth_Dls: DOWNLOAD (the instance data is the DMUS_DOWNLOADINFO buffer; the synth
+  copies it, so Free is TRUE), UNLOAD, COMPACT (frees what no voice and no table still reaches),
+  APPEND (0: the parser needs no room after a buffer), WAVEFORMAT;
+- the GUID_DMUS_PROP_* support sets a DirectMusic client asks before it downloads: INSTRUMENT2,
+  DLS1 and DLS2 TRUE, GM/GS/XG in hardware FALSE, GS/XG capable TRUE, the playback rate, the
+  sample memory in use, and the effects.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from uuid import UUID
 
 import numpy as np
 
-from dmusd.errors import DmusdError, PropertyError
+from dmusd.errors import BankError, DmusdError, PropertyError
 from dmusd.kernel.allocator import AllocatorMXF
 from dmusd.kernel.clock import IMasterClock
 from dmusd.kernel.ks import PropertyRequest, PropertyResult
@@ -35,7 +41,11 @@ from dmusd.kernel.mxf import MXF
 from dmusd.kernel.synth_props import (
     DMUS_VOLUME_MAX,
     DMUS_VOLUME_MIN,
+    GUID_DMUS_PROP_DLS1,
+    GUID_DMUS_PROP_DLS2,
+    GUID_DMUS_PROP_INSTRUMENT2,
     KSPROPERTY_SYNTH,
+    KSPROPERTY_SYNTH_DLS,
     SYNTH_EFFECT_CHORUS,
     SYNTH_EFFECT_REVERB,
     SYNTH_PC_DLS,
@@ -57,8 +67,19 @@ from dmusd.kernel.synth_props import (
     SYNTH_STATS_TOTAL_CPU,
     SYNTH_STATS_VOICES,
     SYNTHCAPS,
+    SYNTHDOWNLOAD,
     SYNTHVOICEPRIORITY_INSTANCE,
+    WAVEFORMATEX,
+    GUID_DMUS_PROP_Effects,
+    GUID_DMUS_PROP_GM_Hardware,
+    GUID_DMUS_PROP_GS_Capable,
+    GUID_DMUS_PROP_GS_Hardware,
+    GUID_DMUS_PROP_MemorySize,
+    GUID_DMUS_PROP_SamplePlaybackRate,
+    GUID_DMUS_PROP_XG_Capable,
+    GUID_DMUS_PROP_XG_Hardware,
     KSPROPSETID_Synth,
+    KSPROPSETID_Synth_Dls,
     synth_item,
 )
 from dmusd.synth.control_logic import InstrumentSource
@@ -131,12 +152,36 @@ class SynthMiniport(IMiniportDMus):
             S.LATENCYCLOCK: self._latency_clock,
             S.RUNNINGSTATS: self._running_stats,
         }
+        D = KSPROPERTY_SYNTH_DLS
+        dls = {
+            D.DOWNLOAD: self._download,
+            D.UNLOAD: self._unload,
+            D.COMPACT: self._compact,
+            D.APPEND: lambda request, stream: struct.pack("<I", 0),
+            D.WAVEFORMAT: self._waveformat,
+        }
+        support = {
+            GUID_DMUS_PROP_INSTRUMENT2: _answer(True),
+            GUID_DMUS_PROP_DLS1: _answer(True),
+            GUID_DMUS_PROP_DLS2: _answer(True),
+            GUID_DMUS_PROP_GM_Hardware: _answer(False),
+            GUID_DMUS_PROP_GS_Hardware: _answer(False),
+            GUID_DMUS_PROP_XG_Hardware: _answer(False),
+            GUID_DMUS_PROP_GS_Capable: _answer(True),
+            GUID_DMUS_PROP_XG_Capable: _answer(True),
+            GUID_DMUS_PROP_SamplePlaybackRate: self._playback_rate,
+            GUID_DMUS_PROP_MemorySize: self._memory_size,
+            GUID_DMUS_PROP_Effects: self._effects,
+        }
+        items = [synth_item(KSPROPSETID_Synth, i, h) for i, h in handlers.items()]
+        items += [synth_item(KSPROPSETID_Synth_Dls, i, h) for i, h in dls.items()]
+        items += [synth_item(set_id, 0, h) for set_id, h in support.items()]
         return FilterDescriptor(
             pins=(
                 PinDescriptor(DMUS_STREAM_TYPE.MIDI_RENDER, "DirectMusic in", 0),
                 PinDescriptor(DMUS_STREAM_TYPE.WAVE_SINK, "PCM out", 0),
             ),
-            properties=tuple(synth_item(KSPROPSETID_Synth, i, h) for i, h in handlers.items()),
+            properties=tuple(items),
         )
 
     def NewStream(
@@ -166,8 +211,12 @@ class SynthMiniport(IMiniportDMus):
         return stream
 
     # -- property handlers ------------------------------------------------------------------
-    @staticmethod
-    def _synth(stream) -> SynthStream:
+    def _synth(self, stream) -> SynthStream:
+        """The synth a request targets: the pin's, or for a filter request the first one."""
+        if stream is None:
+            if not self.streams:
+                raise PropertyError("STATUS_INVALID_DEVICE_STATE", "no synth is open yet")
+            return self.streams[0]
         return getattr(stream, "synth", stream)
 
     @staticmethod
@@ -293,3 +342,52 @@ class SynthMiniport(IMiniportDMus):
             FreeMemory=0,
             PeakVolume=round(stats["peak_volume"]),
         ).pack()
+
+    # -- DLS ---------------------------------------------------------------------------------
+    def _download(self, request: PropertyRequest, stream) -> bytes:
+        try:
+            handle = self._synth(stream).downloads.download(request.instance)
+        except BankError as error:  # a malformed buffer: refused, the synth keeps what it had
+            raise PropertyError("STATUS_INVALID_PARAMETER", str(error)) from None
+        return SYNTHDOWNLOAD(handle, True).pack()
+
+    def _unload(self, request: PropertyRequest, stream) -> None:
+        (handle,) = struct.unpack_from("<Q", request.value)
+        self._synth(stream).downloads.unload(handle)
+
+    def _compact(self, request: PropertyRequest, stream) -> None:
+        self._synth(stream).downloads.collect()
+
+    def _waveformat(self, request: PropertyRequest, stream) -> bytes:
+        return WAVEFORMATEX.pcm(self._synth(stream).config.rate).pack()
+
+    # -- support sets ------------------------------------------------------------------------
+    def _playback_rate(self, request: PropertyRequest, stream) -> bytes:
+        return struct.pack("<I", self._synth(stream).config.rate)
+
+    def _memory_size(self, request: PropertyRequest, stream) -> bytes:
+        memory = self._synth(stream).downloads.sample_memory
+        return struct.pack("<I", min(memory, 0xFFFFFFFF))
+
+    def _effects(self, request: PropertyRequest, stream) -> bytes | None:
+        synth = self._synth(stream)
+        if request.flags & 2:
+            (flags,) = struct.unpack_from("<I", request.value)
+            synth.reopen(
+                reverb=bool(flags & SYNTH_EFFECT_REVERB), chorus=bool(flags & SYNTH_EFFECT_CHORUS)
+            )
+            return None
+        config = synth.config
+        flags = (SYNTH_EFFECT_REVERB if config.reverb else 0) | (
+            SYNTH_EFFECT_CHORUS if config.chorus else 0
+        )
+        return struct.pack("<I", flags)
+
+
+def _answer(value: bool):
+    """A handler for a yes/no support set."""
+
+    def handler(request: PropertyRequest, stream) -> bytes:
+        return struct.pack("<I", int(value))
+
+    return handler

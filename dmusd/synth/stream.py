@@ -14,6 +14,12 @@ States (DDI): outside RUN nothing is played and events wait; leaving RUN release
 in STOP everything held goes back to the allocator. Render keeps rendering in any state, so
 release tails and effects die away naturally.
 
+Instruments: each stream has its own DownloadManager (KSPROPERTY_SYNTH_DLS_DOWNLOAD / UNLOAD);
+Render picks up its newest instrument table at the start of each block and tells the manager
+which generation the engine now uses, so sample data is freed only when nothing can reach it. A
+stream may instead be given a fixed instrument source (a loaded Bank), which then takes the
+place of the downloads.
+
 Settings are per stream, read and written by the miniport's property handlers: volume and boost
 (1/100 dB; the DDI's default boost is +6 dB), voices, channel groups, sample rate and effects
 (PORTPARAMETERS), voice priorities, latency clock, running stats.
@@ -30,10 +36,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from dmusd.banks.download_manager import DownloadManager
 from dmusd.errors import ConfigError
 from dmusd.kernel.allocator import AllocatorMXF
 from dmusd.kernel.clock import IMasterClock, LatencyClock, SampleClock
-from dmusd.kernel.event import DMUS_KEF_EVENT_INCOMPLETE, DMUS_KEF_PACKAGE_EVENT, DMUS_KERNEL_EVENT
+from dmusd.kernel.event import (
+    DMUS_KEF_EVENT_INCOMPLETE,
+    DMUS_KEF_PACKAGE_EVENT,
+    DMUS_KERNEL_EVENT,
+    chain_length,
+)
 from dmusd.kernel.mxf import KSSTATE, MXF
 from dmusd.synth.control_logic import ControlLogic, InstrumentSource, MasterControls
 from dmusd.synth.engine import Engine
@@ -101,7 +113,9 @@ class SynthStream(MXF):
         super().__init__(allocator)
         self.master_clock = master_clock
         self.config = config or SynthConfig()
-        self._instruments = instruments
+        self.downloads = DownloadManager()
+        self._instruments = instruments  # a fixed source, or None: the downloads
+        self._table = None  # the downloads table the control logic uses
         self._volume = 0
         self._boost = DEFAULT_BOOST
         self.share = 0
@@ -142,29 +156,49 @@ class SynthStream(MXF):
             ControlLogic(g, self.engine, self.voices, self.builder, self._instruments, self.master)
             for g in range(config.channel_groups)
         ]
+        self._table = None
         self.sample_clock = SampleClock(config.rate, self.master_clock)
         self.latency_clock = LatencyClock(self.sample_clock)
         self._applied_gain = None
         self._apply_gain()
 
     def reopen(self, **changes) -> SynthConfig:
-        """Re-open the synthesizer with some settings changed (every voice is cut)."""
+        """Re-open the synthesizer with some settings changed. Switching effects keeps the
+        voices playing; any other change cuts them."""
         config = replace(self.config, **changes)
-        if config != self.config:
+        effects_only = replace(config, reverb=self.config.reverb, chorus=self.config.chorus)
+        if effects_only == self.config:
+            self.config = config
+            self.engine.set_reverb(enabled=config.reverb)
+            self.engine.set_chorus(enabled=config.chorus)
+        elif config != self.config:
             with self._lock:
                 self._open(config)
         return self.config
 
     @property
     def instruments(self) -> InstrumentSource | None:
-        return self._instruments
+        """What the channels play: the fixed source, else the downloads' current table."""
+        return self._instruments if self._instruments is not None else self._table
 
     @instruments.setter
     def instruments(self, source: InstrumentSource | None) -> None:
-        """Swap the instrument set (a bank, or a download manager's newest table)."""
+        """Play a fixed instrument set (a Bank); None goes back to the downloads."""
         self._instruments = source
+        self._table = None
         for logic in self.groups:
             logic.instruments = source
+
+    def _pick_up_downloads(self) -> None:
+        """At a block boundary: use the newest downloads table and say so to the manager."""
+        if self._instruments is not None:
+            return
+        table = self.downloads.table
+        if table is not self._table:
+            self._table = table
+            for logic in self.groups:
+                logic.instruments = table
+        self.downloads.engine_uses(table.generation)
 
     # -- volume (KSPROPERTY_SYNTH_VOLUME / VOLUMEBOOST, 1/100 dB) ------------------------------
     @property
@@ -255,6 +289,7 @@ class SynthStream(MXF):
         self._count(length, time.perf_counter() - started)
 
     def _render(self, buffer: np.ndarray, length: int, position: int) -> None:
+        self._pick_up_downloads()
         self._take_incoming(position)
         cursor = 0  # frames of this block already rendered
         done: DMUS_KERNEL_EVENT | None = None
@@ -334,7 +369,7 @@ class SynthStream(MXF):
     @property
     def pending(self) -> int:
         """Events queued and not yet played."""
-        return len(self._queue) + sum(1 for _ in self._incoming)
+        return len(self._queue) + sum(chain_length(chain) for chain in list(self._incoming))
 
     @property
     def active_voices(self) -> int:

@@ -65,7 +65,9 @@ class Engine:
         self.cmd_i = np.zeros((max_commands, L.CMD_NI), dtype=np.int64)
         self.cmd_f = np.zeros(max_commands, dtype=np.float64)
         self.counts = np.zeros(2, dtype=np.int64)
-        self._finished = np.zeros(max_voices, dtype=np.int64)
+        self._fin_block = np.zeros(max_voices, dtype=np.int64)  # written by the block call
+        self._finished = np.zeros(max_voices, dtype=np.int64)  # over a whole render() call
+        self._n_finished = 0
         self.params = np.zeros(L.P_N, dtype=np.float64)
         self.params[L.P_OUT_RATE] = sample_rate
         self.params[L.P_CONTROL_INTERVAL] = control_interval
@@ -262,22 +264,20 @@ class Engine:
         if frames > self._out.shape[0]:
             self._out = np.zeros((frames, 2), dtype=np.float32)
         out = self._out[:frames]
+        self._n_finished = 0
         done = 0
-        n_fin = 0
         while done < frames:
             n = min(self.max_block, frames - done)
-            self.render_into(out[done : done + n])
-            # keep every finished voice of this call
-            fin = self.counts[1]
-            if done and fin:
-                self._finished[n_fin : n_fin + fin] = self._finished[:fin].copy()
-            n_fin += fin
+            self._render_block(out[done : done + n])
             done += n
-        self.counts[1] = n_fin
         return out
 
     def render_into(self, out: np.ndarray) -> None:
         """Render len(out) <= max_block samples into the (n, 2) float32 array `out`."""
+        self._n_finished = 0
+        self._render_block(out)
+
+    def _render_block(self, out: np.ndarray) -> None:
         frames = out.shape[0]
         if frames > self.max_block:
             raise StateError(f"block of {frames} frames is larger than max_block {self.max_block}")
@@ -296,7 +296,7 @@ class Engine:
             self.cmd_i,
             self.cmd_f,
             self.counts,
-            self._finished,
+            self._fin_block,
             self.params,
             self._acc,
             self._has,
@@ -310,13 +310,16 @@ class Engine:
             ch.flts,
         )
         for i in range(int(self.counts[1])):
-            self._free.append(int(self._finished[i]))
+            v = int(self._fin_block[i])
+            self._free.append(v)
+            self._finished[self._n_finished] = v
+            self._n_finished += 1
 
     # --- what the glue reads ---------------------------------------------------------------------
     @property
     def finished(self) -> np.ndarray:
         """The voices that went silent during the last render() (their slots are free again)."""
-        return self._finished[: int(self.counts[1])]
+        return self._finished[: self._n_finished]
 
     @property
     def states(self) -> np.ndarray:
