@@ -1,12 +1,13 @@
 """`dmusd render SONG.mid -o OUT.wav|.flac`: play a MIDI file through the whole synth, offline.
 
-Nothing is short-cut: the file's messages become raw bytes with presentation times, which go
-into a render pin of the synth miniport (unpacker -> sequencer -> synth stream -> engine); the
-paired wave pin is pulled block by block by a file sink, which drives a sample-count master
-clock. Events are fed a little ahead of the block that plays them, as a live client would send
-them ahead of time, so the event pool stays small however long the song. After the last event
-the release tails and effects are rendered until silence (at most MAX_TAIL seconds). The same
-input gives the same file, bit for bit.
+Nothing is short-cut: the bank reaches the pin the DirectMusic way (DMUS_DOWNLOADINFO buffers,
+waves first, through KSPROPERTY_SYNTH_DLS_DOWNLOAD); the file's messages become raw bytes with
+presentation times, which go into a render pin of the synth miniport (unpacker -> sequencer ->
+synth stream -> engine); the paired wave pin is pulled block by block by a file sink, which
+drives a sample-count master clock. Events are fed a little ahead of the block that plays
+them, as a live client sends them ahead of time, so the event pool stays small however long the
+song. After the last event the release tails and effects are rendered until silence (at most
+MAX_TAIL seconds). The same input gives the same file, bit for bit.
 """
 
 from __future__ import annotations
@@ -18,14 +19,21 @@ import sys
 import time
 
 from dmusd.banks import load_bank
+from dmusd.banks.download import build_bank_downloads
 from dmusd.banks.model import Bank
 from dmusd.errors import ConfigError
 from dmusd.io.file_sink import FileSink
 from dmusd.kernel.clock import REFTIME_PER_SECOND, SampleCountClock
 from dmusd.kernel.ks import PropertyRequest
 from dmusd.kernel.mxf import KSSTATE
-from dmusd.kernel.port import PortDMus
-from dmusd.kernel.synth_props import KSPROPERTY_SYNTH, KSPROPSETID_Synth
+from dmusd.kernel.port import Pin, PortDMus
+from dmusd.kernel.synth_props import (
+    KSPROPERTY_SYNTH,
+    KSPROPERTY_SYNTH_DLS,
+    SYNTHDOWNLOAD,
+    KSPROPSETID_Synth,
+    KSPROPSETID_Synth_Dls,
+)
 from dmusd.midifile import read_midi_file
 from dmusd.synth.miniport import PIN_RENDER, PIN_WAVE, SynthMiniport
 from dmusd.synth.stream import INTERPOLATION, SynthConfig
@@ -40,20 +48,35 @@ SYSTEM_BANKS = (
 )
 
 
-def find_bank(path: str | None) -> Bank:
-    """The bank named, else the built-in GM bank, else a GM bank installed on the system."""
+def find_bank(path: str | None) -> tuple[Bank, bool]:
+    """The bank named, else the built-in GM bank, else a GM bank installed on the system; and
+    whether it is a default GM set (whose instruments yield to user downloads)."""
     if path:
-        return load_bank(path)
+        return load_bank(path), False
     try:
         from dmusd.banks import default_bank
 
-        return default_bank()
+        return default_bank(), True
     except ImportError:
-        pass  # the built-in GM bank is not part of this build yet
+        pass  # a build without the built-in GM bank
     for candidate in SYSTEM_BANKS:
         if os.path.exists(candidate):
-            return load_bank(candidate)
+            return load_bank(candidate), True
     raise ConfigError("no instrument bank: give --bank FILE (a DLS, SF2 or SF3 file)", key="--bank")
+
+
+def download_bank(port: PortDMus, pin: Pin, bank: Bank, gm: bool) -> None:
+    """Put every instrument of `bank` on the pin as a DirectMusic client does: one
+    KSPROPERTY_SYNTH_DLS_DOWNLOAD per buffer, waves first."""
+    for buffer in build_bank_downloads(list(bank.instruments.values()), 1, gm):
+        request = PropertyRequest.get(
+            KSPROPSETID_Synth_Dls,
+            KSPROPERTY_SYNTH_DLS.DOWNLOAD,
+            SYNTHDOWNLOAD.SIZE,
+            pin=pin.id,
+            instance=buffer,
+        )
+        port.property_request(request)
 
 
 class Progress:
@@ -88,7 +111,7 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
     song = read_midi_file(args.song)
     for warning in song.warnings:
         print(f"dmusd: {args.song}: {warning}", file=sys.stderr)
-    bank = find_bank(args.bank)
+    bank, gm = find_bank(args.bank)
     rate, block = args.rate, args.block
     config = SynthConfig(
         rate=rate,
@@ -98,9 +121,10 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
         chorus=not args.no_effects,
     )
     clock = SampleCountClock(rate)
-    port = PortDMus(SynthMiniport(config, bank), clock)
+    port = PortDMus(SynthMiniport(config), clock)
     midi = port.open_pin(PIN_RENDER)
     wave = port.open_pin(PIN_WAVE)
+    download_bank(port, midi, bank, gm)
     if args.volume:  # the way a DirectMusic client sets it: KSPROPERTY_SYNTH_VOLUME on the pin
         volume = struct.pack("<i", round(100 * args.volume))
         port.property_request(
@@ -169,7 +193,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="render a MIDI file to a WAV or FLAC file")
     p.add_argument("song", help="a Standard MIDI File")
     p.add_argument("-o", "--output", required=True, help="OUT.wav or OUT.flac")
-    p.add_argument("--bank", help="a DLS, SF2 or SF3 file (default: a GM bank on the system)")
+    p.add_argument("--bank", help="a DLS, SF2 or SF3 file (default: the built-in GM bank)")
     p.add_argument("--rate", type=int, default=48000, help="sample rate in Hz (default 48000)")
     p.add_argument("--voices", type=int, default=256, help="voice budget (default 256)")
     p.add_argument(

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from dmusd.banks.connection import CONN_DST_EG1_RELEASETIME, connection
+from dmusd.banks.download import build_bank_downloads
 from dmusd.banks.model import (
     F_INSTRUMENT_DRUMS,
     WLOOP_TYPE_FORWARD,
@@ -33,15 +34,27 @@ from dmusd.kernel.mxf import KSSTATE, step_state
 from dmusd.kernel.port import PortDMus
 from dmusd.kernel.synth_props import (
     DAUD_STANDARD_VOICE_PRIORITY,
+    GUID_DMUS_PROP_DLS1,
+    GUID_DMUS_PROP_DLS2,
+    GUID_DMUS_PROP_INSTRUMENT2,
     KSPROPERTY_SYNTH,
+    KSPROPERTY_SYNTH_DLS,
     SYNTH_PORTPARAMS,
     SYNTH_PORTPARAMS_CHANNELGROUPS,
     SYNTH_PORTPARAMS_SAMPLERATE,
     SYNTH_PORTPARAMS_VOICES,
     SYNTH_STATS,
     SYNTHCAPS,
+    SYNTHDOWNLOAD,
     SYNTHVOICEPRIORITY_INSTANCE,
+    WAVEFORMATEX,
+    GUID_DMUS_PROP_Effects,
+    GUID_DMUS_PROP_GM_Hardware,
+    GUID_DMUS_PROP_GS_Hardware,
+    GUID_DMUS_PROP_SamplePlaybackRate,
+    GUID_DMUS_PROP_XG_Hardware,
     KSPROPSETID_Synth,
+    KSPROPSETID_Synth_Dls,
 )
 from dmusd.kernel.unpacker import Unpacker
 from dmusd.synth.miniport import PIN_RENDER, PIN_WAVE, SinkSide, SynthMiniport
@@ -405,4 +418,90 @@ def test_latency_clock_and_running_stats():
     assert stats.LostNotes == 2 and stats.Voices == 1 and stats.ValidStats & 0x08
     assert stats.PeakVolume == round(2000 * np.log10(peak(out)))  # 1/100 dB
     assert stats.TotalCPU > 0 and stats.CPUPerVoice == stats.TotalCPU  # one voice on average
+    port.close()
+
+
+# -- downloads --------------------------------------------------------------------------------
+def download(port, pin, buffer: bytes) -> int:
+    request = PropertyRequest.get(
+        KSPROPSETID_Synth_Dls, KSPROPERTY_SYNTH_DLS.DOWNLOAD, 16, pin=pin.id, instance=buffer
+    )
+    return SYNTHDOWNLOAD.unpack(port.property_request(request).value).DownloadHandle
+
+
+def unload(port, pin, handle: int) -> None:
+    value = struct.pack("<Q", handle)
+    port.property_request(
+        PropertyRequest.set(KSPROPSETID_Synth_Dls, KSPROPERTY_SYNTH_DLS.UNLOAD, value, pin=pin.id)
+    )
+
+
+def test_instruments_downloaded_through_the_pin_play_and_unload_safely():
+    clock = SampleCountClock(RATE)
+    port = PortDMus(SynthMiniport(SynthConfig(reverb=False, chorus=False)), clock)
+    midi, wave = port.open_pin(PIN_RENDER), port.open_pin(PIN_WAVE)
+    for pin in (wave, midi):
+        pin.SetState(KSSTATE.RUN)
+    sine_wave = sine()
+    inst = instrument(make_patch(0), region(sine_wave))
+    wave_buffer, inst_buffer = build_bank_downloads([inst], 1)
+    handles = [download(port, midi, wave_buffer), download(port, wave, inst_buffer)]
+    synth = midi.stream
+    assert synth.downloads.sample_memory == sine_wave.nbytes
+    midi.put_bytes(note_on(A4), 0, 1)
+    out = pull(wave, clock, 12000, 0)
+    assert abs(pitch_cents(out[2000:, 0], A4)) < 3
+    for handle in handles:  # unloaded while the note plays: the note plays on
+        unload(port, midi, handle)
+    out = pull(wave, clock, 4800, 12000)
+    assert abs(pitch_cents(out[:, 0], A4)) < 3 and synth.downloads.sample_memory > 0
+    midi.put_bytes(note_off(A4), synth.SampleToRefTime(16800), 1)
+    midi.put_bytes(note_on(60), synth.SampleToRefTime(17000), 1)  # nothing answers it now
+    out = pull(wave, clock, 4800, 16800)
+    assert peak(out[400:]) == 0.0 and synth.active_voices == 0
+    port.property_request(
+        PropertyRequest.set(KSPROPSETID_Synth_Dls, KSPROPERTY_SYNTH_DLS.COMPACT, b"", pin=midi.id)
+    )
+    assert synth.downloads.sample_memory == 0
+    with pytest.raises(PropertyError, match="STATUS_INVALID_HANDLE"):
+        unload(port, midi, handles[0])
+    port.close()
+
+
+def test_a_malformed_download_is_refused_with_where_and_the_synth_keeps_playing():
+    port, clock, midi, wave = open_synth()
+    midi.stream.instruments = None  # play what is downloaded
+    good = build_bank_downloads([instrument(make_patch(0), region(sine()))], 1)
+    download(port, midi, good[0])
+    download(port, midi, good[1])
+    bad = bytearray(good[1])
+    bad[16:20] = struct.pack("<I", 10_000)  # the first offset points outside the buffer
+    with pytest.raises(PropertyError, match="STATUS_INVALID_PARAMETER.*offset"):
+        download(port, midi, bytes(bad))
+    for pin in (wave, midi):
+        pin.SetState(KSSTATE.RUN)
+    midi.put_bytes(note_on(A4), 0, 1)
+    assert abs(pitch_cents(pull(wave, clock, 12000, 0)[2000:, 0], A4)) < 3
+    port.close()
+
+
+def test_support_sets_waveformat_and_append_answer_as_a_dls2_software_synth():
+    port, clock, midi, wave = open_synth(rate=44100)
+
+    def ask(set_id, item=0, size=4, pin=None):
+        return port.property_request(PropertyRequest.get(set_id, item, size, pin=pin))
+
+    yes = (GUID_DMUS_PROP_INSTRUMENT2, GUID_DMUS_PROP_DLS1, GUID_DMUS_PROP_DLS2)
+    no = (GUID_DMUS_PROP_GM_Hardware, GUID_DMUS_PROP_GS_Hardware, GUID_DMUS_PROP_XG_Hardware)
+    assert [ask(s).ulong() for s in yes] == [1, 1, 1]
+    assert [ask(s, pin=midi.id).ulong() for s in no] == [0, 0, 0]
+    assert ask(GUID_DMUS_PROP_SamplePlaybackRate, pin=wave.id).ulong() == 44100
+    D = KSPROPERTY_SYNTH_DLS
+    fmt = WAVEFORMATEX.unpack(ask(KSPROPSETID_Synth_Dls, D.WAVEFORMAT, 18, midi.id).value)
+    assert (fmt.nChannels, fmt.nSamplesPerSec, fmt.wBitsPerSample) == (2, 44100, 16)
+    assert ask(KSPROPSETID_Synth_Dls, D.APPEND, 4, midi.id).ulong() == 0
+    effects = PropertyRequest.set(GUID_DMUS_PROP_Effects, 0, struct.pack("<I", 1), pin=midi.id)
+    port.property_request(effects)
+    assert ask(GUID_DMUS_PROP_Effects, pin=midi.id).ulong() == 1
+    assert midi.stream.config.reverb and not midi.stream.config.chorus
     port.close()
