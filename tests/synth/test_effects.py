@@ -92,3 +92,16 @@ def test_effect_settings_are_checked():
         engine.set_chorus(mix=2.0)
     with pytest.raises(ConfigError, match="chorus rate"):
         engine.set_chorus(rate=0.0)
+
+
+def test_a_silent_tail_is_flushed_to_exact_zero():
+    engine = make_engine()
+    engine.set_reverb(enabled=True, time=0.3, mix=1.0)
+    offset = engine.add_wave(np.ones(480))
+    engine.controller(0, 91, 127)
+    engine.start(VoiceSpec(offset, 480, RATE, key=60, velocity=127, unity_note=60))
+    engine.render(RATE // 2)
+    assert np.abs(engine.reverb.buf).max() > 0.0
+    out = engine.render(3 * RATE)  # -60 dB per 0.3 s: far below -400 dB by the end
+    assert np.all(out[-RATE // 10 :] == 0.0)
+    assert np.all(engine.reverb.buf == 0.0)  # no denormals left to slow the loop down

@@ -22,6 +22,7 @@ _ALLPASSES = (556, 441, 341, 225)
 _SPREAD = 23
 _ALLPASS_FEEDBACK = 0.5
 _INPUT_SCALE = 0.015  # keeps the sum of eight resonant combs near unity
+_FLUSH = 1e-20  # below this (-400 dB) a comb's content is silence
 N_COMBS = len(_COMBS)
 N_ALLPASSES = len(_ALLPASSES)
 N_LINES = 2 * (N_COMBS + N_ALLPASSES)  # left combs, right combs, left allpasses, right allpasses
@@ -87,7 +88,10 @@ def reverb_process(bus, n, in_gain, mix, buf, ints, flts) -> None:
                 damp = flts[comb, 1]
                 store = y * (1.0 - damp) + flts[comb, 2] * damp
                 flts[comb, 2] = store
-                buf[off + idx] = x + store * flts[comb, 0]
+                fed = x + store * flts[comb, 0]
+                if -_FLUSH < fed < _FLUSH:
+                    fed = 0.0  # a decayed tail must not linger as slow denormal floats
+                buf[off + idx] = fed
                 idx += 1
                 if idx >= ints[comb, 1]:
                     idx = 0
@@ -98,7 +102,10 @@ def reverb_process(bus, n, in_gain, mix, buf, ints, flts) -> None:
                 off = ints[line, 0]
                 idx = ints[line, 2]
                 d = buf[off + idx]
-                buf[off + idx] = acc + d * _ALLPASS_FEEDBACK
+                fed = acc + d * _ALLPASS_FEEDBACK
+                if -_FLUSH < fed < _FLUSH:
+                    fed = 0.0
+                buf[off + idx] = fed
                 acc = d - acc
                 idx += 1
                 if idx >= ints[line, 1]:

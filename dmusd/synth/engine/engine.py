@@ -71,6 +71,7 @@ class Engine:
         self.params = np.zeros(L.P_N, dtype=np.float64)
         self.params[L.P_OUT_RATE] = sample_rate
         self.params[L.P_CONTROL_INTERVAL] = control_interval
+        self.params[L.P_INV_CONTROL_INTERVAL] = 1.0 / control_interval
         self.params[L.P_QS_SAMPLES] = quick_stop_ms * 1e-3 * sample_rate
         self.params[L.P_MASTER_GAIN] = 1.0
         self._acc = np.zeros(L.N_DEST, dtype=np.float64)
@@ -383,6 +384,8 @@ class Engine:
         if mix is not None:
             self.params[L.P_REVERB_MIX] = _unit(mix, "reverb.mix")
         if enabled is not None:
+            if not enabled:
+                self.reverb.clear()  # switched back on later, it starts from silence
             self.params[L.P_REVERB_ON] = 1.0 if enabled else 0.0
 
     def set_chorus(
@@ -405,6 +408,8 @@ class Engine:
         if mix is not None:
             self.params[L.P_CHORUS_MIX] = _unit(mix, "chorus.mix")
         if enabled is not None:
+            if not enabled:
+                self.chorus.clear()
             self.params[L.P_CHORUS_ON] = 1.0 if enabled else 0.0
 
 

@@ -207,4 +207,5 @@ P_PEAK = 7  # written by the block call: largest |sample| since last cleared
 P_CONTROL_INTERVAL = 8
 P_REVERB_IN_GAIN = 9  # linear gain on the reverb send
 P_CHORUS_IN_GAIN = 10
-P_N = 11
+P_INV_CONTROL_INTERVAL = 11
+P_N = 12

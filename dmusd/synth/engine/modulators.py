@@ -367,7 +367,7 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
 
     # Ramps. The gain now is where the last ramp has got to; the first point starts from 0.
     done = vi[v, L.VI_CTL_DONE]
-    inv = 1.0 / n_ctl
+    inv = params[L.P_INV_CONTROL_INTERVAL]
     for b in range(4):  # left, right, reverb send, chorus send
         target = amp * vf[v, L.VF_PAN_L + b]
         now = vf[v, L.VF_GL0 + b] + done * vf[v, L.VF_DGL + b]
@@ -378,7 +378,8 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
         vi[v, L.VI_INC] = target_inc
         vi[v, L.VI_DINC] = 0
     else:
-        vi[v, L.VI_DINC] = (target_inc - vi[v, L.VI_INC]) // int(n_ctl)
+        # a float multiply, not an int64 division: the step may undershoot by a unit in 2^32
+        vi[v, L.VI_DINC] = int((target_inc - vi[v, L.VI_INC]) * inv)
     vi[v, L.VI_CTL_LEFT] = int(n_ctl)
     vi[v, L.VI_CTL_DONE] = 0
     return True
