@@ -16,13 +16,17 @@ import math
 import numpy as np
 
 from dmusd.errors import BankError, ConfigError, StateError
-from dmusd.synth.effects.chorus import Chorus
-from dmusd.synth.effects.reverb import Reverb
+from dmusd.synth.effects.chorus import Chorus, chorus_process
+from dmusd.synth.effects.reverb import Reverb, reverb_process
 from dmusd.synth.engine import connections as C
 from dmusd.synth.engine import layout as L
+from dmusd.synth.engine.cache import drop_stale_cache
 from dmusd.synth.engine.interpolation import make_sinc_table
 from dmusd.synth.engine.render import render_block
 from dmusd.synth.engine.voice_spec import VoiceSpec
+
+# before the first call loads anything from disk
+drop_stale_cache([render_block, reverb_process, chorus_process])
 
 _MIN_LOOP = 1  # shorter loops cannot be played; they become one-shots
 _DEFAULT_CC = {7: 100, 10: 64, 11: 127}  # GM power-on controller values
