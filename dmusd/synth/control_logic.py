@@ -25,6 +25,7 @@ from typing import Protocol
 import numpy as np
 
 from dmusd.banks.model import F_INSTRUMENT_DRUMS, Instrument, make_patch
+from dmusd.errors import BankError
 from dmusd.synth import sysex as S
 from dmusd.synth.channel import (
     CC_ALL_NOTES_OFF,
@@ -89,6 +90,7 @@ class ControlLogic:
         self.mode = GM
         self.missed_patches = 0  # program selections answered by a fallback or by nothing
         self.notes = 0  # note-ons that started at least one voice
+        self.unplayable = 0  # regions skipped because the engine cannot play them
         # What the engine was last told, per channel and source: bulk updates send differences.
         self._sent = np.array(engine.chan[self.base : self.base + 16], dtype=np.float64)
         self._resolved: list[tuple[object, int, Instrument | None] | None] = [None] * 16
@@ -149,7 +151,11 @@ class ControlLogic:
         tuning = self.master.tuning
         started = False
         for region in regions:
-            spec = self.builder.build(instrument, region, key, velocity, engine_ch, tuning)
+            try:
+                spec = self.builder.build(instrument, region, key, velocity, engine_ch, tuning)
+            except BankError:
+                self.unplayable += 1  # a region the engine cannot play: the others still sound
+                continue
             record = self.voices.start(
                 spec,
                 offset,

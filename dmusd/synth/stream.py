@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from dmusd.banks.download_manager import DownloadManager
-from dmusd.errors import ConfigError
+from dmusd.errors import ConfigError, DmusdError
 from dmusd.kernel.allocator import AllocatorMXF
 from dmusd.kernel.clock import IMasterClock, LatencyClock, SampleClock
 from dmusd.kernel.event import (
@@ -131,6 +131,7 @@ class SynthStream(MXF):
         self.late = 0  # events that came after their sample had been rendered
         self.stray = 0  # events for a channel group the synth does not have
         self.sysex_dropped = 0  # SysEx cut short or longer than MAX_SYSEX
+        self.errors = 0  # messages the synth could not act on (e.g. a region it cannot play)
         self._open(self.config)
 
     # -- the synthesizer --------------------------------------------------------------------
@@ -310,10 +311,19 @@ class SynthStream(MXF):
                     at = cursor
                 first = ev.abData[0] if ev.SHORT_EVT() else ev.pbData[0]
                 sysex = first >= 0xF0 or first < 0x80  # SysEx or one of its later pieces
-                if sysex or engine_counts[0] > room:
-                    # SysEx may change the master stage: render up to its sample first
+                if sysex:  # it may change the master stage: render up to its sample first
                     cursor = self._render_into(buffer, cursor, at)
-                self._dispatch(ev, at - cursor)
+                data, targets = self._message(ev)
+                for logic in targets:
+                    if engine_counts[0] > room:
+                        # the engine's command queue is filling: render what is due first
+                        # (an overload of one sample's events moves the rest one sample on)
+                        cursor = self._render_into(buffer, cursor, max(at, cursor + 1))
+                        at = max(at, cursor)
+                    try:
+                        logic.message(data, at - cursor)
+                    except DmusdError:
+                        self.errors += 1  # never raise on the audio thread
                 ev.pNextEvt = done
                 done = ev
                 if sysex:
@@ -324,12 +334,15 @@ class SynthStream(MXF):
             self.allocator.PutMessage(done)
 
     def _render_into(self, buffer: np.ndarray, cursor: int, until: int) -> int:
+        until = min(until, buffer.shape[0])
         if until > cursor:
             buffer[cursor:until] += self.engine.render(until - cursor)
             self.voices.retire(self.engine.finished)
         return max(cursor, until)
 
-    def _dispatch(self, ev: DMUS_KERNEL_EVENT, offset: int) -> None:
+    def _message(self, ev: DMUS_KERNEL_EVENT) -> tuple[bytes, list[ControlLogic]]:
+        """The complete message an event finishes (SysEx pieces joined per channel group) and
+        the channel groups it goes to (none for a piece that is not the last)."""
         group = ev.usChannelGroup
         data = ev.data()
         pending = self._sysex.get(group)
@@ -341,7 +354,7 @@ class SynthStream(MXF):
                 self.sysex_dropped += 1
             else:
                 pending += data
-            return
+            return data, []
         if pending is not None and data and (data[0] < 0x80 or data[0] == 0xF7):
             del self._sysex[group]
             data = bytes(pending) + data  # the last piece of a SysEx
@@ -349,12 +362,11 @@ class SynthStream(MXF):
             del self._sysex[group]  # a SysEx cut short by another message
             self.sysex_dropped += 1
         if group == 0:
-            for logic in self.groups:
-                logic.message(data, offset)
-        elif group <= len(self.groups):
-            self.groups[group - 1].message(data, offset)
-        else:
-            self.stray += 1
+            return data, self.groups
+        if group <= len(self.groups):
+            return data, [self.groups[group - 1]]
+        self.stray += 1
+        return data, []
 
     def SyncToMaster(self, t: int, fStart: bool) -> None:
         self.sample_clock.SyncToMaster(t, fStart)

@@ -18,6 +18,7 @@ from dmusd.banks.articulation import effective_connections
 from dmusd.banks.connection import CONN_DST_PAN, connection
 from dmusd.banks.model import WLOOP_TYPE_FORWARD, WLOOP_TYPE_RELEASE, Instrument, Region, Wave
 from dmusd.banks.units import percent
+from dmusd.errors import BankError
 from dmusd.synth.engine import Engine, VoiceSpec
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.connections import connections_array
@@ -54,6 +55,13 @@ class VoiceBuilder:
         placement = region.wave_link.placement
         if placement:
             blocks.append(connection(CONN_DST_PAN, placement * _HARD_PAN))
+        if len(blocks) > L.MAX_CONNECTIONS:
+            raise BankError(
+                f"a region of keys {region.key_low}-{region.key_high} has {len(blocks)} "
+                f"connection blocks with the defaults; the engine plays at most "
+                f"{L.MAX_CONNECTIONS}",
+                chunk=f"instrument {instrument.name!r}",
+            )
         array = connections_array(blocks)
         self._connections[key] = (instrument, region, array)
         return array

@@ -10,8 +10,15 @@ import struct
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from dmusd.banks.connection import CONN_DST_EG1_RELEASETIME, connection
+from dmusd.banks.connection import (
+    CONN_DST_EG1_RELEASETIME,
+    CONN_DST_PITCH,
+    CONN_SRC_LFO,
+    connection,
+)
 from dmusd.banks.download import build_bank_downloads
 from dmusd.banks.model import (
     F_INSTRUMENT_DRUMS,
@@ -130,7 +137,8 @@ class Rig:
         config.setdefault("rate", RATE)
         self.rate = config["rate"]
         self.block = block
-        self.pool = AllocatorMXF(1024, 16, config.pop("buffer_size", 64))
+        events = config.pop("events", 1024)
+        self.pool = AllocatorMXF(events, 16, config.pop("buffer_size", 64))
         self.clock = SampleCountClock(self.rate)
         self.stream = SynthStream(
             self.pool, self.clock, SynthConfig(**config), bank if bank else sine_bank()
@@ -505,3 +513,44 @@ def test_support_sets_waveformat_and_append_answer_as_a_dls2_software_synth():
     assert ask(GUID_DMUS_PROP_Effects, pin=midi.id).ulong() == 1
     assert midi.stream.config.reverb and not midi.stream.config.chorus
     port.close()
+
+
+# -- hostile input ----------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3000), st.integers(0, 3), st.binary(min_size=1, max_size=40)),
+        max_size=40,
+    )
+)
+def test_any_bytes_at_any_time_never_break_render_and_every_event_goes_home(stream_of_bytes):
+    rig = Rig(block=500, channel_groups=2, buffer_size=16)
+    for sample, group, data in stream_of_bytes:
+        rig.send(sample, data, group=group)
+    out = rig.render(4000)
+    assert np.all(np.isfinite(out))
+    assert rig.stream.pending == 0 and rig.stream.errors == 0
+    step_state(rig.unpacker, KSSTATE.STOP)
+    step_state(rig.stream, KSSTATE.STOP)
+    rig.pool.check()
+    assert rig.pool.all_home()
+
+
+def test_an_overload_of_events_on_one_sample_is_played_not_dropped():
+    rig = Rig(voices=8, events=8192)
+    rig.send(100, *[cc(7, v % 128, ch=v % 16) for v in range(6000)], note_on(60))
+    out = rig.render(2048)
+    assert rig.stream.errors == 0 and rig.stream.pending == 0 and peak(out) > 0.0
+    channels = rig.logic.channels
+    assert [channels[ch].cc[7] for ch in range(16)] == [(5984 + ch) % 128 for ch in range(16)]
+    sent = rig.logic._sent  # what the engine was told is what it has
+    assert np.allclose(rig.stream.engine.chan[:16, 0x87], sent[:, 0x87])
+
+
+def test_a_region_the_engine_cannot_play_is_skipped_and_its_layers_still_sound():
+    busy = tuple(connection(CONN_DST_PITCH, i, CONN_SRC_LFO, i) for i in range(80))
+    heavy = region(sine(period=25), articulation=busy)
+    rig = Rig(bank_of(instrument(make_patch(0), region(sine()), heavy)))
+    rig.send(0, note_on(A4))
+    out = rig.render(12000)[:, 0]
+    assert rig.logic.unplayable == 1 and abs(pitch_cents(out[2000:], A4)) < 3
