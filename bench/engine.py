@@ -1,12 +1,15 @@
 """Voice engine throughput: ns per voice-sample and the polyphony one core renders in real time.
 
-Our engine renders N sustained voices (4-point interpolation, EG1 and EG2 running, vibrato and
-modulation LFOs on pitch and gain, a resonant low-pass swept by EG2, reverb send) at 48 kHz in
-256-sample blocks, with the send effects on and off. Side by side, FluidSynth renders N
-sustained organ voices from TimGM6mb offline (`fluidsynth -F`) with polyphony capped at N, so
-exactly N voices play; its start-up and fixed per-block cost are taken out by a run with no
-notes. Both run on one core (FluidSynth with synth.cpu-cores=1), one after the other, so the
-ratio stands even on this noisy shared machine.
+Our engine renders N sustained voices at 48 kHz in 256-sample blocks: "rich" voices (4-point
+interpolation, EG1 and EG2 running, vibrato and modulation LFOs on pitch and gain, a resonant
+low-pass swept by EG2, reverb and chorus sends) with the send effects on and off, and "plain"
+GM-style voices (EG1 in sustain, a fixed low-pass, no LFOs) with effects on.
+
+Side by side, FluidSynth renders N sustained organ voices from TimGM6mb offline
+(`fluidsynth -F`) with polyphony capped at N, so exactly N voices play; its start-up and fixed
+per-block cost are taken out by a run with no notes. Both run on one core (FluidSynth with
+synth.cpu-cores=1) and both are timed in CPU seconds, one after the other, so the ratio stands
+even on this noisy shared machine.
 
 Usage: python bench/engine.py [--voices 64,256,1024] [--seconds 2] [--no-fluidsynth]
 The last line is one JSON object with the figures.
@@ -37,6 +40,22 @@ SOUNDFONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 TARGET_NS = 8.0
 
 
+def plain_articulation() -> np.ndarray:
+    """A typical GM-style voice: volume envelope into sustain, a fixed low-pass, no LFOs."""
+    rows = [
+        r
+        for r in default_connections().tolist()
+        if not (r[0] == C.CONN_SRC_NONE and r[2] == C.CONN_DST_FILTER_CUTOFF)
+    ]
+    rows += [
+        (0, 0, C.CONN_DST_EG1_ATTACKTIME, 0, C.timecents_scale(0.01)),
+        (0, 0, C.CONN_DST_EG1_DECAYTIME, 0, C.timecents_scale(0.5)),
+        (0, 0, C.CONN_DST_EG1_SUSTAINLEVEL, 0, C.percent_scale(80.0)),
+        (0, 0, C.CONN_DST_FILTER_CUTOFF, 0, C.pitch_hz_scale(6000.0)),
+    ]
+    return C.connections_array(rows)
+
+
 def articulation() -> np.ndarray:
     """The DLS2 defaults plus what a rich instrument uses: envelopes, LFOs, a swept filter."""
     rows = [
@@ -61,14 +80,14 @@ def articulation() -> np.ndarray:
     return C.connections_array(rows)
 
 
-def engine_time(voices: int, seconds: float, effects: bool) -> float:
+def engine_time(voices: int, seconds: float, effects: bool, rich: bool = True) -> float:
     """Seconds of CPU to render `seconds` of audio with `voices` voices (best of 3)."""
     engine = Engine(sample_rate=RATE, max_voices=max(voices, 1), max_block=BLOCK)
     rng = np.random.default_rng(1)
     n = 4800
     wave = 0.5 * np.sin(2 * np.pi * np.arange(n) / 96) + 0.05 * rng.standard_normal(n)
     offset = engine.add_wave(wave)
-    conns = articulation()
+    conns = articulation() if rich else plain_articulation()
     for ch in range(16):
         engine.controller(ch, 91, 40)
         engine.controller(ch, 93, 20)
@@ -90,7 +109,9 @@ def engine_time(voices: int, seconds: float, effects: bool) -> float:
         engine.start(spec, offset=i % BLOCK)
     engine.set_reverb(enabled=effects)
     engine.set_chorus(enabled=effects)
-    engine.render(BLOCK)  # compile (or load the cache) and start every voice
+    engine.render(
+        BLOCK if rich else RATE // 2
+    )  # compile or load, start the voices (plain: sustain)
     blocks = int(seconds * RATE) // BLOCK
     best = float("inf")
     for _ in range(3):
@@ -183,12 +204,17 @@ def main() -> int:
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as FluidSynth gets
 
     result: dict[str, object] = {"rate": RATE, "block": BLOCK, "seconds": args.seconds}
-    for effects in (False, True):
-        label = "effects_on" if effects else "effects_off"
-        times = {n: engine_time(n, args.seconds, effects) for n in counts}
+    runs = (
+        ("effects_off", False, True),
+        ("effects_on", True, True),
+        ("plain_effects_on", True, False),
+    )
+    for label, effects, rich in runs:
+        times = {n: engine_time(n, args.seconds, effects, rich) for n in counts}
         ns = per_voice_ns(times, args.seconds)
         poly = realtime_polyphony(times, args.seconds)
-        print(f"dmusd engine, {label}:")
+        kind = "rich voices (EG1, EG2, 2 LFOs, swept filter)" if rich else "plain voices"
+        print(f"dmusd engine, {kind}, {label.replace('plain_', '')}:")
         for n, value in ns.items():
             print(f"  {n:5d} voices: {value:6.2f} ns per voice-sample")
         print(f"  real-time polyphony on one core: {poly}")
@@ -210,9 +236,15 @@ def main() -> int:
                     "ns_per_voice_sample": ns,
                     "realtime_polyphony": poly,
                 }
-                ours = result[f"dmusd_{label}"]["realtime_polyphony"]
-                result[f"polyphony_ratio_{label}"] = round(ours / max(poly, 1), 2)
-                print(f"  dmusd / FluidSynth polyphony: {result[f'polyphony_ratio_{label}']}")
+                for ours_label in (label, f"plain_{label}"):
+                    if f"dmusd_{ours_label}" not in result:
+                        continue
+                    ours = result[f"dmusd_{ours_label}"]["realtime_polyphony"]
+                    result[f"polyphony_ratio_{ours_label}"] = round(ours / max(poly, 1), 2)
+                    print(
+                        f"  dmusd ({ours_label}) / FluidSynth polyphony: "
+                        f"{result[f'polyphony_ratio_{ours_label}']}"
+                    )
     else:
         print("FluidSynth or TimGM6mb not found: no side-by-side figures", file=sys.stderr)
     worst = max(result["dmusd_effects_off"]["ns_per_voice_sample"].values())

@@ -122,7 +122,8 @@ VI_USES = 24  # which per-note modulators any connection reads (USES_* bits)
 VI_POS = 25  # play position in samples from the wave start, 32.32 fixed point
 VI_INC = 26  # position increment per output sample, 32.32
 VI_DINC = 27  # increment change per sample (the pitch ramp between control points), 32.32
-VI_N = 28
+VI_PLAYED = 28  # samples rendered since the note started
+VI_N = 29
 
 FRAC_BITS = 32  # fixed-point positions: integer adds keep the sample loop free of float chains
 FRAC_ONE = 1 << FRAC_BITS

@@ -161,6 +161,24 @@ def _resum_channel_rows(v, vi, vf, conn, cscale, chan, poly, acc) -> None:
     vi[v, L.VI_RECALC] = 0
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _steady(v, vi, vf) -> bool:
+    """True when this point would set the same targets as the last one and the last ramp has
+    arrived: a sustained note with nothing modulating it. Then there is nothing to compute."""
+    return (
+        vi[v, L.VI_CTL_LEFT] == 0
+        and vi[v, L.VI_EG1_STAGE] == L.EG_SUSTAIN
+        and vi[v, L.VI_STATE] == L.VOICE_PLAYING
+        and vi[v, L.VI_N_MOD] == 0
+        and vi[v, L.VI_RECALC] == 0
+        and vi[v, L.VI_DINC] == 0
+        and vf[v, L.VF_DGL] == 0.0
+        and vf[v, L.VF_DGR] == 0.0
+        and vf[v, L.VF_DGREV] == 0.0
+        and vf[v, L.VF_DGCHO] == 0.0
+    )
+
+
 @njit(nogil=True, cache=True)
 def _swap_rows(conn, cscale, v, a, b) -> None:
     if a == b:
@@ -273,6 +291,7 @@ def note_on(v, vi, vf, conn, cscale, chan, poly, params, acc, has) -> None:
     filter_clear(vf, v)
 
     vi[v, L.VI_POS] = 0
+    vi[v, L.VI_PLAYED] = 0
     vf[v, L.VF_QS_LEVEL] = 1.0
     vf[v, L.VF_QS_STEP] = 0.0
     for c in range(L.VF_GL0, L.VF_DGCHO + 1):
@@ -296,6 +315,10 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
         vi[v, L.VI_STATE] = L.VOICE_FINISHED
         vf[v, L.VF_LEVEL] = 0.0
         return False
+    if not first and _steady(v, vi, vf):
+        vi[v, L.VI_CTL_LEFT] = int(n_ctl)
+        vi[v, L.VI_CTL_DONE] = 0
+        return True
     # Bring the modulators to the end of the coming interval. Normally that is n_ctl samples on;
     # when a command forced this point early, only the samples actually played are added.
     advance = n_ctl - vi[v, L.VI_CTL_LEFT]

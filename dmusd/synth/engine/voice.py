@@ -84,7 +84,7 @@ def render_voice(v, s, s_end, vi, vf, conn, cscale, chan, poly, params, acc, poo
         vi[v, L.VI_POS] = pos
         vi[v, L.VI_INC] = inc
         if vi[v, L.VI_FILTER] != 0:
-            filter_run(vf, v, vbuf, written)
+            filter_run(vf, v, vbuf, written, (vi[v, L.VI_PLAYED] & 1) == 1)
         k0 = vi[v, L.VI_CTL_DONE]
         # float32 gains: the mix loops then vectorize at full SIMD width
         ge0 = np.float32(vf[v, L.VF_GREV0])
@@ -105,5 +105,6 @@ def render_voice(v, s, s_end, vi, vf, conn, cscale, chan, poly, params, acc, poo
             return False
         vi[v, L.VI_CTL_LEFT] -= n
         vi[v, L.VI_CTL_DONE] = k0 + n
+        vi[v, L.VI_PLAYED] += n
         s += n
     return True
