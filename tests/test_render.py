@@ -14,6 +14,7 @@ from dmusd.banks.dls_writer import save_dls
 from dmusd.banks.model import make_patch
 from dmusd.cli import main
 from dmusd.commands.render import Progress
+from dmusd.errors import MidiFileError
 from dmusd.midifile import read_midi_file
 from tests.synth.audio import cents, zero_crossing_frequency
 from tests.synth.test_stream import bank_of, instrument, key_hz, ones, region, sine_bank
@@ -189,3 +190,30 @@ def test_the_progress_bar_is_drawn_only_on_a_terminal():
         text = stream.getvalue()
         assert ("25%" in text and "2.5 / 10.0 s" in text and text.endswith("\n")) == drawn
         assert drawn or text == ""
+
+
+def _short_files(longest: float = 40.0) -> list[str]:
+    """The collection's readable files that play for at most `longest` seconds."""
+    names = []
+    for path in sorted(MIDI.glob("*.mid")):
+        try:
+            duration = read_midi_file(path).duration / 10_000_000
+        except MidiFileError:
+            continue
+        if duration <= longest:
+            names.append(path.name)
+    return names
+
+
+SHORT_FILES = _short_files()
+
+
+@pytest.mark.parametrize("name", SHORT_FILES)
+def test_every_short_test_file_renders_and_sounds_when_it_has_notes(capsys, tmp_path, banks, name):
+    song = read_midi_file(MIDI / name)
+    code, err = render(capsys, MIDI / name, tmp_path / "x.wav", "--bank", banks["sine"])
+    assert code == 0, err
+    x, _ = sf.read(tmp_path / "x.wav")
+    assert len(x) >= song.duration * RATE // 10_000_000
+    notes = any(d[0] & 0xF0 == 0x90 and d[2] for _, _, d in song.events)
+    assert (np.max(np.abs(x), initial=0.0) > 0.01) == notes
