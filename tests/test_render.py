@@ -217,3 +217,11 @@ def test_every_short_test_file_renders_and_sounds_when_it_has_notes(capsys, tmp_
     assert len(x) >= song.duration * RATE // 10_000_000
     notes = any(d[0] & 0xF0 == 0x90 and d[2] for _, _, d in song.events)
     assert (np.max(np.abs(x), initial=0.0) > 0.01) == notes
+
+
+def test_without_a_bank_the_built_in_gm_bank_plays(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    code, err = render(capsys, MIDI / "test-c-major-scale.mid", tmp_path / "gm.wav")
+    assert code == 0 and "0 missed patches" in err, err
+    x, _ = sf.read(tmp_path / "gm.wav")
+    assert np.max(np.abs(x)) > 0.05
