@@ -162,7 +162,7 @@ def _resum_channel_rows(v, vi, vf, conn, cscale, chan, poly, acc) -> None:
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _steady(v, vi, vf) -> bool:
+def steady(v, vi, vf) -> bool:
     """True when this point would set the same targets as the last one and the last ramp has
     arrived: a sustained note with nothing modulating it. Then there is nothing to compute."""
     return (
@@ -315,7 +315,7 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
         vi[v, L.VI_STATE] = L.VOICE_FINISHED
         vf[v, L.VF_LEVEL] = 0.0
         return False
-    if not first and _steady(v, vi, vf):
+    if not first and steady(v, vi, vf):
         vi[v, L.VI_CTL_LEFT] = int(n_ctl)
         vi[v, L.VI_CTL_DONE] = 0
         return True

@@ -15,34 +15,29 @@ from numba import njit
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.filter import filter_run
 from dmusd.synth.engine.interpolation import TAPS_LEFT, TAPS_RIGHT, fill_fast, fill_wrapping
-from dmusd.synth.engine.modulators import control_point
+from dmusd.synth.engine.modulators import control_point, steady
 
 
 @njit(nogil=True, cache=True, inline="always")
 def _mix_stereo(buf, n, bus, s, gl0, dgl, gr0, dgr, k0) -> None:
-    left = bus[0]
-    right = bus[1]
+    # 2-D indexing rather than row views: a view costs reference counting on every stretch
     for j in range(n):
         x = buf[j]
         step = np.float32(k0 + j + 1)
-        left[s + j] += x * (gl0 + step * dgl)
-        right[s + j] += x * (gr0 + step * dgr)
+        bus[0, s + j] += x * (gl0 + step * dgl)
+        bus[1, s + j] += x * (gr0 + step * dgr)
 
 
 @njit(nogil=True, cache=True, inline="always")
 def _mix_sends(buf, n, bus, s, gl0, dgl, gr0, dgr, ge0, dge, gc0, dgc, k0) -> None:
     # one pass for all four buses: the sample is loaded once, four streams are written
-    left = bus[0]
-    right = bus[1]
-    reverb = bus[2]
-    chorus = bus[3]
     for j in range(n):
         x = buf[j]
         step = np.float32(k0 + j + 1)
-        left[s + j] += x * (gl0 + step * dgl)
-        right[s + j] += x * (gr0 + step * dgr)
-        reverb[s + j] += x * (ge0 + step * dge)
-        chorus[s + j] += x * (gc0 + step * dgc)
+        bus[0, s + j] += x * (gl0 + step * dgl)
+        bus[1, s + j] += x * (gr0 + step * dgr)
+        bus[2, s + j] += x * (ge0 + step * dge)
+        bus[3, s + j] += x * (gc0 + step * dgc)
 
 
 @njit(nogil=True, cache=True)
@@ -54,12 +49,16 @@ def render_voice(v, s, s_end, vi, vf, conn, cscale, chan, poly, params, acc, poo
     loop_type = vi[v, L.VI_LOOP_TYPE]
     ls = vi[v, L.VI_LOOP_START]
     le = vi[v, L.VI_LOOP_END]
+    n_ctl = int(params[L.P_CONTROL_INTERVAL])
     left_taps = TAPS_LEFT[mode]
     right_taps = TAPS_RIGHT[mode]
     while s < s_end:
-        ctl_due = vi[v, L.VI_CTL_LEFT] == 0
-        if ctl_due and not control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, False):
-            return False
+        if vi[v, L.VI_CTL_LEFT] == 0:
+            if steady(v, vi, vf):  # nothing to recompute: skip the call
+                vi[v, L.VI_CTL_LEFT] = n_ctl
+                vi[v, L.VI_CTL_DONE] = 0
+            elif not control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, False):
+                return False
         n = min(vi[v, L.VI_CTL_LEFT], s_end - s)
         pos = vi[v, L.VI_POS]
         inc = vi[v, L.VI_INC]
