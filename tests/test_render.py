@@ -225,3 +225,25 @@ def test_without_a_bank_the_built_in_gm_bank_plays(capsys, tmp_path, monkeypatch
     assert code == 0 and "0 missed patches" in err, err
     x, _ = sf.read(tmp_path / "gm.wav")
     assert np.max(np.abs(x)) > 0.05
+
+
+def test_a_corrupt_bank_is_one_line_naming_the_file(capsys, tmp_path):
+    bad = tmp_path / "broken.dls"
+    bad.write_bytes(b"RIFF\x10\x00\x00\x00DLS colh\xff\xff\xff\xff")
+    code, err = render(capsys, MIDI / "test-c-major-scale.mid", tmp_path / "x.wav", "--bank", bad)
+    assert code == 1 and err.count("\n") == 1 and str(bad) in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("rate", [22050, 44100, 96000])
+def test_other_sample_rates_keep_pitch_and_time(capsys, tmp_path, banks, rate):
+    out = tmp_path / "r.wav"
+    song = MIDI / "test-c-major-scale.mid"
+    assert (
+        render(capsys, song, out, "--bank", banks["sine"], "--no-effects", "--rate", rate)[0] == 0
+    )
+    x, got = sf.read(out)
+    assert got == rate
+    first = x[int(0.05 * rate) : int(0.45 * rate), 0]  # C4 for the first half second
+    assert abs(cents(zero_crossing_frequency(first, rate), key_hz(60))) < 3.0
+    heard = np.nonzero(np.abs(x[:, 0]) > 0)[0]
+    assert heard[0] <= 1 and abs(heard[-1] / rate - 4.0) < 0.01  # a sine from 0, ends at 4 s
