@@ -95,7 +95,7 @@ class ControlLogic:
         self._sent = np.array(engine.chan[self.base : self.base + 16], dtype=np.float64)
         self._resolved: list[tuple[object, int, Instrument | None] | None] = [None] * 16
         for ch in range(16):
-            self._sync_sources(ch, 0)
+            self._sync_sources(ch, None)
 
     # -- messages ---------------------------------------------------------------------------
     def message(self, data: bytes | bytearray | memoryview, offset: int) -> None:
@@ -228,14 +228,19 @@ class ControlLogic:
             sent[source] = value
             self.engine.set_source(engine_ch, source, value, offset)
 
-    def _sync_sources(self, ch: int, offset: int) -> None:
-        """Send every source value of the channel that differs from what the engine has."""
+    def _sync_sources(self, ch: int, offset: int | None) -> None:
+        """Send every source value of the channel that differs from what the engine has.
+        Offset None: the engine is new and silent, so the values go straight into its channel
+        table (a thousand groups would not fit its command queue)."""
         sent = self._sent[ch]
         engine_ch = self.base + ch
         for source, value in self.channels[ch].sources():
             if sent[source] != value:
                 sent[source] = value
-                self.engine.set_source(engine_ch, source, value, offset)
+                if offset is None:
+                    self.engine.chan[engine_ch, source] = value
+                else:
+                    self.engine.set_source(engine_ch, source, value, offset)
 
     # -- programs ---------------------------------------------------------------------------
     def patch(self, ch: int) -> int:
