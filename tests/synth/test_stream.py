@@ -554,3 +554,11 @@ def test_a_region_the_engine_cannot_play_is_skipped_and_its_layers_still_sound()
     rig.send(0, note_on(A4))
     out = rig.render(12000)[:, 0]
     assert rig.logic.unplayable == 1 and abs(pitch_cents(out[2000:], A4)) < 3
+
+
+def test_more_channel_groups_than_the_command_queue_holds_open_and_the_last_one_plays():
+    rig = Rig(channel_groups=600)  # 9600 channels, one CC91 default each: > 8192 commands
+    rig.send(0, note_on(A4, ch=3), group=600)
+    out = rig.render(12000)[2000:, 0]
+    assert abs(pitch_cents(out, A4)) < 3 and rig.stream.groups[599].held(3)
+    assert rig.stream.engine.chan[599 * 16 + 3, 0xDB] == 40 / 128  # CC91 starts at 40
