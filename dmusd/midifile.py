@@ -176,7 +176,7 @@ def _read_track(data: bytes, pos: int, end: int, name: str, song: MidiSong, inde
                 events.append(_TrackEvent(tick, bytes([status]) + body))
         except _Cut:
             song.warnings.append(
-                f"offset {start}: track {index} is cut short inside the event here, which is ignored"
+                f"offset {start}: track {index} is cut short inside this event (ignored)"
             )
             break
     return events
