@@ -30,6 +30,7 @@ from dmusd.synth.engine.lfo import lfo_advance
 _PAN_HALF_PI = 0.5 * math.pi
 _LN10_20 = math.log(10.0) / 20.0  # dB -> natural log of the amplitude
 _LN2_1200 = math.log(2.0) / 1200.0  # cents -> natural log of the ratio
+_MAX_GAIN_DB = 24.0
 _MAX_INC = 1024.0  # samples per output sample: far above any musical use, far below overflow
 _PITCH_BITS = (1 << L.D_PITCH) | (1 << L.D_KEYNUMBER)
 _PAN_BITS = (1 << L.D_PAN) | (1 << L.D_REVERB) | (1 << L.D_CHORUS)
@@ -370,6 +371,7 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
 
     # gain: connections in tenths of a dB, wsmp attenuation in dB, EG1, quick-stop fade
     gain_db = acc[L.D_GAIN] / 10.0 + vf[v, L.VF_ATTENUATION]
+    gain_db = min(gain_db, _MAX_GAIN_DB)  # a hostile articulation must not blow up the mix
     stage = vi[v, L.VI_EG1_STAGE]
     level = vf[v, L.VF_EG1_LEVEL]
     if stage == L.EG_ATTACK:
