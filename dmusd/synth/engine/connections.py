@@ -309,3 +309,27 @@ def connections_array(blocks) -> np.ndarray:
     if rows:
         arr[:] = rows
     return arr
+
+
+_DEST_LOOKUP = np.full(0x10000, -1, dtype=np.int64)
+for _dls, _index in DEST_INDEX.items():
+    _DEST_LOOKUP[_dls] = _index
+
+
+def engine_rows(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An (n, 5) connections array -> the engine's (n, C_N) int rows and (n,) float scales.
+
+    Destinations become compact indices (-1: not applicable to a stereo voice); each
+    usTransform splits into its source and control sides; lScale is read as the signed 32-bit
+    field it is and divided by 65536.
+    """
+    a = np.asarray(array, dtype=np.int64).reshape(-1, 5)
+    rows = np.empty((a.shape[0], L.C_N), dtype=np.int64)
+    rows[:, L.C_SOURCE] = a[:, 0] & 0xFFFF
+    rows[:, L.C_CONTROL] = a[:, 1] & 0xFFFF
+    rows[:, L.C_DEST] = _DEST_LOOKUP[a[:, 2] & 0xFFFF]
+    rows[:, L.C_SRC_TRANSFORM] = (a[:, 3] >> 10) & 0x3F
+    rows[:, L.C_CTL_TRANSFORM] = (a[:, 3] >> 4) & 0x3F
+    scale = a[:, 4] & 0xFFFFFFFF
+    scale = np.where(scale > 0x7FFFFFFF, scale - (1 << 32), scale)
+    return rows, scale / 65536.0

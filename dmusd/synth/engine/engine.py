@@ -29,6 +29,7 @@ from dmusd.synth.engine.voice_spec import VoiceSpec
 drop_stale_cache([render_block, reverb_process, chorus_process])
 
 _MIN_LOOP = 1  # shorter loops cannot be played; they become one-shots
+_PREPARE_CACHE = 4096  # converted connection lists kept (one per region in use)
 _DEFAULT_CC = {7: 100, 10: 64, 11: 127}  # GM power-on controller values
 
 
@@ -87,6 +88,7 @@ class Engine:
         self.chorus = Chorus(sample_rate)
         self.set_reverb(enabled=True, in_gain_db=0.0, mix=0.25)
         self.set_chorus(enabled=True, in_gain_db=0.0, mix=0.5)
+        self._prepare_cache: dict[int, tuple[object, np.ndarray, np.ndarray]] = {}
         self._free = list(range(max_voices - 1, -1, -1))  # a stack: pop() gives the lowest slot
         self._serial = 0
         self.master_volume = 0
@@ -126,24 +128,8 @@ class Engine:
                 chunk="wave",
                 offset=spec.wave_offset,
             )
-        conns = spec.connections
-        if not isinstance(conns, np.ndarray):
-            conns = C.connections_array(conns)
-        n = conns.shape[0]
-        if n > L.MAX_CONNECTIONS:
-            raise BankError(
-                f"{n} connection blocks, at most {L.MAX_CONNECTIONS} per voice", chunk="art2"
-            )
-        v = self._free.pop()
-        self._serial += 1
-        vi, vf = self.vi[v], self.vf[v]
-        vi[:] = 0
-        vi[L.VI_STATE] = L.VOICE_PENDING
-        vi[L.VI_CHANNEL] = spec.channel
-        vi[L.VI_KEY] = min(max(int(spec.key), 0), 127)
-        vi[L.VI_VELOCITY] = min(max(int(spec.velocity), 0), 127)
-        vi[L.VI_WAVE_OFFSET] = spec.wave_offset
-        vi[L.VI_WAVE_LENGTH] = spec.wave_length
+        rows, scale = self._prepared(spec.connections)
+        n = rows.shape[0]
         loop_type, ls, ll = spec.loop_type, spec.loop_start, spec.loop_length
         if (
             loop_type not in (L.LOOP_FORWARD, L.LOOP_RELEASE)
@@ -152,30 +138,53 @@ class Engine:
             or ls + ll > spec.wave_length
         ):
             loop_type = L.LOOP_NONE
-        vi[L.VI_LOOP_TYPE] = loop_type
-        vi[L.VI_LOOP_START] = ls
-        vi[L.VI_LOOP_END] = ls + ll
         mode = spec.interpolation
-        vi[L.VI_INTERP] = mode if mode in (L.INTERP_LINEAR, L.INTERP_CUBIC, L.INTERP_SINC) else 1
-        vi[L.VI_N_CONN] = n
-        vi[L.VI_SERIAL] = self._serial
-        vf[:] = 0.0
-        vf[L.VF_RATE_RATIO] = spec.sample_rate / self.sample_rate
-        vf[L.VF_PITCH_OFFSET] = spec.fine_tune - 100.0 * spec.unity_note
-        vf[L.VF_ATTENUATION] = min(spec.attenuation / 655360.0, 0.0)
-        conn = self.conn[v]
+        v = self._free.pop()
+        self._serial += 1
+        # fill Python lists and write each table row once: numpy element writes cost ~0.1 us each
+        ints = [0] * L.VI_N
+        ints[L.VI_STATE] = L.VOICE_PENDING
+        ints[L.VI_CHANNEL] = spec.channel
+        ints[L.VI_KEY] = min(max(int(spec.key), 0), 127)
+        ints[L.VI_VELOCITY] = min(max(int(spec.velocity), 0), 127)
+        ints[L.VI_WAVE_OFFSET] = spec.wave_offset
+        ints[L.VI_WAVE_LENGTH] = spec.wave_length
+        ints[L.VI_LOOP_TYPE] = loop_type
+        ints[L.VI_LOOP_START] = ls
+        ints[L.VI_LOOP_END] = ls + ll
+        ints[L.VI_INTERP] = mode if mode in (L.INTERP_LINEAR, L.INTERP_CUBIC, L.INTERP_SINC) else 1
+        ints[L.VI_N_CONN] = n
+        ints[L.VI_SERIAL] = self._serial
+        self.vi[v] = ints
+        floats = [0.0] * L.VF_N
+        floats[L.VF_RATE_RATIO] = spec.sample_rate / self.sample_rate
+        floats[L.VF_PITCH_OFFSET] = spec.fine_tune - 100.0 * spec.unity_note
+        floats[L.VF_ATTENUATION] = min(spec.attenuation / 655360.0, 0.0)
+        self.vf[v] = floats
         if n:
-            conn[:n, L.C_SOURCE] = conns[:, 0]
-            conn[:n, L.C_CONTROL] = conns[:, 1]
-            conn[:n, L.C_DEST] = [C.DEST_INDEX.get(int(d), -1) for d in conns[:, 2]]
-            conn[:n, L.C_SRC_TRANSFORM] = (conns[:, 3] >> 10) & 0x3F
-            conn[:n, L.C_CTL_TRANSFORM] = (conns[:, 3] >> 4) & 0x3F
-            # lScale is a signed 32-bit field: 0x80000000 read unsigned is the same sentinel
-            scale = conns[:, 4].astype(np.int64)
-            scale = np.where(scale > 0x7FFFFFFF, scale - (1 << 32), scale)
-            self.cscale[v, :n, 0] = scale / 65536.0
+            self.conn[v, :n] = rows
+            self.cscale[v, :n, 0] = scale
         self._command(offset, L.CMD_START, v, self._serial)
         return v
+
+    def _prepared(self, conns) -> tuple[np.ndarray, np.ndarray]:
+        """The engine's rows for a connection list, converted once per list object: the glue
+        hands the same array for every note of a region, and start() runs on the audio path."""
+        key = id(conns)
+        hit = self._prepare_cache.get(key)
+        if hit is not None and hit[0] is conns:
+            return hit[1], hit[2]
+        array = conns if isinstance(conns, np.ndarray) else C.connections_array(conns)
+        if array.shape[0] > L.MAX_CONNECTIONS:
+            raise BankError(
+                f"{array.shape[0]} connection blocks, at most {L.MAX_CONNECTIONS} per voice",
+                chunk="art2",
+            )
+        rows, scale = C.engine_rows(array)
+        if len(self._prepare_cache) >= _PREPARE_CACHE:
+            self._prepare_cache.clear()
+        self._prepare_cache[key] = (conns, rows, scale)  # holding conns keeps its id unique
+        return rows, scale
 
     def release(self, voice: int, offset: int = 0) -> None:
         """Note-off: EG1 and EG2 go to release at sample `offset`."""
