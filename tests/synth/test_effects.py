@@ -105,3 +105,28 @@ def test_a_silent_tail_is_flushed_to_exact_zero():
     out = engine.render(3 * RATE)  # -60 dB per 0.3 s: far below -400 dB by the end
     assert np.all(out[-RATE // 10 :] == 0.0)
     assert np.all(engine.reverb.buf == 0.0)  # no denormals left to slow the loop down
+
+
+def test_idle_effects_skip_work_without_changing_a_sample():
+    from dmusd.synth.effects.reverb import QUIET
+
+    def run(block, stop_at=None):
+        engine = make_engine()
+        engine.set_reverb(enabled=True, time=0.3, mix=1.0)
+        engine.set_chorus(enabled=True, mix=1.0)
+        offset = engine.add_wave(np.ones(480))
+        engine.controller(0, 91, 127)
+        engine.controller(0, 93, 127)
+        for start in (0, 4 * RATE):
+            engine.start(VoiceSpec(offset, 480, RATE, key=60, velocity=127, unity_note=60), start)
+        total = stop_at or 5 * RATE
+        out = [engine.render(min(block, total - t)).copy() for t in range(0, total, block)]
+        return np.concatenate(out), engine
+
+    _, idle = run(1000, stop_at=4 * RATE - 1000)
+    assert idle.reverb.ints[QUIET, 1] == 1  # the reverb went quiet during the gap
+    assert idle.chorus.ints[2] > idle.chorus.ints[1]  # so did the chorus
+    a, _ = run(64)
+    b, _ = run(1000)
+    assert np.array_equal(a, b)
+    assert np.abs(a[4 * RATE + 1000 :]).max() > 0.01  # and the second note reverberates again

@@ -6,7 +6,8 @@ depth x sin(LFO phase + its own offset) with linear interpolation. Left takes th
 image widens. Parameters: rate (Hz), depth (ms), base delay (ms), mix.
 
 State for the block call: `buf` the ring (power-of-two length), `ints = (write index, mask)`,
-`flts = (phase, phase step, base delay in samples, depth in samples)`.
+`flts = (phase, phase step, base delay in samples, depth in samples)`. While the send is silent
+and the ring holds only zeros the taps are skipped (an idle synth costs nothing here).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import numpy as np
 from numba import njit
 
 from dmusd.errors import ConfigError
+from dmusd.synth.engine.lfo import sine_cycles
 
 _RING = 8192  # > 170 ms at 48 kHz: room for any allowed delay + depth
-_TAP_OFFSETS = (0.0, 0.5, 0.25, 0.75)  # cycles: two for the left, two for the right
 
 
 class Chorus:
@@ -31,7 +32,8 @@ class Chorus:
         while ring < 0.2 * rate:
             ring *= 2
         self.buf = np.zeros(ring, dtype=np.float32)
-        self.ints = np.array([0, ring - 1], dtype=np.int64)
+        # write index, ring mask, samples of silent input in a row
+        self.ints = np.array([0, ring - 1, 0], dtype=np.int64)
         self.flts = np.zeros(4, dtype=np.float64)
         self.lfo_hz = lfo_hz
         self.depth_ms = depth_ms
@@ -57,6 +59,7 @@ class Chorus:
 
     def clear(self) -> None:
         self.buf[:] = 0.0
+        self.ints[2] = self.buf.shape[0]  # the ring is known to be silent
 
 
 @njit(nogil=True, cache=True)
@@ -66,14 +69,35 @@ def chorus_process(bus, n, in_gain, mix, buf, ints, flts) -> None:
     mask = ints[1]
     phase = flts[0]
     step = flts[1]
+    silent = True
+    for s in range(n):
+        if bus[3, s] != 0.0:
+            silent = False
+            break
+    if silent and ints[2] > mask:
+        # the whole ring holds zeros and nothing comes in: the output is zero, only time moves
+        for _ in range(n):
+            buf[w] = 0.0
+            w = (w + 1) & mask
+            phase += step
+            if phase >= 1.0:
+                phase -= 1.0
+        ints[0] = w
+        flts[0] = phase
+        return
+    ints[2] = ints[2] + n if silent else 0
     base = flts[2]
     depth = flts[3]
-    two_pi = 2.0 * math.pi
     half = 0.5 * mix
     for s in range(n):
         buf[w] = bus[3, s] * in_gain
+        # the taps at 180 and 270 degrees are the ones at 0 and 90 mirrored: two sines a sample
+        quarter = phase + 0.25
+        s0 = depth * sine_cycles(phase)
+        s1 = depth * sine_cycles(quarter - 1.0 if quarter >= 1.0 else quarter)
         for t in range(4):
-            delay = base + depth * math.sin(two_pi * (phase + _TAP_OFFSETS[t]))
+            swing = s0 if t < 2 else s1
+            delay = base + (swing if (t & 1) == 0 else -swing)
             pos = w - delay
             i = int(math.floor(pos))
             f = pos - i

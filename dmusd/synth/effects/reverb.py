@@ -7,7 +7,8 @@ one-pole damping so that at the top of the band the loop decays as if RT60 were 
 the HF ratio (the I3DL2 / DirectSound meaning of "HF ratio").
 
 The state is three arrays so the block call can run it: `buf` holds every delay line one after
-another, `ints[line] = (offset, length, index)` and `flts[comb] = (feedback, damp, store)`.
+another, `ints[line] = (offset, length, index)` (plus the QUIET row) and
+`flts[comb] = (feedback, damp, store)`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ _FLUSH = 1e-20  # below this (-400 dB) a comb's content is silence
 N_COMBS = len(_COMBS)
 N_ALLPASSES = len(_ALLPASSES)
 N_LINES = 2 * (N_COMBS + N_ALLPASSES)  # left combs, right combs, left allpasses, right allpasses
+QUIET = N_LINES  # ints row: (samples of silent input so far, 1 when every line holds zeros, -)
+_QUIET_CHECK = 48000  # silent input samples between two looks for an all-zero state
 
 
 class Reverb:
@@ -39,7 +42,8 @@ class Reverb:
         lengths += [round(n * scale) for n in _ALLPASSES]
         lengths += [round((n + _SPREAD) * scale) for n in _ALLPASSES]
         self.rate = float(rate)
-        self.ints = np.zeros((N_LINES, 3), dtype=np.int64)
+        # one row per delay line, then the silence row (QUIET: zero-input run, quiet flag)
+        self.ints = np.zeros((N_LINES + 1, 3), dtype=np.int64)
         offset = 0
         for line, length in enumerate(lengths):
             self.ints[line] = (offset, length, 0)
@@ -70,11 +74,45 @@ class Reverb:
         """Silence the tail (e.g. after a panic)."""
         self.buf[:] = 0.0
         self.flts[:, 2] = 0.0
+        self.ints[QUIET] = 0
+
+
+@njit(nogil=True, cache=True)
+def _all_zero(buf, flts) -> bool:
+    for i in range(buf.shape[0]):
+        if buf[i] != 0.0:
+            return False
+    stores_zero = True  # (numba has no all() over a generator)
+    for c in range(flts.shape[0]):
+        stores_zero = stores_zero and flts[c, 2] == 0.0
+    return stores_zero
 
 
 @njit(nogil=True, cache=True)
 def reverb_process(bus, n, in_gain, mix, buf, ints, flts) -> None:
-    """Reverberate bus[2, 0:n] (the mono send) and add the stereo result into bus[0] and bus[1]."""
+    """Reverberate bus[2, 0:n] (the mono send) and add the stereo result into bus[0] and bus[1].
+
+    Once the tail has decayed to exact zeros (values under -400 dB are flushed) and the send
+    stays silent, the block is skipped: an all-zero state gives all-zero output whatever the
+    line positions, so skipping changes no sample, and an idle synth burns no CPU here.
+    """
+    silent = True
+    for s in range(n):
+        if bus[2, s] != 0.0:
+            silent = False
+            break
+    if silent:
+        if ints[QUIET, 1] != 0:
+            return
+        ints[QUIET, 0] += n
+        if ints[QUIET, 0] >= _QUIET_CHECK:
+            ints[QUIET, 0] = 0
+            if _all_zero(buf, flts):
+                ints[QUIET, 1] = 1
+                return
+    else:
+        ints[QUIET, 0] = 0
+        ints[QUIET, 1] = 0
     gain = in_gain * _INPUT_SCALE
     for s in range(n):
         x = bus[2, s] * gain
@@ -87,10 +125,12 @@ def reverb_process(bus, n, in_gain, mix, buf, ints, flts) -> None:
                 y = buf[off + idx]
                 damp = flts[comb, 1]
                 store = y * (1.0 - damp) + flts[comb, 2] * damp
+                if -_FLUSH < store < _FLUSH:
+                    store = 0.0  # a decayed tail must not linger as slow denormal floats
                 flts[comb, 2] = store
                 fed = x + store * flts[comb, 0]
                 if -_FLUSH < fed < _FLUSH:
-                    fed = 0.0  # a decayed tail must not linger as slow denormal floats
+                    fed = 0.0
                 buf[off + idx] = fed
                 idx += 1
                 if idx >= ints[comb, 1]:
