@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from dmusd.errors import ConfigError
+from dmusd.synth.engine.jit import realtime
 from dmusd.synth.engine.lfo import sine_cycles
 
 _RING = 8192  # > 170 ms at 48 kHz: room for any allowed delay + depth
@@ -62,7 +62,7 @@ class Chorus:
         self.ints[2] = self.buf.shape[0]  # the ring is known to be silent
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def chorus_process(bus, n, in_gain, mix, buf, ints, flts) -> None:
     """Chorus bus[3, 0:n] (the mono send) and add the stereo result into bus[0] and bus[1]."""
     w = ints[0]

@@ -14,9 +14,9 @@ another, `ints[line] = (offset, length, index)` (plus the QUIET row) and
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from dmusd.errors import ConfigError
+from dmusd.synth.engine.jit import realtime
 
 _COMBS = (1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617)  # at 44.1 kHz
 _ALLPASSES = (556, 441, 341, 225)
@@ -77,7 +77,7 @@ class Reverb:
         self.ints[QUIET] = 0
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def _all_zero(buf, flts) -> bool:
     for i in range(buf.shape[0]):
         if buf[i] != 0.0:
@@ -88,7 +88,7 @@ def _all_zero(buf, flts) -> bool:
     return stores_zero
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def reverb_process(bus, n, in_gain, mix, buf, ints, flts) -> None:
     """Reverberate bus[2, 0:n] (the mono send) and add the stereo result into bus[0] and bus[1].
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from dmusd.synth.engine import layout as L
+from dmusd.synth.engine.jit import realtime, realtime_inline
 
 # --- sources (usSource / usControl) -------------------------------------------------------------
 CONN_SRC_NONE = 0x0000
@@ -233,7 +233,7 @@ DLS2_DEFAULTS: tuple[tuple[int, int, int, int, int], ...] = (
 _CURVE_STRETCH = 128.0 / 127.0  # 7-bit v/128 -> v/127, so v = 127 reaches the curve's top
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def _curve(curve: int, x: float) -> float:
     """A DLS curve on 0..1 -> 0..1."""
     if curve == CONN_TRN_CONCAVE:
@@ -251,7 +251,7 @@ def _curve(curve: int, x: float) -> float:
     return x
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def apply_transform(bits: int, u: float) -> float:
     """Map a normalized source value u (0..1) through invert, bipolar and curve bits."""
     curve = bits & T_CURVE_MASK
@@ -276,7 +276,7 @@ _LN2_1200 = math.log(2.0) / 1200.0  # cents -> natural log of the ratio (exp is 
 
 
 # --- unit conversions ----------------------------------------------------------------------------
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def timecents_to_samples(tc: float, rate: float) -> float:
     """Absolute time cents (lScale/65536) -> samples. -32768 tc and below mean 0 s."""
     if tc <= -32768.0:
@@ -284,7 +284,7 @@ def timecents_to_samples(tc: float, rate: float) -> float:
     return rate * math.exp(tc * _LN2_1200)
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def abs_cents_to_hz(cents: float) -> float:
     """Absolute pitch cents (lScale/65536) -> Hz."""
     return 440.0 * math.exp((cents - 6900.0) * _LN2_1200)

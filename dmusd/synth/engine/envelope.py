@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
 from dmusd.synth.engine import layout as L
+from dmusd.synth.engine.jit import realtime, realtime_inline
 
 DB_RANGE = 96.0
 _DELAY, _ATTACK, _HOLD, _DECAY, _SUSTAIN, _RELEASE, _T, _LEVEL, _FROM = range(9)
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def eg_start(vf, vi, v: int, col: int, stage_col: int) -> None:
     vi[v, stage_col] = L.EG_DELAY
     vf[v, col + _T] = 0.0
@@ -31,7 +30,7 @@ def eg_start(vf, vi, v: int, col: int, stage_col: int) -> None:
     vf[v, col + _FROM] = 0.0
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def eg_advance(vf, vi, v: int, col: int, stage_col: int, n: float) -> None:
     """Move the envelope on by n samples, crossing as many stages as that takes."""
     stage = vi[v, stage_col]
@@ -89,7 +88,7 @@ def eg_advance(vf, vi, v: int, col: int, stage_col: int, n: float) -> None:
     vf[v, col + _LEVEL] = level
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def eg_release(vf, vi, v: int, col: int, stage_col: int, volume: bool) -> None:
     """Note-off: start the release from wherever the envelope is."""
     stage = vi[v, stage_col]
@@ -108,7 +107,7 @@ def eg_release(vf, vi, v: int, col: int, stage_col: int, volume: bool) -> None:
     vi[v, stage_col] = L.EG_RELEASE if level > 0.0 else L.EG_DONE
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def eg1_amplitude(vf, vi, v: int) -> float:
     """EG1's current output as a linear amplitude 0..1."""
     stage = vi[v, L.VI_EG1_STAGE]
@@ -120,7 +119,7 @@ def eg1_amplitude(vf, vi, v: int) -> float:
     return 10.0 ** ((level - 1.0) * (DB_RANGE / 20.0))
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def eg2_value(vf, vi, v: int) -> float:
     """EG2's current output 0..1."""
     if vi[v, L.VI_EG2_STAGE] == L.EG_DELAY:

@@ -12,16 +12,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from dmusd.synth.engine import layout as L
+from dmusd.synth.engine.jit import realtime, realtime_inline
 
 MAX_CUTOFF_RATIO = 0.45  # of the output rate: above this the filter is as good as open
 MIN_CUTOFF_HZ = 20.0
 _LN2_1200 = math.log(2.0) / 1200.0
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def filter_set(vf, v: int, cutoff_cents: float, resonance_db: float, rate: float) -> None:
     """Coefficients for a cutoff in absolute pitch cents; skipped when nothing changed."""
     if cutoff_cents == vf[v, L.VF_FLT_CENTS] and resonance_db == vf[v, L.VF_FLT_QDB]:
@@ -43,7 +43,7 @@ def filter_set(vf, v: int, cutoff_cents: float, resonance_db: float, rate: float
     vf[v, L.VF_FLT_A2] = (1.0 - k_q + kk) * norm
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def filter_clear(vf, v: int) -> None:
     vf[v, L.VF_FLT_CENTS] = math.nan  # forces the first filter_set to compute
     vf[v, L.VF_FLT_QDB] = math.nan
@@ -53,7 +53,7 @@ def filter_clear(vf, v: int) -> None:
     vf[v, L.VF_FLT_Y2] = 0.0
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def filter_run(vf, v: int, buf, n: int, odd_start: bool) -> None:
     """Low-pass buf[0:n] in place.
 

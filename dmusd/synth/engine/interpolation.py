@@ -10,9 +10,9 @@ tap on its own so a seamless loop plays seamlessly with any interpolation.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from dmusd.synth.engine import layout as L
+from dmusd.synth.engine.jit import realtime, realtime_inline
 
 SINC_TAPS = 8  # taps at offsets -3 .. +4 around the integer position
 SINC_PHASE_BITS = 10
@@ -43,7 +43,7 @@ def make_sinc_table() -> np.ndarray:
     return table.astype(np.float32)
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def _cubic(a, b, c, d, f):
     # Catmull-Rom Hermite through b (f = 0) and c (f = 1), all in float32
     return b + _HALF * f * (
@@ -51,7 +51,7 @@ def _cubic(a, b, c, d, f):
     )
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def fill_fast(mode, pool, base, pos, inc, dinc, n, buf, sinc):
     """Interpolate n samples from pool[base + pos ...] into buf; return (pos, inc) after them."""
     if mode == L.INTERP_CUBIC:
@@ -82,7 +82,7 @@ def fill_fast(mode, pool, base, pos, inc, dinc, n, buf, sinc):
     return pos, inc
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def _tap(pool, base, j, length, looping, wrapped, ls, le):
     if looping and (j >= le or (wrapped and j < ls)):
         j = ls + (j - ls) % (le - ls)
@@ -91,7 +91,7 @@ def _tap(pool, base, j, length, looping, wrapped, ls, le):
     return pool[base + j]
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def fill_wrapping(mode, pool, base, length, looping, wrapped, ls, le, pos, inc, dinc, n, buf, sinc):
     """Like fill_fast, but wraps the position at the loop end and each tap around the loop.
 

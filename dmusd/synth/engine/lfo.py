@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from dmusd.synth.engine.jit import realtime_inline
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def lfo_advance(vf, v: int, phase_col: int, delay_col: int, inc_col: int, n: float) -> float:
     """Move the LFO on by n samples; return its value there."""
     delay = vf[v, delay_col]
@@ -28,7 +28,7 @@ def lfo_advance(vf, v: int, phase_col: int, delay_col: int, inc_col: int, n: flo
     return sine_cycles(phase)
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def sine_cycles(phase: float) -> float:
     """sin(2 pi phase) for phase in 0..1, by a 7th-order odd polynomial (error < 2e-4): an LFO
     needs no more, and libm's sin costs several times as much at every control point."""

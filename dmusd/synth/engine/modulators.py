@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
 from dmusd.synth.engine import connections as C
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.envelope import DB_RANGE, eg1_amplitude, eg2_value, eg_advance, eg_start
 from dmusd.synth.engine.filter import MAX_CUTOFF_RATIO, filter_clear, filter_set
+from dmusd.synth.engine.jit import realtime, realtime_inline
 from dmusd.synth.engine.lfo import lfo_advance
 
 _PAN_HALF_PI = 0.5 * math.pi
@@ -39,7 +38,7 @@ _FILTER_BITS = (1 << L.D_CUTOFF) | (1 << L.D_Q)
 _STATIC, _CHANNEL, _MODULATOR = 0, 1, 2
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def _kind(src: int) -> int:
     if src == C.CONN_SRC_NONE or src == C.CONN_SRC_KEYONVELOCITY or src == C.CONN_SRC_KEYNUMBER:
         return _STATIC
@@ -53,7 +52,7 @@ def _kind(src: int) -> int:
     return _CHANNEL
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def _uses(src: int) -> int:
     if src == C.CONN_SRC_LFO:
         return L.USES_LFO
@@ -66,7 +65,7 @@ def _uses(src: int) -> int:
     return 0
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def source_value(src, v, vi, vf, chan, poly) -> float:
     """A source's normalized value u (0..1) for voice v now; LFOs give (x + 1) / 2."""
     if src == C.CONN_SRC_KEYONVELOCITY:
@@ -91,7 +90,7 @@ def source_value(src, v, vi, vf, chan, poly) -> float:
     return 0.0
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def _side(src, bits, v, vi, vf, chan, poly) -> float:
     if src == C.CONN_SRC_NONE:
         return 1.0
@@ -107,7 +106,7 @@ def _side(src, bits, v, vi, vf, chan, poly) -> float:
     return C.apply_transform(bits, source_value(src, v, vi, vf, chan, poly))
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def connection_value(v, k, vi, vf, conn, cscale, chan, poly) -> float:
     """scale x f_src(source) x f_ctl(control) for connection row k of voice v."""
     s = _side(conn[v, k, L.C_SOURCE], conn[v, k, L.C_SRC_TRANSFORM], v, vi, vf, chan, poly)
@@ -117,7 +116,7 @@ def connection_value(v, k, vi, vf, conn, cscale, chan, poly) -> float:
     return cscale[v, k, 0] * s * c
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def _modulator_row(v, k, vi, vf, conn, cscale, chan, poly) -> float:
     """A modulator row at a control point, the common shapes without the general machinery."""
     src = conn[v, k, L.C_SOURCE]
@@ -140,7 +139,7 @@ def _modulator_row(v, k, vi, vf, conn, cscale, chan, poly) -> float:
     return cscale[v, k, 1] * x
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def _resum_channel_rows(v, vi, vf, conn, cscale, chan, poly, acc) -> None:
     """Sum the base and the channel rows into VF_CHAN (and acc); refresh modulator factors."""
     n_mod = vi[v, L.VI_N_MOD]
@@ -162,7 +161,7 @@ def _resum_channel_rows(v, vi, vf, conn, cscale, chan, poly, acc) -> None:
     vi[v, L.VI_RECALC] = 0
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def steady(v, vi, vf) -> bool:
     """True when this point would set the same targets as the last one and the last ramp has
     arrived: a sustained note with nothing modulating it. Then there is nothing to compute."""
@@ -180,7 +179,7 @@ def steady(v, vi, vf) -> bool:
     )
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def _swap_rows(conn, cscale, v, a, b) -> None:
     if a == b:
         return
@@ -194,7 +193,7 @@ def _swap_rows(conn, cscale, v, a, b) -> None:
         cscale[v, b, c] = tmp_s
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def _row_kind(conn, cscale, v, k) -> int:
     """-1 for a row with no effect, else _STATIC / _CHANNEL / _MODULATOR; note-on rows: _STATIC."""
     d = conn[v, k, L.C_DEST]
@@ -207,7 +206,7 @@ def _row_kind(conn, cscale, v, k) -> int:
     return max(_kind(conn[v, k, L.C_SOURCE]), _kind(conn[v, k, L.C_CONTROL]))
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def note_on(v, vi, vf, conn, cscale, chan, poly, params, acc, has) -> None:
     """Start voice v at this sample: sort its connections, set EGs, LFOs, filter, first ramp."""
     rate = params[L.P_OUT_RATE]
@@ -307,7 +306,7 @@ def note_on(v, vi, vf, conn, cscale, chan, poly, params, acc, has) -> None:
     control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, True)
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bool:
     """Advance voice v's modulators one interval ahead and set its ramps. False: voice is over."""
     n_ctl = params[L.P_CONTROL_INTERVAL]

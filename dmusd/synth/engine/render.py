@@ -9,17 +9,16 @@ of any size with identical output.
 
 from __future__ import annotations
 
-from numba import njit
-
 from dmusd.synth.effects.chorus import chorus_process
 from dmusd.synth.effects.reverb import reverb_process
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.envelope import eg_release
+from dmusd.synth.engine.jit import realtime
 from dmusd.synth.engine.modulators import control_point, note_on
 from dmusd.synth.engine.voice import render_voice
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def _sort_commands(cmd_i, cmd_f, n) -> None:
     # insertion sort by offset, stable: commands for one sample keep the order they were given
     for a in range(1, n):
@@ -35,14 +34,14 @@ def _sort_commands(cmd_i, cmd_f, n) -> None:
             b -= 1
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def _force_control(v, vi, vf, conn, cscale, chan, poly, params, acc) -> None:
     # make the command's effect start now rather than at the voice's next control point
     if vi[v, L.VI_ENDING] == 0:
         control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, False)
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def _quick_stop(v, vi, vf, conn, cscale, chan, poly, params, acc) -> None:
     state = vi[v, L.VI_STATE]
     if state != L.VOICE_PLAYING and state != L.VOICE_RELEASING:
@@ -57,7 +56,7 @@ def _quick_stop(v, vi, vf, conn, cscale, chan, poly, params, acc) -> None:
     _force_control(v, vi, vf, conn, cscale, chan, poly, params, acc)
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def _release(v, vi, vf, conn, cscale, chan, poly, params, acc) -> None:
     if vi[v, L.VI_STATE] != L.VOICE_PLAYING:
         return
@@ -68,7 +67,7 @@ def _release(v, vi, vf, conn, cscale, chan, poly, params, acc) -> None:
     _force_control(v, vi, vf, conn, cscale, chan, poly, params, acc)
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def _apply(k, vi, vf, conn, cscale, chan, poly, params, acc, has, cmd_i, cmd_f) -> None:
     kind = cmd_i[k, L.CMD_KIND]
     a = cmd_i[k, L.CMD_A]
@@ -117,7 +116,7 @@ def _apply(k, vi, vf, conn, cscale, chan, poly, params, acc, has, cmd_i, cmd_f) 
                 _release(v, vi, vf, conn, cscale, chan, poly, params, acc)
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def render_block(
     frames,
     out,

@@ -10,15 +10,15 @@ vectorizing compiler cannot change it.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.filter import filter_run
 from dmusd.synth.engine.interpolation import TAPS_LEFT, TAPS_RIGHT, fill_fast, fill_wrapping
+from dmusd.synth.engine.jit import realtime, realtime_inline
 from dmusd.synth.engine.modulators import control_point, steady
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def _mix_stereo(buf, n, bus, s, gl0, dgl, gr0, dgr, k0) -> None:
     # 2-D indexing rather than row views: a view costs reference counting on every stretch
     for j in range(n):
@@ -28,7 +28,7 @@ def _mix_stereo(buf, n, bus, s, gl0, dgl, gr0, dgr, k0) -> None:
         bus[1, s + j] += x * (gr0 + step * dgr)
 
 
-@njit(nogil=True, cache=True, inline="always")
+@realtime_inline
 def _mix_sends(buf, n, bus, s, gl0, dgl, gr0, dgr, ge0, dge, gc0, dgc, k0) -> None:
     # one pass for all four buses: the sample is loaded once, four streams are written
     for j in range(n):
@@ -40,7 +40,7 @@ def _mix_sends(buf, n, bus, s, gl0, dgl, gr0, dgr, ge0, dge, gc0, dgc, k0) -> No
         bus[3, s + j] += x * (gc0 + step * dgc)
 
 
-@njit(nogil=True, cache=True)
+@realtime
 def render_voice(v, s, s_end, vi, vf, conn, cscale, chan, poly, params, acc, pool, sinc, bus, vbuf):
     """Render voice v into bus[:, s:s_end]. Returns False when the voice finished."""
     mode = vi[v, L.VI_INTERP]
