@@ -21,7 +21,7 @@ from dmusd.synth.effects.reverb import Reverb, reverb_process
 from dmusd.synth.engine import connections as C
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.cache import drop_stale_cache
-from dmusd.synth.engine.interpolation import make_sinc_table
+from dmusd.synth.engine.interpolation import make_table
 from dmusd.synth.engine.render import render_block
 from dmusd.synth.engine.voice_spec import VoiceSpec
 
@@ -66,7 +66,7 @@ class Engine:
         self.poly = np.zeros((channels, 128), dtype=np.float64)
         self.pool = np.zeros(max(pool_samples, 4 * L.GUARD), dtype=np.float32)
         self.pool_used = L.GUARD
-        self.sinc = make_sinc_table()
+        self.interp_table = make_table()
         self.cmd_i = np.zeros((max_commands, L.CMD_NI), dtype=np.int64)
         self.cmd_f = np.zeros(max_commands, dtype=np.float64)
         self.counts = np.zeros(2, dtype=np.int64)
@@ -306,7 +306,7 @@ class Engine:
             self.chan,
             self.poly,
             self.pool,
-            self.sinc,
+            self.interp_table,
             self.cmd_i,
             self.cmd_f,
             self.counts,

@@ -129,7 +129,7 @@ def _modulator_row(v, k, vi, vf, conn, cscale, chan, poly) -> float:
         x = eg2_value(vf, vi, v)
         if bits != 0:
             x = C.apply_transform(bits, x)
-    else:  # a fixed or channel source under a modulator control
+    else:  # EG1, or a fixed or channel source under a modulator control
         x = _side(src, bits, v, vi, vf, chan, poly)
     ctl = conn[v, k, L.C_CONTROL]
     if _kind(ctl) == _MODULATOR:

@@ -127,7 +127,7 @@ def render_block(
     chan,
     poly,
     pool,
-    sinc,
+    table,
     cmd_i,
     cmd_f,
     counts,
@@ -179,7 +179,7 @@ def render_block(
                         params,
                         acc,
                         pool,
-                        sinc,
+                        table,
                         bus,
                         vbuf,
                     )

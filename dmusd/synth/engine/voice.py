@@ -41,7 +41,9 @@ def _mix_sends(buf, n, bus, s, gl0, dgl, gr0, dgr, ge0, dge, gc0, dgc, k0) -> No
 
 
 @realtime
-def render_voice(v, s, s_end, vi, vf, conn, cscale, chan, poly, params, acc, pool, sinc, bus, vbuf):
+def render_voice(
+    v, s, s_end, vi, vf, conn, cscale, chan, poly, params, acc, pool, table, bus, vbuf
+):
     """Render voice v into bus[:, s:s_end]. Returns False when the voice finished."""
     mode = vi[v, L.VI_INTERP]
     base = vi[v, L.VI_WAVE_OFFSET]
@@ -74,10 +76,10 @@ def render_voice(v, s, s_end, vi, vf, conn, cscale, chan, poly, params, acc, poo
         lo = ls if (looping and wrapped) else -L.GUARD
         written = n
         if reach + right_taps + 1 < hi and (pos >> L.FRAC_BITS) - left_taps >= lo:
-            pos, inc = fill_fast(mode, pool, base, pos, inc, dinc, n, vbuf, sinc)
+            pos, inc = fill_fast(mode, pool, base, pos, inc, dinc, n, vbuf, table)
         else:
             pos, inc, wrapped, written = fill_wrapping(
-                mode, pool, base, length, looping, wrapped, ls, le, pos, inc, dinc, n, vbuf, sinc
+                mode, pool, base, length, looping, wrapped, ls, le, pos, inc, dinc, n, vbuf, table
             )
             vi[v, L.VI_WRAPPED] = wrapped
         vi[v, L.VI_POS] = pos
