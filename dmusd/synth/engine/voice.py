@@ -20,24 +20,33 @@ from dmusd.synth.engine.modulators import control_point, steady
 
 @realtime_inline
 def _mix_stereo(buf, n, bus, s, gl0, dgl, gr0, dgr, k0) -> None:
-    # 2-D indexing rather than row views: a view costs reference counting on every stretch
+    # Views of the stretch indexed from 0 and a float step: this shape vectorizes (an index
+    # s + j makes numba check it for negative wraparound on every access, which does not).
+    left = bus[0, s : s + n]
+    right = bus[1, s : s + n]
+    first = np.float32(k0 + 1)
     for j in range(n):
         x = buf[j]
-        step = np.float32(k0 + j + 1)
-        bus[0, s + j] += x * (gl0 + step * dgl)
-        bus[1, s + j] += x * (gr0 + step * dgr)
+        step = first + np.float32(j)
+        left[j] += x * (gl0 + step * dgl)
+        right[j] += x * (gr0 + step * dgr)
 
 
 @realtime_inline
 def _mix_sends(buf, n, bus, s, gl0, dgl, gr0, dgr, ge0, dge, gc0, dgc, k0) -> None:
     # one pass for all four buses: the sample is loaded once, four streams are written
+    left = bus[0, s : s + n]
+    right = bus[1, s : s + n]
+    reverb = bus[2, s : s + n]
+    chorus = bus[3, s : s + n]
+    first = np.float32(k0 + 1)
     for j in range(n):
         x = buf[j]
-        step = np.float32(k0 + j + 1)
-        bus[0, s + j] += x * (gl0 + step * dgl)
-        bus[1, s + j] += x * (gr0 + step * dgr)
-        bus[2, s + j] += x * (ge0 + step * dge)
-        bus[3, s + j] += x * (gc0 + step * dgc)
+        step = first + np.float32(j)
+        left[j] += x * (gl0 + step * dgl)
+        right[j] += x * (gr0 + step * dgr)
+        reverb[j] += x * (ge0 + step * dge)
+        chorus[j] += x * (gc0 + step * dgc)
 
 
 @realtime
