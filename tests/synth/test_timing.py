@@ -124,3 +124,29 @@ def test_release_and_sources_take_effect_at_their_sample():
     engine.release(v, offset=10)
     engine.render(2000)
     assert engine.states[v] == L.VOICE_FREE
+
+
+@pytest.mark.parametrize("mode", [L.INTERP_LINEAR, L.INTERP_CUBIC, L.INTERP_SINC])
+def test_every_interpolation_and_loop_kind_is_block_size_independent(mode):
+    def run(block):
+        engine = make_engine()
+        offset, length = sine_wave(engine, 37, cycles=3)
+        one_shot = engine.add_wave(np.linspace(1.0, -1.0, 3000))
+        engine.start(looped_voice(offset, length, interpolation=mode, fine_tune=13.0))
+        engine.start(looped_voice(one_shot, 3000, interpolation=mode, key=67, loop_type=-1))
+        v = engine.start(
+            looped_voice(
+                offset,
+                length,
+                interpolation=mode,
+                key=50,
+                loop_type=L.LOOP_RELEASE,
+                loop_start=10,
+                loop_length=37,
+            )
+        )
+        engine.pitch_wheel(0, 3000, offset=777)
+        engine.release(v, 2345)
+        return np.concatenate([engine.render(block).copy() for _ in range(6000 // block)])
+
+    assert np.array_equal(run(40), run(1000))
