@@ -40,6 +40,22 @@ def test_quick_stop_fades_within_a_few_ms_without_a_step():
     assert v in engine.finished.tolist()
 
 
+def test_eg1_shutdown_time_shortens_the_quick_stop():
+    engine = make_engine()
+    ones = engine.add_wave(np.ones(64))
+    choke = articulation(
+        (C.CONN_SRC_NONE, 0, C.CONN_DST_EG1_SHUTDOWNTIME, 0, C.timecents_scale(0.001)),
+    )
+    v = engine.start(looped_voice(ones, 64, connections=choke))
+    engine.quick_stop(v, 5000)
+    x = engine.render(8000)[:, 0].astype(np.float64)
+    # 1 ms = 48 samples; a fade cannot be shorter than one control interval (64 samples)
+    fade = max(48, L.CONTROL_INTERVAL)
+    assert np.all(x[5000 + fade + 1 :] == 0.0)
+    assert x[5000 + fade // 2] == pytest.approx(CENTRE / 2, rel=0.05)
+    assert np.abs(np.diff(x)).max() <= CENTRE / 48 * 1.01
+
+
 def test_quick_stop_of_a_sine_has_no_click():
     engine = make_engine()
     offset, length = sine_wave(engine, 109, cycles=1)

@@ -192,7 +192,8 @@ VF_SEND_CHO = 51
 VF_TARGET_INC = 52  # the increment the pitch ramp is heading for
 VF_FLT_QDB = 53
 VF_FLT_INVQ = 54  # 1 / Q for that resonance
-VF_BASE = 55  # N_DYNAMIC sums of the connections that never change during the note
+VF_SHUTDOWN = 55  # EG1 shutdown time in samples from the articulation (0: none given)
+VF_BASE = 56  # N_DYNAMIC sums of the connections that never change during the note
 VF_CHAN = VF_BASE + N_DYNAMIC  # the base plus the channel-driven connections (CC, wheel, RPN)
 VF_N = VF_CHAN + N_DYNAMIC
 

@@ -276,6 +276,8 @@ def note_on(v, vi, vf, conn, cscale, chan, poly, params, acc, has) -> None:
         (L.VF_VIB_DELAY, L.D_VIB_DELAY),
     ):
         vf[v, col] = C.timecents_to_samples(acc[d], rate) if has[d] != 0.0 else 0.0
+    shutdown = C.timecents_to_samples(acc[L.D_EG1_SHUTDOWN], rate)
+    vf[v, L.VF_SHUTDOWN] = max(shutdown, 1.0) if has[L.D_EG1_SHUTDOWN] != 0.0 else 0.0
     for col, d in ((L.VF_EG1_SUSTAIN, L.D_EG1_SUSTAIN), (L.VF_EG2_SUSTAIN, L.D_EG2_SUSTAIN)):
         vf[v, col] = min(max(acc[d] / 1000.0, 0.0), 1.0) if has[d] != 0.0 else 1.0
     eg_start(vf, vi, v, L.VF_EG1_DELAY, L.VI_EG1_STAGE)

@@ -47,7 +47,13 @@ def _quick_stop(v, vi, vf, conn, cscale, chan, poly, params, acc) -> None:
     if state != L.VOICE_PLAYING and state != L.VOICE_RELEASING:
         return
     n_ctl = params[L.P_CONTROL_INTERVAL]
-    step = 1.0 / max(params[L.P_QS_SAMPLES], 1.0)
+    # an articulation may ask for a faster cut (EG1 shutdown time, e.g. a choked hi-hat), never
+    # a slower one: stealing must free the voice within the engine's quick-stop time
+    fade = params[L.P_QS_SAMPLES]
+    shutdown = vf[v, L.VF_SHUTDOWN]
+    if 0.0 < shutdown < fade:
+        fade = shutdown
+    step = 1.0 / max(fade, 1.0)
     # the fade starts at this sample; the control point below looks one interval ahead
     played = n_ctl - vi[v, L.VI_CTL_LEFT]
     vf[v, L.VF_QS_STEP] = step
