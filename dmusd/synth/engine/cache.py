@@ -17,6 +17,8 @@ from numba.core.registry import CPUDispatcher
 
 _HERE = Path(__file__).resolve().parent
 _SOURCE_DIRS = (_HERE, _HERE.parent / "effects")
+# Compiled code also bakes in the DLS ids the engine takes from the banks.
+_SOURCE_FILES = (_HERE.parents[1] / "banks" / "connection.py",)
 _STAMP = "dmusd-engine-sources.sha256"
 
 log = logging.getLogger(__name__)
@@ -25,10 +27,10 @@ log = logging.getLogger(__name__)
 def sources_digest() -> str:
     """SHA-256 over the engine's and the effects' Python sources."""
     h = hashlib.sha256()
-    for folder in _SOURCE_DIRS:
-        for path in sorted(folder.glob("*.py")):
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
+    paths = [p for folder in _SOURCE_DIRS for p in sorted(folder.glob("*.py"))]
+    for path in [*paths, *_SOURCE_FILES]:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 

@@ -14,70 +14,14 @@ import math
 
 import numpy as np
 
+# The DLS ids and transform bits are the banks' (dmusd/banks/connection.py): one definition
+# serves the file readers, the writers and the engine. They are imported whole so that the
+# compiled code can keep reading them as `C.<name>` constants.
+from dmusd.banks import units
+from dmusd.banks.articulation import DLS2_DEFAULT_CONNECTIONS
+from dmusd.banks.connection import *
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.jit import realtime, realtime_inline
-
-# --- sources (usSource / usControl) -------------------------------------------------------------
-CONN_SRC_NONE = 0x0000
-CONN_SRC_LFO = 0x0001
-CONN_SRC_KEYONVELOCITY = 0x0002
-CONN_SRC_KEYNUMBER = 0x0003
-CONN_SRC_EG1 = 0x0004
-CONN_SRC_EG2 = 0x0005
-CONN_SRC_PITCHWHEEL = 0x0006
-CONN_SRC_POLYPRESSURE = 0x0007
-CONN_SRC_CHANNELPRESSURE = 0x0008
-CONN_SRC_VIBRATO = 0x0009
-CONN_SRC_MONOPRESSURE = 0x000A
-CONN_SRC_CC1 = 0x0081
-CONN_SRC_CC7 = 0x0087
-CONN_SRC_CC10 = 0x008A
-CONN_SRC_CC11 = 0x008B
-CONN_SRC_CC91 = 0x00DB
-CONN_SRC_CC93 = 0x00DD
-CONN_SRC_RPN0 = 0x0100
-CONN_SRC_RPN1 = 0x0101
-CONN_SRC_RPN2 = 0x0102
-
-
-def CONN_SRC_CC(cc: int) -> int:
-    """The source id of MIDI controller `cc` (0..127)."""
-    return 0x80 + cc
-
-
-# --- destinations (usDestination) ---------------------------------------------------------------
-CONN_DST_NONE = 0x0000
-CONN_DST_GAIN = 0x0001  # also DLS1 CONN_DST_ATTENUATION
-CONN_DST_PITCH = 0x0003
-CONN_DST_PAN = 0x0004
-CONN_DST_KEYNUMBER = 0x0005
-CONN_DST_LEFT = 0x0010
-CONN_DST_RIGHT = 0x0011
-CONN_DST_CENTER = 0x0012
-CONN_DST_LEFTREAR = 0x0013
-CONN_DST_RIGHTREAR = 0x0014
-CONN_DST_LFE_CHANNEL = 0x0015
-CONN_DST_CHORUS = 0x0080
-CONN_DST_REVERB = 0x0081
-CONN_DST_LFO_FREQUENCY = 0x0104
-CONN_DST_LFO_STARTDELAY = 0x0105
-CONN_DST_VIB_FREQUENCY = 0x0114
-CONN_DST_VIB_STARTDELAY = 0x0115
-CONN_DST_EG1_ATTACKTIME = 0x0206
-CONN_DST_EG1_DECAYTIME = 0x0207
-CONN_DST_EG1_RELEASETIME = 0x0209
-CONN_DST_EG1_SUSTAINLEVEL = 0x020A
-CONN_DST_EG1_DELAYTIME = 0x020B
-CONN_DST_EG1_HOLDTIME = 0x020C
-CONN_DST_EG1_SHUTDOWNTIME = 0x020D
-CONN_DST_EG2_ATTACKTIME = 0x030A
-CONN_DST_EG2_DECAYTIME = 0x030B
-CONN_DST_EG2_RELEASETIME = 0x030D
-CONN_DST_EG2_SUSTAINLEVEL = 0x030E
-CONN_DST_EG2_DELAYTIME = 0x030F
-CONN_DST_EG2_HOLDTIME = 0x0310
-CONN_DST_FILTER_CUTOFF = 0x0500
-CONN_DST_FILTER_Q = 0x0501
 
 # DLS destination id -> the engine's compact index (layout.D_*). Destinations not listed (the
 # multichannel LEFT/RIGHT/... outputs) do not apply to a stereo mix and are dropped.
@@ -109,41 +53,10 @@ DEST_INDEX: dict[int, int] = {
     CONN_DST_FILTER_Q: L.D_Q,
 }
 
-# --- transforms (usTransform) -------------------------------------------------------------------
-CONN_TRN_NONE = 0
-CONN_TRN_CONCAVE = 1
-CONN_TRN_CONVEX = 2
-CONN_TRN_SWITCH = 3
-
-# Bit layout of a DLS2 art2 usTransform.
-SRC_INVERT = 1 << 15
-SRC_BIPOLAR = 1 << 14
-CTL_INVERT = 1 << 9
-CTL_BIPOLAR = 1 << 8
-
 # After the engine's split (split_transform) each side is 6 bits: curve | BIPOLAR | INVERT.
 T_CURVE_MASK = 0xF
 T_BIPOLAR = 0x10
 T_INVERT = 0x20
-
-
-def transform_bits(
-    src_curve: int = 0,
-    src_bipolar: bool = False,
-    src_invert: bool = False,
-    ctl_curve: int = 0,
-    ctl_bipolar: bool = False,
-    ctl_invert: bool = False,
-) -> int:
-    """Pack a DLS2 usTransform the way an art2 chunk stores it."""
-    return (
-        (SRC_INVERT if src_invert else 0)
-        | (SRC_BIPOLAR if src_bipolar else 0)
-        | (src_curve & 0xF) << 10
-        | (CTL_INVERT if ctl_invert else 0)
-        | (CTL_BIPOLAR if ctl_bipolar else 0)
-        | (ctl_curve & 0xF) << 4
-    )
 
 
 def split_transform(usTransform: int) -> tuple[int, int]:
@@ -151,80 +64,15 @@ def split_transform(usTransform: int) -> tuple[int, int]:
     return (usTransform >> 10) & 0x3F, (usTransform >> 4) & 0x3F
 
 
-# --- scale helpers (lScale values as stored in an art2 chunk, 16.16) -----------------------------
-ZERO_TIME = -0x80000000  # 0x80000000 as a signed lScale: "0 seconds"
-FILTER_OFF = 0x7FFFFFFF  # cutoff scale that leaves the filter open
-
-
-def timecents_scale(seconds: float) -> int:
-    """lScale for an absolute time, e.g. an envelope stage (0 s gives the ZERO_TIME sentinel)."""
-    if seconds <= 0.0:
-        return ZERO_TIME
-    return round(1200.0 * math.log2(seconds) * 65536.0)
-
-
-def pitch_hz_scale(hz: float) -> int:
-    """lScale for an absolute pitch (LFO frequency, filter cutoff) in Hz."""
-    return round((1200.0 * math.log2(hz / 440.0) + 6900.0) * 65536.0)
-
-
-def cents_scale(cents: float) -> int:
-    """lScale for a relative pitch in cents."""
-    return round(cents * 65536.0)
-
-
-def gain_scale(db: float) -> int:
-    """lScale for a gain in dB (negative = quieter): units of 1/655360 dB."""
-    return round(db * 655360.0)
-
-
-def percent_scale(percent: float) -> int:
-    """lScale for a level in percent (sustain, sends): units of 0.1 % x 65536."""
-    return round(percent * 10.0 * 65536.0)
-
-
-# --- the DLS2 default articulation (ddi-digest 5.6) -----------------------------------------------
-_CONCAVE_INV = transform_bits(CONN_TRN_CONCAVE, src_invert=True)
-DLS2_DEFAULTS: tuple[tuple[int, int, int, int, int], ...] = (
-    # (usSource, usControl, usDestination, usTransform, lScale)
-    (CONN_SRC_NONE, 0, CONN_DST_LFO_FREQUENCY, 0, pitch_hz_scale(5.0)),
-    (CONN_SRC_NONE, 0, CONN_DST_LFO_STARTDELAY, 0, timecents_scale(0.01)),
-    (CONN_SRC_NONE, 0, CONN_DST_VIB_FREQUENCY, 0, pitch_hz_scale(5.0)),
-    (CONN_SRC_NONE, 0, CONN_DST_VIB_STARTDELAY, 0, timecents_scale(0.01)),
-    (CONN_SRC_NONE, 0, CONN_DST_EG1_SUSTAINLEVEL, 0, percent_scale(100.0)),
-    (CONN_SRC_NONE, 0, CONN_DST_EG2_SUSTAINLEVEL, 0, percent_scale(100.0)),
-    (CONN_SRC_NONE, 0, CONN_DST_FILTER_CUTOFF, 0, FILTER_OFF),
-    (CONN_SRC_KEYONVELOCITY, 0, CONN_DST_GAIN, _CONCAVE_INV, gain_scale(-96.0)),
-    (CONN_SRC_CC7, 0, CONN_DST_GAIN, _CONCAVE_INV, gain_scale(-96.0)),
-    (CONN_SRC_CC11, 0, CONN_DST_GAIN, _CONCAVE_INV, gain_scale(-96.0)),
-    (CONN_SRC_CC10, 0, CONN_DST_PAN, transform_bits(src_bipolar=True), percent_scale(50.8)),
-    (
-        CONN_SRC_PITCHWHEEL,
-        CONN_SRC_RPN0,
-        CONN_DST_PITCH,
-        transform_bits(src_bipolar=True),
-        cents_scale(12800.0),
-    ),
-    (CONN_SRC_KEYNUMBER, 0, CONN_DST_PITCH, 0, cents_scale(12800.0)),
-    (CONN_SRC_RPN1, 0, CONN_DST_PITCH, transform_bits(src_bipolar=True), cents_scale(100.0)),
-    (CONN_SRC_RPN2, 0, CONN_DST_KEYNUMBER, transform_bits(src_bipolar=True), cents_scale(6400.0)),
-    (CONN_SRC_CC91, 0, CONN_DST_REVERB, 0, percent_scale(100.0)),
-    (CONN_SRC_CC93, 0, CONN_DST_CHORUS, 0, percent_scale(100.0)),
-) + tuple(
-    (CONN_SRC_NONE, 0, dest, 0, ZERO_TIME)
-    for dest in (
-        CONN_DST_EG1_DELAYTIME,
-        CONN_DST_EG1_ATTACKTIME,
-        CONN_DST_EG1_HOLDTIME,
-        CONN_DST_EG1_DECAYTIME,
-        CONN_DST_EG1_RELEASETIME,
-        CONN_DST_EG2_DELAYTIME,
-        CONN_DST_EG2_ATTACKTIME,
-        CONN_DST_EG2_HOLDTIME,
-        CONN_DST_EG2_DECAYTIME,
-        CONN_DST_EG2_RELEASETIME,
-    )
-)
+# --- scale helpers and the DLS2 default articulation: the banks' own, under the engine's names ---
+timecents_scale = units.timecents  # absolute time in seconds (0 s -> ZERO_TIME)
+pitch_hz_scale = units.abs_pitch  # absolute pitch in Hz (LFO frequency, filter cutoff)
+cents_scale = units.cents  # relative pitch in cents
+gain_scale = units.gain_db  # gain in dB, negative = quieter
+percent_scale = units.percent  # level in percent (sustain, sends)
+ZERO_TIME = units.ZERO_TIME
+FILTER_OFF = units.FILTER_OFF
+DLS2_DEFAULTS = DLS2_DEFAULT_CONNECTIONS  # (source, control, destination, transform, scale)
 # A time destination that no source-NONE connection sets is 0 s, and a sustain level nobody sets
 # is 100 %, so a partial list still behaves (see modulators.note_on).
 
