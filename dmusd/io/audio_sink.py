@@ -1,0 +1,325 @@
+"""AudioSink: the live wave sink. A PortAudio output stream (through sounddevice) whose callback
+renders the synth and drives the master clock, as FileSink does offline.
+
+Each callback: advance the master clock by the block (its DLL learns the device's rate from the
+callback times), zero the buffer, render(buffer, frames, position). Nothing else happens on the
+audio thread: no allocation of our own, no logging, no lock but the clock's few-microsecond one.
+
+Backends: "jack" opens PortAudio's JACK host API under the config's client name (PortAudio opens
+its JACK client when it initializes, so the name is set through PaJack_SetClientName between a
+terminate and an initialize); "alsa" and "pulse" (ALSA's pulse plugin, which PipeWire also
+serves) open PortAudio's ALSA host API; "auto" is JACK when a JACK server answers, else
+PortAudio's default output.
+
+Server loss: if jackd dies while a PortAudio JACK stream is open, PortAudio's stop, abort and
+close hang forever. So the loss is detected without PortAudio (a second, idle jack.Client whose
+shutdown callback fires at once, and a monitor thread that notices when callbacks stop for more
+than STARVED_NS), `lost` is set, and stop() then abandons the stream instead of closing it. The
+process must then leave with os._exit (see `abandoned`): PortAudio's own exit handler would hang.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from dmusd.errors import AudioDeviceError
+
+if TYPE_CHECKING:
+    from dmusd.config import AudioConfig
+    from dmusd.kernel.clock import IMasterClock
+
+log = logging.getLogger("dmusd.audio")
+
+JACK_HOSTAPI = "JACK Audio Connection Kit"
+ALSA_HOSTAPI = "ALSA"
+STARVED_NS = 1_000_000_000  # no callback for this long while running: the server is gone
+MONITOR_PERIOD = 0.2  # seconds between the monitor thread's looks at the callback time
+CLOSE_TIMEOUT = 1.5  # seconds a normal close may take before the stream is abandoned
+FIX = (
+    "start JACK or PipeWire (with pipewire-jack), or pick an output with `dmusd devices` and set "
+    "[audio] backend/device in the config"
+)
+
+_abandoned_streams: list[object] = []  # kept alive forever: never closed, never collected
+_client_name_buffer: ctypes.Array[ctypes.c_char] | None = None  # PortAudio keeps the pointer
+
+
+def jack_server(probe_name: str = "dmusd-probe") -> tuple[int, str]:
+    """(sample rate, "") when a JACK server answers (never starting one), else (0, why not)."""
+    try:
+        import jack
+    except (ImportError, OSError) as error:
+        return 0, f"the JACK-Client module cannot load ({error})"
+    jack.set_error_function(lambda message: log.debug("libjack: %s", message))
+    jack.set_info_function(lambda message: log.debug("libjack: %s", message))
+    try:
+        client = jack.Client(probe_name, no_start_server=True)
+    except jack.JackError:
+        server = os.environ.get("JACK_DEFAULT_SERVER", "")
+        return 0, "no JACK server answers" + (f" (JACK_DEFAULT_SERVER={server})" if server else "")
+    try:
+        return client.samplerate, ""
+    finally:
+        client.close()
+
+
+def _reinitialize_portaudio(client_name: str) -> None:
+    """Restart PortAudio so that its JACK client opens under `client_name`."""
+    global _client_name_buffer
+    import sounddevice as sd
+
+    sd._terminate()
+    try:
+        lib = ctypes.CDLL(sd._libname)
+        # PaJack_SetClientName stores the pointer, not a copy: keep the buffer alive.
+        _client_name_buffer = ctypes.create_string_buffer(client_name.encode())
+        if lib.PaJack_SetClientName(_client_name_buffer) != 0:
+            log.warning("PortAudio refused the JACK client name %r (too long?)", client_name)
+    except (OSError, AttributeError):
+        log.warning("this PortAudio has no PaJack_SetClientName: the JACK client keeps its name")
+    finally:
+        sd._initialize()
+
+
+def _find_output(hostapi: str | None, device: str) -> tuple[int | None, str]:
+    """The output device index on `hostapi` (None = any host API) whose name contains `device`
+    ("" = the host API's default output), and a reason when there is none."""
+    import sounddevice as sd
+
+    apis = sd.query_hostapis()
+    if hostapi is None:
+        candidates = [i for i, d in enumerate(sd.query_devices()) if d["max_output_channels"] >= 2]
+        default = sd.default.device[1]
+        where = "PortAudio"
+    else:
+        api = next((a for a in apis if a["name"] == hostapi), None)
+        if api is None:
+            return None, f"PortAudio has no {hostapi} host API"
+        candidates = [i for i in api["devices"] if sd.query_devices(i)["max_output_channels"] >= 2]
+        default = api["default_output_device"]
+        where = f"PortAudio's {hostapi}"
+    if device:
+        for i in candidates:
+            if device.lower() in sd.query_devices(i)["name"].lower():
+                return i, ""
+        names = ", ".join(repr(sd.query_devices(i)["name"]) for i in candidates) or "none"
+        return None, f"{where} has no stereo output named like {device!r} (it has: {names})"
+    if default is not None and default >= 0 and default in candidates:
+        return default, ""
+    if candidates:
+        return candidates[0], ""
+    return None, f"{where} found no stereo output device"
+
+
+class AudioSink:
+    """The synth's wave sink on a live audio device."""
+
+    def __init__(
+        self,
+        audio: AudioConfig,
+        render: Callable[[np.ndarray, int, int], None],
+        clock: IMasterClock,
+    ) -> None:
+        self.audio = audio
+        self.render = render
+        self.clock = clock
+        self.lost = threading.Event()  # set when the server went away or the stream died
+        self.lost_reason = ""
+        self.abandoned = False  # the stream was left open: leave the process with os._exit
+        self.xruns = 0
+        self.callbacks = 0
+        self.position = 0  # frames rendered
+        self.last_callback_ns = 0
+        self.backend = ""  # "jack" | "alsa" | "pulse" | "portaudio"
+        self.device = ""
+        self.latency = 0.0  # seconds, as PortAudio reports the output latency
+        self.error: BaseException | None = None  # what the render raised, if it did
+        self._stream = None
+        self._callback_abort: type[Exception] = Exception  # sounddevice's CallbackAbort, once open
+        self._watcher = None  # the idle jack.Client whose shutdown callback reports loss
+        self._monitor: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._started_ns = 0
+        self._server_gone = False
+
+    # -- start -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open and start the stream; AudioDeviceError (exit 3) names what was tried."""
+        audio = self.audio
+        tried: list[str] = []
+        choice = audio.backend
+        jack_rate, why = (0, "")
+        if choice in ("auto", "jack"):
+            jack_rate, why = jack_server(f"{audio.client_name}-probe")
+            if jack_rate:
+                choice = "jack"
+            else:
+                tried.append(f"JACK: {why}")
+                if choice == "jack":
+                    raise self._no_device(tried)
+                choice = "portaudio"
+        if choice == "jack" and jack_rate != audio.sample_rate:
+            raise AudioDeviceError(
+                f"the JACK server runs at {jack_rate} Hz but [audio] sample_rate is "
+                f"{audio.sample_rate}: set sample_rate = {jack_rate} in the config"
+            )
+        _reinitialize_portaudio(audio.client_name)
+        hostapi = {"jack": JACK_HOSTAPI, "alsa": ALSA_HOSTAPI, "pulse": ALSA_HOSTAPI}.get(choice)
+        device = audio.device or ("pulse" if choice == "pulse" else "")
+        index, why = _find_output(hostapi, device)
+        if index is None:
+            tried.append(f"{choice}: {why}")
+            raise self._no_device(tried)
+        self._open(choice, index, tried)
+
+    def _no_device(self, tried: list[str]) -> AudioDeviceError:
+        return AudioDeviceError(f"no usable audio output (tried {'; '.join(tried)}): {FIX}")
+
+    def _open(self, backend: str, index: int, tried: list[str]) -> None:
+        import sounddevice as sd
+
+        name = sd.query_devices(index)["name"]
+        # JACK decides the block size: take its period as it comes (one callback per cycle, so
+        # callback times are cycle times). Elsewhere the config's period is the block size.
+        blocksize = 0 if backend == "jack" else self.audio.period
+        try:
+            stream = sd.OutputStream(
+                device=index,
+                samplerate=self.audio.sample_rate,
+                channels=2,
+                dtype="float32",
+                blocksize=blocksize,
+                latency="low",
+                callback=self._callback,
+                finished_callback=None,
+            )
+        except (sd.PortAudioError, ValueError) as error:
+            tried.append(f"{backend} device {name!r}: {error}")
+            raise self._no_device(tried) from None
+        self.backend, self.device = backend, name
+        self._callback_abort = sd.CallbackAbort
+        self.latency = float(stream.latency)
+        if backend == "jack":
+            self._watch_jack()
+        self._started_ns = time.monotonic_ns()
+        self._stream = stream
+        try:
+            stream.start()
+        except sd.PortAudioError as error:
+            self._stream = None
+            stream.close(ignore_errors=True)
+            tried.append(f"{backend} device {name!r}: {error}")
+            raise self._no_device(tried) from None
+        self._monitor = threading.Thread(target=self._watch_callbacks, name="audio-monitor")
+        self._monitor.daemon = True
+        self._monitor.start()
+        log.info(
+            "audio: %s device %r, %d Hz, output latency %.1f ms",
+            backend,
+            name,
+            self.audio.sample_rate,
+            1000 * self.latency,
+        )
+
+    # -- the audio thread --------------------------------------------------------------------
+
+    def _callback(self, outdata: np.ndarray, frames: int, time_info, status) -> None:
+        now = time.monotonic_ns()
+        self.last_callback_ns = now
+        self.callbacks += 1
+        if status.output_underflow:
+            self.xruns += 1
+        try:
+            self.clock.advance(frames, now)
+            outdata.fill(0.0)
+            self.render(outdata, frames, self.position)
+        except BaseException as error:  # reported by the monitor thread, not here
+            outdata.fill(0.0)
+            self.error = error
+            raise self._callback_abort from None
+        self.position += frames
+
+    # -- loss detection ----------------------------------------------------------------------
+
+    def _watch_jack(self) -> None:
+        import jack
+
+        try:
+            watcher = jack.Client(f"{self.audio.client_name}-watch", no_start_server=True)
+        except jack.JackError:
+            return  # the monitor thread still notices starvation
+        watcher.set_shutdown_callback(self._jack_shutdown)
+        self._watcher = watcher
+
+    def _jack_shutdown(self, status, reason: str) -> None:
+        # A JACK thread: only flags here; the monitor thread logs.
+        self._server_gone = True
+        self.lost_reason = f"the JACK server went away ({reason})"
+        self.lost.set()
+
+    def _watch_callbacks(self) -> None:
+        reported = False
+        while not self._stopping.wait(MONITOR_PERIOD):
+            if self.error is not None and not reported:
+                reported = True
+                self.lost_reason = f"the render failed: {self.error!r}"
+                log.error("audio: %s; the stream stopped", self.lost_reason)
+                self.lost.set()
+            elif self.lost.is_set() and not reported:
+                reported = True
+                log.error("audio: %s", self.lost_reason)
+            elif not self.alive(STARVED_NS) and not reported:
+                reported = True
+                self._server_gone = True
+                self.lost_reason = f"no audio callback for {STARVED_NS / 1e9:.1f} s"
+                log.error("audio: %s: the audio server is gone or stuck", self.lost_reason)
+                self.lost.set()
+
+    def alive(self, max_age_ns: int) -> bool:
+        """Whether a callback came within the last `max_age_ns` (or the stream just started)."""
+        last = self.last_callback_ns or self._started_ns
+        return self._stream is not None and time.monotonic_ns() - last <= max_age_ns
+
+    # -- stop --------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Close the stream, or abandon it if its server is gone; never hangs."""
+        self._stopping.set()
+        stream, self._stream = self._stream, None
+        watcher, self._watcher = self._watcher, None
+        if self._monitor is not None:
+            self._monitor.join(timeout=1.0)
+        if stream is None:
+            return
+        if self._server_gone:
+            self._abandon(stream, watcher)
+            return
+        # Closing can still hang if the server dies right now: do it where we can stop waiting.
+        closer = threading.Thread(target=self._close, args=(stream, watcher), name="audio-close")
+        closer.daemon = True
+        closer.start()
+        closer.join(CLOSE_TIMEOUT)
+        if closer.is_alive():
+            log.error("audio: the stream did not close within %.1f s", CLOSE_TIMEOUT)
+            self._abandon(stream, None)
+
+    @staticmethod
+    def _close(stream, watcher) -> None:
+        stream.abort(ignore_errors=True)
+        stream.close(ignore_errors=True)
+        if watcher is not None:
+            watcher.close()
+
+    def _abandon(self, stream, watcher) -> None:
+        log.warning("audio: abandoning the stream (closing it would hang on a dead server)")
+        self.abandoned = True
+        _abandoned_streams.extend(s for s in (stream, watcher) if s is not None)
