@@ -56,6 +56,9 @@ class VoiceAllocator:
         self.engine = engine
         self.budget = budget
         self._records: dict[int, VoiceRecord] = {}  # by engine slot
+        # the same records by (group, channel), in start order: note-offs and pedals look up
+        # one channel's voices on every message, which must not cost a scan of the whole pin
+        self._by_channel: dict[tuple[int, int], dict[int, VoiceRecord]] = {}
         self.priorities: dict[tuple[int, int], int] = {}  # (group, channel) -> set priority
         self._serial = 0
         self._sounding = 0  # records not stopping
@@ -88,13 +91,8 @@ class VoiceAllocator:
 
     def voices_of(self, group: int, channel: int) -> list[VoiceRecord]:
         """The live (not stopping) voices of one channel, oldest first."""
-        out = [
-            r
-            for r in self._records.values()
-            if r.group == group and r.channel == channel and not r.stopping
-        ]
-        out.sort(key=lambda r: r.serial)
-        return out
+        voices = self._by_channel.get((group, channel))
+        return [r for r in voices.values() if not r.stopping] if voices else []
 
     def start(
         self,
@@ -126,6 +124,7 @@ class VoiceAllocator:
         )
         record.wave.acquire()
         self._records[voice] = record
+        self._by_channel.setdefault((group, channel), {})[voice] = record
         self._sounding += 1
         self.started += 1
         return record
@@ -159,6 +158,7 @@ class VoiceAllocator:
         for voice in finished:
             record = self._records.pop(int(voice), None)
             if record is not None:
+                del self._by_channel[(record.group, record.channel)][record.voice]
                 self._sounding -= not record.stopping
                 record.wave.release()
 
@@ -167,4 +167,5 @@ class VoiceAllocator:
         for record in self._records.values():
             record.wave.release()
         self._records.clear()
+        self._by_channel.clear()
         self._sounding = 0
