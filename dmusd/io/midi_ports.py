@@ -1,0 +1,377 @@
+"""MIDI ports: one python-rtmidi virtual input per pin and channel group, plus capture outputs.
+
+The edge between the outside world and a pin's IMXF chain:
+
+    rtmidi callback (ALSA's input thread, or JACK's real-time thread)
+        -> stamp with the master clock and append to a queue, nothing else
+    the MIDI input thread (one for all ports)
+        -> turn the stamp into the message's true arrival time (ArrivalStamper)
+        -> feed(pin, group, data, arrival + schedule_ahead)
+        -> the pin's capture path, when configured (CaptureOutput)
+
+Every message plays at its arrival + a constant schedule-ahead, so latency is constant. The
+arrival is NOT the master time read in the callback: the callback runs late by however long it
+waited for the GIL (up to the switch interval, 5 ms), which would become timing jitter. RtMidi
+hands over its own delta times instead, measured before Python is reached (ALSA: the sequencer
+queue's timestamps; JACK: jack_get_time() in the process callback); ArrivalStamper rebuilds the
+true arrival times from them. See its docstring.
+
+Backends: the ALSA sequencer by default (what DAWs see on a desktop); JACK when ALSA cannot be
+opened (no /dev/snd/seq) or when configured. python-rtmidi opens one client per MidiIn, so with
+JACK each port gets its own client, named "<client_name> <port name>" so that the full port names
+are stable (JACK would otherwise rename equal client names to "dmusd-01", ... in opening order).
+With ALSA every client is named `client_name` and the port takes the configured name.
+
+Known limit: RtMidi's JACK input stamps every event of a JACK period with the time of the
+process callback, not with the event's frame offset inside the period, so through JACK an event's
+position inside its period is lost (timing is quantized to the JACK period, as FluidSynth's is);
+the period itself is kept exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import rtmidi
+
+from dmusd.errors import DmusdError
+from dmusd.kernel.allocator import AllocatorMXF
+from dmusd.kernel.buffer_unpacker import BufferUnpacker
+from dmusd.kernel.clock import REFTIME_PER_SECOND, IMasterClock
+from dmusd.kernel.event import DMUS_KEF_EVENT_INCOMPLETE, DMUS_KERNEL_EVENT
+from dmusd.kernel.mxf import KSSTATE, MXF, step_state
+from dmusd.kernel.packer import Packer
+from dmusd.kernel.unpacker import Unpacker
+
+log = logging.getLogger(__name__)
+
+Feed = Callable[[str, int, bytes, int], None]
+
+_TICKS_PER_US = REFTIME_PER_SECOND // 1_000_000
+# Status bytes RtMidi's ignore_types(timing=True, active_sense=True) would drop. Through JACK we
+# drop them ourselves: RtMidi's JACK input advances its delta-time base on ignored messages too,
+# so letting it drop them would lose their share of the delta times.
+_FILTERED = frozenset((0xF1, 0xF8, 0xFE))
+_JACK_CLIENT_NAME_MAX = 63  # jack_client_name_size() - 1
+
+
+class ArrivalStamper:
+    """Rebuilds one port's true arrival times in master time from RtMidi's delta times.
+
+    RtMidi gives each message the time since the previous one, measured by the MIDI API before
+    Python runs (µs resolution). Summing them gives every arrival on the API's own time line,
+    `api_time`, exact up to one unknown constant: where that line starts in master time. The
+    master time read in the callback is that arrival plus a delay (the wait for the GIL), never
+    minus, so `offset = min(master_read - api_time)` over the messages so far is the constant plus
+    the smallest delay seen. The arrival is then `api_time + offset`: the callback's delay does
+    not reach the stamp, only the least delay does, and that is the same for every message.
+
+    The API clock and the master clock (the audio device's frames) may drift apart by some ppm:
+    the offset may rise by up to DRIFT of the time elapsed since it was last lowered, so a late
+    read can move the stamp at most DRIFT x (time since the last prompt message). A read more than
+    RESYNC above the estimate means the time line broke (a lost delta): start again from it.
+    """
+
+    DRIFT = 20e-6
+    RESYNC = 50 * 10_000  # 50 ms in 100 ns
+
+    __slots__ = ("api_time", "offset", "_base", "_base_at")
+
+    def __init__(self) -> None:
+        self.api_time = 0  # sum of the delta times so far, 100 ns
+        self.offset: int | None = None  # master time - api time, as last used
+        self._base = 0  # the offset the last prompt read gave
+        self._base_at = 0  # api_time of that read
+
+    def stamp(self, delta_seconds: float, master_read: int) -> int:
+        """The arrival of a message (master time, 100 ns) from its delta time and callback read."""
+        self.api_time += round(delta_seconds * 1_000_000) * _TICKS_PER_US
+        t = self.api_time
+        candidate = master_read - t
+        allowed = self._base + int((t - self._base_at) * self.DRIFT)
+        if self.offset is None or candidate <= allowed or candidate > allowed + self.RESYNC:
+            self._base, self._base_at = candidate, t  # a prompt read (or a new time line)
+            self.offset = candidate
+        else:
+            self.offset = allowed  # a late read: keep the estimate, allowing for drift
+        return t + self.offset
+
+
+@dataclass(slots=True)
+class _Port:
+    pin: str
+    group: int  # 1-based channel group
+    name: str  # the configured port name
+    full_name: str  # "client:port" as other programs see it
+    midi_in: Any  # rtmidi.MidiIn
+    stamper: ArrivalStamper
+    capture: CaptureOutput | None
+
+
+class _MidiOutSink(MXF):
+    """The end of a capture chain: complete events out of a MidiOut port, then to the pool."""
+
+    def __init__(self, allocator: AllocatorMXF, send: Callable[[bytes], None]) -> None:
+        super().__init__(allocator)
+        self.send = send
+        self._sysex = bytearray()  # INCOMPLETE pieces of a long SysEx
+
+    def PutMessage(self, chain: DMUS_KERNEL_EVENT | None) -> None:
+        ev = chain
+        while ev is not None:
+            data = ev.data()
+            if ev.usFlags & DMUS_KEF_EVENT_INCOMPLETE:
+                self._sysex += data
+            else:
+                if self._sysex:
+                    data = bytes(self._sysex) + data
+                    self._sysex.clear()
+                if data:
+                    self.send(data)
+            ev = ev.pNextEvt
+        if chain is not None:
+            self.allocator.PutMessage(chain)
+
+
+class CaptureOutput:
+    """A pin's capture port: what came in goes out again through the kernel's capture path.
+
+    The capture sink (an Unpacker: bytes -> complete events) feeds the Packer, which writes
+    DMUS_EVENTHEADER buffers as a DirectMusic capture client would read them; each completed
+    buffer is unpacked again (BufferUnpacker) and its messages are sent out of a MidiOut port.
+    Runs on the MIDI input thread only.
+    """
+
+    def __init__(self, send: Callable[[bytes], None], events: int = 512) -> None:
+        self.allocator = AllocatorMXF(events, buffers=16, buffer_size=1024)
+        self.capture_sink = Unpacker(self.allocator)
+        self.packer = Packer(self.allocator)
+        self.capture_sink.ConnectOutput(self.packer)
+        self.unpacker = BufferUnpacker(self.allocator)
+        self.out = _MidiOutSink(self.allocator, send)
+        self.unpacker.ConnectOutput(self.out)
+        self._nodes = (self.out, self.unpacker, self.packer, self.capture_sink)
+        for node in self._nodes:  # downstream first, as the port does
+            step_state(node, KSSTATE.RUN)
+
+    def put(self, data: bytes, time: int, group: int) -> None:
+        self.capture_sink.put_bytes(data, time, group)
+
+    def flush(self) -> int:
+        """Send every completed buffer; returns how many buffers went out."""
+        self.packer.flush()
+        n = 0
+        completed = self.packer.completed
+        while completed:
+            buffer = completed.popleft()
+            self.unpacker.put_buffer(buffer.data, buffer.base_time)
+            n += 1
+        return n
+
+    def close(self) -> None:
+        for node in reversed(self._nodes):  # upstream first
+            step_state(node, KSSTATE.STOP)
+
+
+class MidiPorts:
+    """The daemon's MIDI inputs: one virtual port per pin x channel group, and one input thread."""
+
+    def __init__(
+        self,
+        midi: Any,  # MidiConfig
+        pins: Sequence[Any],  # PinConfig
+        feed: Feed,
+        clock: IMasterClock,
+        schedule_ahead: int,
+    ) -> None:
+        self.midi = midi
+        self.pins = tuple(pins)
+        self.feed = feed
+        self.clock = clock
+        self.schedule_ahead = int(schedule_ahead)
+        self.backend = ""
+        self.port_names: list[str] = []
+        self.capture_names: list[str] = []
+        self.received = 0  # messages fed to pins
+        self.filtered = 0  # clock, MTC and active-sensing messages dropped
+        self.errors = 0  # messages the feed refused with an exception
+        self._ports: list[_Port] = []
+        self._outs: list[Any] = []
+        self._captures: set[CaptureOutput] = set()
+        self._queue: deque = deque()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._fallback = ""  # why ALSA was passed over, for error messages
+
+    # -- life cycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        """Open every port and start the MIDI input thread. Raises DmusdError naming the port."""
+        api = self._choose_api()
+        self.backend = "jack" if api == rtmidi.API_UNIX_JACK else "alsa"
+        try:
+            for pin in self.pins:
+                capture = self._open_capture(api, pin) if getattr(pin, "capture", False) else None
+                for group, name in enumerate(self._names(pin), start=1):
+                    self._open_input(api, pin.name, group, name, capture)
+        except BaseException:
+            self._close_inputs()
+            self._close_outputs()
+            raise
+        self._thread = threading.Thread(target=self._run, name="dmusd-midi-in", daemon=True)
+        self._thread.start()
+        log.info("MIDI (%s): %s", self.backend, ", ".join(self.port_names))
+
+    def stop(self) -> None:
+        """Close the inputs (no more callbacks), end the input thread, close the capture outputs.
+
+        Safe to call twice, and when the MIDI server is gone.
+        """
+        self._close_inputs()
+        if self._thread is not None:
+            self._queue.append(None)
+            self._wake.set()
+            self._thread.join(timeout=2.0)
+            self._thread = None
+        self._close_outputs()
+
+    # -- opening --------------------------------------------------------------------------
+    def _choose_api(self) -> int:
+        backend = getattr(self.midi, "backend", "auto")
+        if backend == "jack":
+            return rtmidi.API_UNIX_JACK
+        try:  # probe the ALSA sequencer: RtMidi does not fall back by itself
+            rtmidi.MidiIn(rtmidi.API_LINUX_ALSA, name=self.midi.client_name).delete()
+            return rtmidi.API_LINUX_ALSA
+        except rtmidi.RtMidiError as e:
+            if backend == "alsa":
+                raise DmusdError(
+                    f"the ALSA sequencer cannot be opened ({e}); load snd-seq or set "
+                    'midi.backend = "jack" (or "auto")',
+                    where="midi",
+                ) from None
+            log.info("ALSA sequencer unavailable (%s): using JACK MIDI", e)
+            self._fallback = f"; the ALSA sequencer could not be opened either ({e})"
+            return rtmidi.API_UNIX_JACK
+
+    def _names(self, pin: Any) -> list[str]:
+        names = list(getattr(pin, "port_names", ()) or ())
+        groups = pin.channel_groups
+        return names[:groups] + [f"{pin.name} {g}" for g in range(len(names) + 1, groups + 1)]
+
+    def _client_name(self, api: int, port: str) -> str:
+        base = self.midi.client_name
+        if api != rtmidi.API_UNIX_JACK:
+            return base
+        return f"{base} {port}"[:_JACK_CLIENT_NAME_MAX]
+
+    def _open_error(self, what: str, name: str, error: Exception) -> DmusdError:
+        hint = (
+            "start a JACK server (jackd, or PipeWire's JACK)"
+            if self.backend == "jack"
+            else "check that the ALSA sequencer is loaded (snd-seq)"
+        )
+        return DmusdError(
+            f"cannot open MIDI {what} port {name!r} ({error}){self._fallback}; {hint}",
+            where=f"midi ({self.backend})",
+        )
+
+    def _open_input(
+        self, api: int, pin: str, group: int, name: str, capture: CaptureOutput | None
+    ) -> None:
+        client = self._client_name(api, name)
+        try:
+            midi_in = rtmidi.MidiIn(api, name=client)
+            jack = api == rtmidi.API_UNIX_JACK
+            midi_in.ignore_types(sysex=False, timing=not jack, active_sense=not jack)
+            midi_in.open_virtual_port(name)
+        except rtmidi.RtMidiError as e:
+            raise self._open_error("input", name, e) from None
+        port = _Port(pin, group, name, f"{client}:{name}", midi_in, ArrivalStamper(), capture)
+        index = len(self._ports)
+        self._ports.append(port)
+        self.port_names.append(port.full_name)
+        midi_in.set_callback(self._callback, index)
+
+    def _open_capture(self, api: int, pin: Any) -> CaptureOutput:
+        name = f"{pin.name} capture"
+        client = self._client_name(api, name)
+        try:
+            midi_out = rtmidi.MidiOut(api, name=client)
+            midi_out.open_virtual_port(name)
+        except rtmidi.RtMidiError as e:
+            raise self._open_error("capture", name, e) from None
+        self._outs.append(midi_out)
+        self.capture_names.append(f"{client}:{name}")
+        return CaptureOutput(midi_out.send_message)
+
+    def _close_inputs(self) -> None:
+        for port in self._ports:
+            try:
+                port.midi_in.cancel_callback()
+                port.midi_in.close_port()
+                port.midi_in.delete()
+            except Exception as e:  # a dead server: nothing left to close
+                log.debug("closing %s: %s", port.full_name, e)
+        self._captures |= {p.capture for p in self._ports if p.capture is not None}
+        self._ports = []
+
+    def _close_outputs(self) -> None:
+        for capture in self._captures:
+            capture.close()
+        self._captures = set()
+        for out in self._outs:
+            try:
+                out.close_port()
+                out.delete()
+            except Exception as e:
+                log.debug("closing a capture port: %s", e)
+        self._outs = []
+
+    # -- the real-time side ---------------------------------------------------------------
+    def _callback(self, event: tuple[list[int], float], index: int) -> None:
+        # RtMidi's thread (JACK: the real-time one): read the clock, queue, wake. Nothing else.
+        self._queue.append((index, event[0], event[1], self.clock.GetTime()))
+        self._wake.set()
+
+    # -- the MIDI input thread ------------------------------------------------------------
+    def _run(self) -> None:
+        queue, wake = self._queue, self._wake
+        while True:
+            wake.wait()
+            wake.clear()
+            captured = set()
+            while queue:
+                item = queue.popleft()
+                if item is None:
+                    return
+                port = self._deliver(*item)
+                if port is not None and port.capture is not None:
+                    captured.add(port.capture)
+            for capture in captured:
+                capture.flush()
+
+    def _deliver(self, index: int, message: list[int], delta: float, read: int) -> _Port | None:
+        ports = self._ports
+        if index >= len(ports):  # a callback that raced stop()
+            return None
+        port = ports[index]
+        arrival = port.stamper.stamp(delta, read)
+        if not message or message[0] in _FILTERED:
+            self.filtered += 1
+            return None
+        data = bytes(message)
+        time = arrival + self.schedule_ahead
+        try:
+            self.feed(port.pin, port.group, data, time)
+            self.received += 1
+        except Exception:
+            self.errors += 1
+            log.exception("MIDI from %s: the pin refused %s", port.full_name, data.hex(" "))
+        if port.capture is not None:
+            port.capture.put(data, time, port.group)
+        return port

@@ -1,0 +1,107 @@
+"""Fixtures for the daemon tests: a JACK server to play through.
+
+`jack_server` yields the server's name ("" = the default server) once `jack_wait -c` answers. When
+no server is running (a bare `pytest` without .ci/test), it starts a dummy-backend jackd for the
+session and stops it at the end. It fails, never skips: these tests are the daemon's real path.
+
+Tests that kill a server use `private_jack_server` (a factory): each server gets a distinct name,
+so killing it never touches the shared one; clients reach it with JACK_DEFAULT_SERVER=name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+JACK_RATE = 48000
+JACK_PERIOD = 1024
+
+
+def jack_answers(name: str = "") -> bool:
+    env = dict(os.environ)
+    if name:
+        env["JACK_DEFAULT_SERVER"] = name
+    try:
+        done = subprocess.run(["jack_wait", "-c"], env=env, capture_output=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and b"not" not in done.stdout
+
+
+class JackServer:
+    """A jackd with the dummy backend that this test session started and owns."""
+
+    def __init__(self, name: str = "", rate: int = JACK_RATE, period: int = JACK_PERIOD) -> None:
+        if shutil.which("jackd") is None:
+            pytest.fail("jackd is not installed (Debian: apt-get install jackd2)")
+        self.name, self.rate, self.period = name, rate, period
+        cmd = ["jackd"] + (["-n", name] if name else [])
+        cmd += ["-d", "dummy", "-r", str(rate), "-p", str(period)]
+        env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
+        log = f"/tmp/dmusd-test-jackd-{name or 'default'}-{os.getpid()}.log"
+        self.log = open(log, "wb")  # noqa: SIM115 (open as long as the server runs)
+        self.process = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 10
+        while not jack_answers(name):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"could not start {' '.join(cmd)} (see {self.log.name})")
+            time.sleep(0.1)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment a client needs to reach this server."""
+        env = dict(os.environ)
+        if self.name:
+            env["JACK_DEFAULT_SERVER"] = self.name
+        return env
+
+    def kill(self) -> None:
+        """Kill the server hard (SIGKILL), as a crash would."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """The shared JACK server's name ("" for the default one), started here if none answers."""
+    if jack_answers():
+        yield ""
+        return
+    server = JackServer()
+    try:
+        yield ""
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def private_jack_server():
+    """Factory for JACK servers of this test alone, each with its own name; all stopped after."""
+    servers: list[JackServer] = []
+
+    def make(rate: int = JACK_RATE, period: int = JACK_PERIOD) -> JackServer:
+        server = JackServer(f"dmusd-test-{uuid.uuid4().hex[:8]}", rate, period)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()

@@ -1,0 +1,203 @@
+"""A DAW-like JACK client for the daemon tests and bench/live.py.
+
+It plays MIDI into a synth's input port at exact frame offsets and records the synth's audio
+output to the frame, so latency is measured in samples, not guessed:
+
+- `play(events)` queues (frame, bytes) pairs in JACK frame time; the process callback writes each
+  into the period that holds its frame with write_midi_event(frame - last_frame_time, data).
+- `record(start, frames)` arms a recording of frames [start, start + frames) of JACK frame time
+  from the two audio inputs; each period is copied to index last_frame_time - start, so a
+  recorded sample's frame time is exact even across an xrun (missed periods stay zero).
+- an optional MIDI input port keeps what it hears with its frame time (for capture ports).
+
+Latency of a note = (frame of its onset in the recording) - (frame it was written at). The
+process callback is Python: it only copies into preallocated arrays and pops due events.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Iterable
+
+import jack
+import numpy as np
+
+
+class JackHarness:
+    def __init__(self, name: str = "dmusd-harness", midi_in: bool = False) -> None:
+        self.client = jack.Client(name, no_start_server=True)
+        self.rate = self.client.samplerate
+        self.period = self.client.blocksize
+        self.midi_out = self.client.midi_outports.register("midi_out")
+        self.audio_in = [self.client.inports.register(f"in_{i}") for i in (1, 2)]
+        self.midi_in = self.client.midi_inports.register("midi_in") if midi_in else None
+        self.heard: list[tuple[int, bytes]] = []  # (frame, message) from midi_in
+        self.late = 0  # events whose frame had passed when they were due (written at offset 0)
+        self.xruns = 0
+        self.shutdown = threading.Event()
+        self._lock = threading.Lock()
+        self._events: list[tuple[int, int, bytes]] = []  # heap of (frame, seq, data)
+        self._seq = itertools.count()
+        self._rec: np.ndarray | None = None
+        self._rec_start = 0
+        self._rec_end = 0
+        self._rec_done = threading.Event()
+        self.client.set_process_callback(self._process)
+        self.client.set_xrun_callback(self._xrun)
+        self.client.set_shutdown_callback(lambda status, reason: self.shutdown.set())
+
+    # -- life cycle -----------------------------------------------------------------------
+    def __enter__(self) -> JackHarness:
+        self.client.activate()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.shutdown.is_set():  # the server is gone: nothing left to deactivate
+            return
+        try:
+            self.client.deactivate()
+            self.client.close()
+        except jack.JackError:
+            pass
+
+    # -- wiring ---------------------------------------------------------------------------
+    def connect_midi(self, port: str) -> None:
+        """Connect our MIDI output to a synth's input port (full name)."""
+        self.client.connect(self.midi_out, port)
+
+    def connect_capture(self, port: str) -> None:
+        self.client.connect(port, self.midi_in)
+
+    def connect_audio(self, ports: Iterable[str]) -> None:
+        """Connect a synth's audio outputs (full names, in order) to in_1, in_2."""
+        for src, dst in zip(ports, self.audio_in, strict=False):
+            self.client.connect(src, dst)
+
+    def disconnect_all(self) -> None:
+        for port in [self.midi_out, *self.audio_in, self.midi_in]:
+            if port is not None:
+                port.disconnect()
+
+    def audio_ports_of(self, client: str) -> list[str]:
+        """The audio output ports of a client, e.g. 'dmusd' -> ['dmusd:out_0', 'dmusd:out_1']."""
+        ports = self.client.get_ports(f"^{client}:", is_audio=True, is_output=True)
+        return [p.name for p in ports]
+
+    def midi_ports_of(self, pattern: str, output: bool = False) -> list[str]:
+        ports = self.client.get_ports(pattern, is_midi=True, is_input=not output, is_output=output)
+        return [p.name for p in ports]
+
+    def wait_for_port(self, pattern: str, timeout: float = 20.0, **kinds) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [p.name for p in self.client.get_ports(pattern, **kinds)]
+            if found:
+                return found
+            time.sleep(0.05)
+        raise TimeoutError(f"no JACK port matches {pattern!r} after {timeout} s")
+
+    # -- playing and recording ------------------------------------------------------------
+    @property
+    def frame_time(self) -> int:
+        """The JACK frame time now (estimated between periods)."""
+        return self.client.frame_time
+
+    def play(self, events: Iterable[tuple[int, bytes]]) -> None:
+        """Queue MIDI messages at exact JACK frame times."""
+        with self._lock:
+            for frame, data in events:
+                heapq.heappush(self._events, (int(frame), next(self._seq), bytes(data)))
+
+    def record(self, start: int, frames: int) -> None:
+        """Arm a recording of JACK frames [start, start + frames)."""
+        rec = np.zeros((frames, 2), np.float32)
+        with self._lock:
+            self._rec, self._rec_start, self._rec_end = rec, start, start + frames
+            self._rec_done.clear()
+
+    def wait_recorded(self, timeout: float | None = None) -> np.ndarray:
+        """Block until the armed recording is complete; returns it ((frames, 2) float32)."""
+        if timeout is None:
+            timeout = (self._rec_end - self.frame_time) / self.rate + 5.0
+        if not self._rec_done.wait(max(timeout, 0.1)):
+            raise TimeoutError("the recording did not complete (is the JACK server running?)")
+        return self._rec
+
+    def wait_until(self, frame: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.frame_time < frame:
+            if time.monotonic() > deadline or self.shutdown.is_set():
+                raise TimeoutError(f"JACK frame time did not reach {frame}")
+            time.sleep(0.005)
+
+    # -- the JACK thread ------------------------------------------------------------------
+    def _xrun(self, delay: float) -> None:
+        self.xruns += 1
+
+    def _process(self, frames: int) -> None:
+        now = self.client.last_frame_time
+        end = now + frames
+        out = self.midi_out
+        out.clear_buffer()
+        with self._lock:
+            events = self._events
+            while events and events[0][0] < end:
+                frame, _, data = heapq.heappop(events)
+                if frame < now:
+                    self.late += 1
+                    frame = now
+                out.write_midi_event(frame - now, data)
+            rec = self._rec
+            if rec is not None and now < self._rec_end and end > self._rec_start:
+                lo = max(now, self._rec_start)
+                hi = min(end, self._rec_end)
+                for channel, port in enumerate(self.audio_in):
+                    buf = port.get_array()
+                    rec[lo - self._rec_start : hi - self._rec_start, channel] = buf[
+                        lo - now : hi - now
+                    ]
+                if hi == self._rec_end:
+                    self._rec_done.set()
+            elif rec is not None and now >= self._rec_end:
+                self._rec_done.set()
+        if self.midi_in is not None:
+            for offset, data in self.midi_in.incoming_midi_events():
+                self.heard.append((now + offset, bytes(data)))
+
+
+def onsets(signal: np.ndarray, starts: Iterable[int], window: int, threshold: float) -> list[int]:
+    """For each expected start index, the first index in [start, start + window) whose absolute
+    value exceeds `threshold` (-1 when none does). `signal` is mono."""
+    found = []
+    mag = np.abs(signal)
+    for s in starts:
+        seg = mag[max(s, 0) : s + window]
+        hit = np.flatnonzero(seg > threshold)
+        found.append(int(max(s, 0) + hit[0]) if hit.size else -1)
+    return found
+
+
+def peak_hz(signal: np.ndarray, rate: int, near: float, cents: float = 100.0) -> float:
+    """The frequency of the strongest spectral peak within `cents` of `near` (Hann window, 8x
+    zero padding, parabolic interpolation on the log magnitude)."""
+    x = signal - np.mean(signal)
+    n = len(x)
+    size = 1 << int(np.ceil(np.log2(n * 8)))
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(n), size))
+    freqs = np.fft.rfftfreq(size, 1.0 / rate)
+    lo, hi = near * 2 ** (-cents / 1200), near * 2 ** (cents / 1200)
+    band = np.flatnonzero((freqs >= lo) & (freqs <= hi))
+    k = int(band[np.argmax(spectrum[band])])
+    a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-30)
+    shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) != 0 else 0.0
+    return float((k + shift) * rate / size)
+
+
+def cents(f: float, ref: float) -> float:
+    return float(1200.0 * np.log2(f / ref))
