@@ -1,0 +1,155 @@
+"""The control socket's protocol: one JSON object per line each way, dispatched onto SynthService.
+
+A request is `{"cmd": NAME, ...arguments}`, optionally with an "id" that the reply carries back.
+A reply is `{"ok": true, "result": ...}` or `{"ok": false, "error": "...", "where": "..."}`.
+
+    ping                                      -> {"pong": true, "pid": ...}
+    status                                    -> SynthService.status()
+    stats                                     -> RUNNINGSTATS and counters per pin
+    load      pin: str, path: str             -> {"bank": id, "handles": [...], "instruments": n}
+    unload    pin: str, bank: int
+    volume    db: number, pin: str | null     (null or absent: every pin)
+    panic
+    reload                                    (the daemon re-reads its config file)
+    property  pin: str, set: str, item: int | str, verb: "get" | "set" | "basic_support",
+              value: int | hex str, size: int, instance: hex str
+
+Every way a request can be wrong (not JSON, not an object, unknown command, missing or unknown
+or mistyped arguments, a request the synth refuses, a bug) becomes an error reply; handle_line
+never raises. Lines are at most MAX_LINE bytes; the server enforces it while reading.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dmusd.errors import DmusdError
+from dmusd.service import SynthService
+
+MAX_LINE = 64 * 1024  # bytes in one request line, its newline not counted
+log = logging.getLogger("dmusd.control")
+
+_NUMBER = (int, float)
+_STR = (str,)
+_INT = (int,)
+
+
+@dataclass(slots=True, frozen=True)
+class Command:
+    """A command: its arguments (name -> accepted types) and what it does."""
+
+    run: Callable[[SynthService, Callable[[], dict], dict], Any]
+    required: dict[str, tuple[type, ...]] = field(default_factory=dict)
+    optional: dict[str, tuple[type, ...]] = field(default_factory=dict)
+
+
+def _property(service: SynthService, reload: Callable[[], dict], a: dict) -> Any:
+    request = {k: v for k, v in a.items() if k != "pin"}
+    return service.property(a["pin"], request)
+
+
+COMMANDS: dict[str, Command] = {
+    "ping": Command(lambda s, r, a: {"pong": True, "pid": os.getpid()}),
+    "status": Command(lambda s, r, a: s.status()),
+    "stats": Command(lambda s, r, a: s.stats()),
+    "load": Command(lambda s, r, a: s.load_bank(a["pin"], a["path"]), {"pin": _STR, "path": _STR}),
+    "unload": Command(
+        lambda s, r, a: s.unload_bank(a["pin"], a["bank"]), {"pin": _STR, "bank": _INT}
+    ),
+    "volume": Command(
+        lambda s, r, a: s.set_volume(a.get("pin"), float(a["db"])),
+        {"db": _NUMBER},
+        {"pin": (str, type(None))},
+    ),
+    "panic": Command(lambda s, r, a: s.panic()),
+    "reload": Command(lambda s, r, a: r()),
+    "property": Command(
+        _property,
+        {"pin": _STR, "set": _STR, "item": (int, str)},
+        {"verb": _STR, "value": (int, str), "size": _INT, "instance": _STR},
+    ),
+}
+
+
+class ControlProtocol:
+    """Turns request lines into reply lines against one service and the daemon's reload."""
+
+    def __init__(self, service: SynthService, reload: Callable[[], dict]) -> None:
+        self.service = service
+        self.reload = reload
+
+    def handle_line(self, line: bytes) -> bytes:
+        """One request line (without its newline) -> one reply line (with it). Never raises."""
+        request_id = None
+        where = "request"
+        try:
+            try:
+                request = json.loads(line)
+            except (UnicodeDecodeError, ValueError) as error:
+                raise DmusdError(f"not JSON: {error}") from None
+            if not isinstance(request, dict):
+                raise DmusdError(f"a request is a JSON object, not {type(request).__name__}")
+            request_id = request.pop("id", None)
+            name = request.pop("cmd", None)
+            if not isinstance(name, str):
+                raise DmusdError('a request needs "cmd": the command name as a string')
+            command = COMMANDS.get(name)
+            if command is None:
+                raise DmusdError(f"unknown command {name!r} (commands: {', '.join(COMMANDS)})")
+            where = name
+            _check_args(name, command, request)
+            reply = {"ok": True, "result": command.run(self.service, self.reload, request)}
+        except DmusdError as error:
+            reply = {"ok": False, "error": error.message, "where": error.where or where}
+            kind = type(error).__name__
+            if kind != "DmusdError":
+                reply["kind"] = kind
+        except Exception as error:  # a bug: say so, keep serving
+            log.exception("control request %r failed", where)
+            reply = {"ok": False, "error": f"internal error: {error!r}", "where": where}
+        if request_id is not None:
+            reply["id"] = request_id
+        return encode(reply)
+
+
+def encode(reply: dict) -> bytes:
+    """A reply as one line; a result that is not JSON-able becomes an error reply."""
+    try:
+        text = json.dumps(reply, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as error:
+        text = json.dumps({"ok": False, "error": f"internal error: {error}", "where": "reply"})
+    return text.encode() + b"\n"
+
+
+def error_line(message: str, where: str) -> bytes:
+    return encode({"ok": False, "error": message, "where": where})
+
+
+def _check_args(name: str, command: Command, args: dict) -> None:
+    for key, types in command.required.items():
+        if key not in args:
+            raise DmusdError(f"missing argument {key!r} ({_names(types)})", where=name)
+    for key, value in args.items():
+        types = command.required.get(key) or command.optional.get(key)
+        if types is None:
+            known = [*command.required, *command.optional]
+            raise DmusdError(
+                f"unknown argument {key!r} (takes: {', '.join(known) or 'none'})", where=name
+            )
+        if isinstance(value, bool) or not isinstance(value, types):  # a bool is no number
+            raise DmusdError(
+                f"argument {key!r} must be {_names(types)}, not {json.dumps(value)[:40]}",
+                where=name,
+            )
+
+
+def _names(types: tuple[type, ...]) -> str:
+    words = {int: "an integer", float: "a number", str: "a string", type(None): "null"}
+    if float in types:  # an integer is a number too
+        types = tuple(t for t in types if t is not int)
+    return " or ".join(words[t] for t in types)
