@@ -406,10 +406,12 @@ def _number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-def _show(value: Any, limit: int = 60) -> str:
-    """A value as TOML would write it, on one line and cut at `limit` characters."""
+def _show(value: Any, limit: int = 100) -> str:
+    """A value as TOML writes it, on one line; a long one keeps its start and its end (a path's
+    file name)."""
     text = _toml(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    half = (limit - 3) // 2
+    return text if len(text) <= limit else text[:half] + "..." + text[-half:]
 
 
 def _toml(value: Any) -> str:
@@ -448,31 +450,29 @@ class _KeyLines:
         closer = ""  # the delimiter ending a multi-line string being skipped
         depth = 0  # open brackets and braces of a value that spans lines
         for number, line in enumerate(text.split("\n"), start=1):
-            rest = line
             if closer or depth:
-                closer, depth = _scan(rest, closer, depth)
+                closer, depth = _scan(line, closer, depth)
                 continue
-            header = re.match(r"\s*(\[\[?)", rest)
+            header = re.match(r"\s*(\[\[?)", line)
             if header:
-                parsed = _dotted(rest, header.end())
-                if parsed and rest.startswith("]" * len(header.group(1)), parsed[1]):
+                parsed = _dotted(line, header.end())
+                if parsed and line.startswith("]" * len(header.group(1)), parsed[1]):
                     table = self._header(parsed[0], len(header.group(1)) == 2, number)
                 continue
-            parsed = _dotted(rest, 0)
-            if parsed and rest.startswith("=", parsed[1]):
+            parsed = _dotted(line, 0)
+            if parsed and line.startswith("=", parsed[1]):
                 path = table
                 for segment in parsed[0]:
                     path += (segment,)
                     self.lines.setdefault(path, number)
-                closer, depth = _scan(rest[parsed[1] + 1 :], "", 0)
+                closer, depth = _scan(line[parsed[1] + 1 :], "", 0)
 
     def _header(self, segments: list[str], array: bool, number: int) -> tuple:
         path: tuple = ()
         for i, segment in enumerate(segments):
             path += (segment,)
-            last = i == len(segments) - 1
-            if array and last:
-                self.lines.setdefault(path, number)
+            self.lines.setdefault(path, number)
+            if array and i == len(segments) - 1:
                 self.counts[path] = self.counts.get(path, 0) + 1
             if path in self.counts:
                 path += (self.counts[path] - 1,)
