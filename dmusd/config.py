@@ -157,7 +157,7 @@ def parse_config(text: str, path: str = "<string>", *, check_files: bool = False
         raise source.syntax_error(error) from None
     except RecursionError:
         raise ConfigError("TOML nested too deeply", file=source.name) from None
-    check_keys(doc, _SECTIONS.keys(), (), source)
+    _check_keys(doc, _SECTIONS.keys(), (), source)
     base = None if path.startswith("<") else os.path.dirname(os.path.abspath(path))
     audio = _section(doc, "audio", AudioConfig, _AUDIO, source)
     midi = _section(doc, "midi", MidiConfig, _MIDI, source)
@@ -201,7 +201,7 @@ class _Source:
         return ConfigError(f"TOML syntax: {message}", file=self.name, line=line)
 
 
-def check_keys(table: dict, known: Any, key: tuple, source: _Source) -> None:
+def _check_keys(table: dict, known: Any, key: tuple, source: _Source) -> None:
     """Unknown keys are errors (a typo must not silently fall back to a default)."""
     for name, value in table.items():
         if name not in known:
@@ -218,7 +218,7 @@ def _section(doc: dict, name: str, cls: type, rules: dict, source: _Source) -> A
 
 
 def _apply(table: dict, rules: dict[str, Callable], key: tuple, source: _Source) -> dict:
-    check_keys(table, rules.keys(), key, source)
+    _check_keys(table, rules.keys(), key, source)
     values = {}
     for name, value in table.items():
         try:
