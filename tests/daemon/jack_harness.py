@@ -71,6 +71,10 @@ class JackHarness:
         """Connect our MIDI output to a synth's input port (full name)."""
         self.client.connect(self.midi_out, port)
 
+    def disconnect_midi(self) -> None:
+        """Disconnect our MIDI output from everything (before playing into another port)."""
+        self.midi_out.disconnect()
+
     def connect_capture(self, port: str) -> None:
         self.client.connect(port, self.midi_in)
 

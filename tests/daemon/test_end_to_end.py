@@ -1,0 +1,332 @@
+"""The daemon end to end: `dmusd run` as a subprocess on a JACK dummy server, played and recorded
+by the JACK harness like a DAW would.
+
+One daemon serves the module (two pins: "a" with the built-in GM bank and two channel groups,
+"b" with TimGM6mb), the last test stops it with SIGTERM. The server-loss test runs its own daemon
+on its own private jackd. Timing facts measured here are printed (pytest -s shows them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.daemon.jack_harness import JackHarness, cents, onsets, peak_hz
+
+pytestmark = pytest.mark.realtime
+
+TIMGM = "/usr/share/sounds/sf2/TimGM6mb.sf2"
+READY_TIMEOUT = 180.0  # a cold numba cache compiles the engine first
+CLIENT = "dmusd-e2e"
+
+CONFIG = """\
+[audio]
+backend = "jack"
+period = {period}
+schedule_ahead_ms = 10.0
+client_name = "{client}"
+
+[midi]
+client_name = "{client}"
+
+[[pins]]
+name = "a"
+channel_groups = 2
+reverb = false
+chorus = false
+
+[[pins]]
+name = "b"
+banks = ["{timgm}"]
+reverb = false
+chorus = false
+
+[control]
+socket = "{socket}"
+"""
+
+
+class Daemon:
+    """A `dmusd run` subprocess with its config, log and control socket."""
+
+    def __init__(self, tmp: Path, env: dict[str, str] | None = None, period: int = 1024) -> None:
+        self.socket = str(tmp / "control.sock")
+        self.config = tmp / "dmusd.toml"
+        self.config.write_text(
+            CONFIG.format(period=period, client=CLIENT, timgm=TIMGM, socket=self.socket)
+        )
+        self.log_path = tmp / "dmusd.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (open while the daemon runs)
+        code = "import sys; from dmusd.cli import main; sys.exit(main())"
+        cmd = [sys.executable, "-c", code, "run", "--config", str(self.config)]
+        self.process = subprocess.Popen(
+            cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env or dict(os.environ)
+        )
+        deadline = time.monotonic() + READY_TIMEOUT
+        while " ready in " not in self.log:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"dmusd run did not get ready:\n{self.log}")
+            time.sleep(0.05)
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def ctl(self, cmd: str, **args) -> dict:
+        """One request over the control socket (raw JSON lines); returns the reply."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(30)
+            s.connect(self.socket)
+            s.sendall(json.dumps({"cmd": cmd, **args}).encode() + b"\n")
+            reply = b""
+            while not reply.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        return json.loads(reply)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._log.close()
+        return self.process.returncode
+
+
+@pytest.fixture(scope="module")
+def daemon(jack_server, tmp_path_factory):
+    d = Daemon(tmp_path_factory.mktemp("dmusd-e2e"))
+    yield d
+    d.stop()
+
+
+@pytest.fixture(scope="module")
+def harness(daemon):
+    with JackHarness("dmusd-e2e-daw") as h:
+        outputs = h.wait_for_port(f"^{CLIENT}:", is_audio=True, is_output=True)
+        h.connect_audio(sorted(outputs))
+        yield h
+
+
+def port_of(daemon: Daemon, short: str) -> str:
+    """Full JACK name of the daemon's MIDI port `short` (e.g. 'a 1'), from its ready line."""
+    return f"{CLIENT} {short}:{short}"
+
+
+def play_and_record(h: JackHarness, port: str, events, seconds: float, lead: int = 4):
+    """Play (frame offset, bytes) events from a period boundary `lead` periods ahead; returns
+    (start frame, recording)."""
+    h.disconnect_midi()
+    h.connect_midi(port)
+    h.late = 0
+    start = (h.frame_time // h.period + lead) * h.period
+    frames = int(seconds * h.rate)
+    h.record(start, frames)
+    h.play((start + f, data) for f, data in events)
+    return start, h.wait_recorded()
+
+
+def note(ch: int, key: int, on: int, off: int, velocity: int = 100):
+    return [(on, bytes([0x90 | ch, key, velocity])), (off, bytes([0x80 | ch, key, 0]))]
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+
+
+# -- pitch ------------------------------------------------------------------------------------
+def test_notes_sound_at_the_right_pitch(daemon, harness):
+    h = harness
+    rate = h.rate
+    events = [(0, b"\xc0\x50")]  # program 81 (Lead 1, square): a steady, vibrato-free tone
+    keys = [57, 69, 76]
+    for i, key in enumerate(keys):
+        events += note(0, key, int((0.1 + 0.7 * i) * rate), int((0.7 + 0.7 * i) * rate))
+    _, rec = play_and_record(h, port_of(daemon, "a 1"), events, 0.7 * len(keys) + 0.3)
+    for i, key in enumerate(keys):
+        lo = int((0.1 + 0.7 * i + 0.15) * rate)  # skip the attack
+        seg = rec[lo : lo + int(0.4 * rate), 0]
+        assert rms(seg) > 1e-3, f"key {key} is silent"
+        want = 440.0 * 2 ** ((key - 69) / 12)
+        got = peak_hz(seg, rate, want)
+        print(f"key {key}: {got:.3f} Hz, {cents(got, want):+.2f} cents")
+        assert abs(cents(got, want)) <= 3.0, (key, got, want)
+
+
+# -- timing -----------------------------------------------------------------------------------
+def _latencies(h: JackHarness, port: str, offsets: list[int]) -> np.ndarray:
+    """Latency in samples of one note per slot of five periods, written at `offsets` into the
+    slot's first period; each note is cut by All Sound Off so the next starts from silence."""
+    slot = 5 * h.period
+    events = [(0, b"\xc0\x50")]
+    for i, off in enumerate(offsets):
+        t = (i + 1) * slot + off
+        events += [(t, b"\x90\x45\x64"), (t + 1500, b"\xb0\x78\x00")]
+    start, rec = play_and_record(h, port, events, (len(offsets) + 2) * slot / h.rate)
+    assert h.late == 0, "the harness missed its own deadlines"
+    notes = [(i + 1) * slot + off for i, off in enumerate(offsets)]
+    found = onsets(rec[:, 0], notes, slot, 1e-4)
+    assert -1 not in found, "a note did not sound"
+    for n in notes:
+        assert np.all(np.abs(rec[n - 64 : n, 0]) <= 1e-4), "a note did not start from silence"
+    return np.array(found) - np.array(notes)
+
+
+def test_latency_is_constant_over_100_notes(daemon, harness):
+    """100 notes written at JACK period starts: the onsets keep one latency, to the sample.
+
+    RtMidi's JACK input stamps a whole period with the process callback's time, so an event's
+    offset inside its period is lost on input (period-quantized, as FluidSynth); the second
+    half proves exactly that: with random offsets, latency + offset is what stays constant.
+    """
+    h = harness
+    port = port_of(daemon, "a 1")
+    aligned = _latencies(h, port, [0] * 100)
+    jitter = int(aligned.max() - aligned.min())
+    print(
+        f"latency over 100 period-aligned notes: {aligned.min()}..{aligned.max()} samples "
+        f"({aligned.mean() / h.rate * 1e3:.2f} ms), jitter {jitter} samples "
+        f"({jitter / h.rate * 1e3:.3f} ms)"
+    )
+    assert jitter <= 5
+    rng = np.random.default_rng(7)
+    offsets = [int(x) for x in rng.integers(0, h.period, 30)]
+    spread = _latencies(h, port, offsets) + np.array(offsets)
+    quantized = int(spread.max() - spread.min())
+    print(f"random offsets: latency + offset spans {quantized} samples (period-quantized input)")
+    assert quantized <= 5
+
+
+# -- channel groups and pins ------------------------------------------------------------------
+def test_each_channel_group_reaches_its_own_group(daemon, harness):
+    h = harness
+    r = h.rate
+    # Group 1 channel 1 is muted (CC7 = 0); group 2 channel 1 keeps its volume.
+    _, rec1 = play_and_record(
+        h, port_of(daemon, "a 1"), [(0, b"\xb0\x07\x00"), *note(0, 60, 0.1 * r, 0.5 * r)], 0.7
+    )
+    _, rec2 = play_and_record(h, port_of(daemon, "a 2"), note(0, 60, int(0.1 * r), 0.5 * r), 0.7)
+    _, rec3 = play_and_record(
+        h, port_of(daemon, "a 1"), [(0, b"\xb0\x07\x64"), *note(0, 60, 0.1 * r, 0.5 * r)], 0.7
+    )
+    levels = f"{rms(rec1):.2e}, group 2: {rms(rec2):.2e}, group 1 unmuted: {rms(rec3):.2e}"
+    print(f"rms with group 1 muted: {levels}")
+    assert rms(rec1) < 1e-5
+    assert rms(rec2) > 1e-3
+    assert rms(rec3) > 1e-3
+
+
+def _harmonics(x: np.ndarray, rate: int, f0: float, n: int = 12) -> np.ndarray:
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    freqs = np.fft.rfftfreq(len(x), 1 / rate)
+    levels = []
+    for k in range(1, n + 1):
+        band = (freqs > f0 * k * 0.97) & (freqs < f0 * k * 1.03)
+        levels.append(spectrum[band].max())
+    levels = np.array(levels)
+    return 20 * np.log10(levels / levels.max() + 1e-9)
+
+
+def test_two_pins_with_different_banks_sound_different(daemon, harness):
+    h = harness
+    r = h.rate
+    events = [(0, b"\xc0\x00"), *note(0, 60, int(0.05 * r), int(0.6 * r))]
+    _, built_in = play_and_record(h, port_of(daemon, "a 1"), events, 0.7)
+    _, timgm = play_and_record(h, port_of(daemon, "b 1"), events, 0.7)
+    seg = slice(int(0.15 * r), int(0.55 * r))
+    a = _harmonics(built_in[seg, 0], r, 261.63)
+    b = _harmonics(timgm[seg, 0], r, 261.63)
+    diff = float(np.mean(np.abs(a - b)))
+    print(f"piano C4, built-in vs TimGM6mb: harmonics differ by {diff:.1f} dB on average")
+    assert rms(built_in[seg]) > 1e-3 and rms(timgm[seg]) > 1e-3
+    assert diff > 3.0
+
+
+# -- banks over the control socket while notes play -------------------------------------------
+def test_bank_download_and_unload_while_notes_play(daemon, harness):
+    h = harness
+    r = h.rate
+    seconds = 3.0
+    h.disconnect_midi()
+    h.connect_midi(port_of(daemon, "a 1"))
+    start = (h.frame_time // h.period + 4) * h.period
+    h.record(start, int(seconds * r))
+    # An organ (program 17) held for the whole window: it has no decay to confuse a dropout.
+    h.play([(start, b"\xc0\x10"), *[(start + f, m) for f, m in note(0, 64, 1000, 2.8 * r)]])
+    h.wait_until(start + int(0.5 * r))
+    loaded = daemon.ctl("load", pin="a", path=TIMGM)
+    assert loaded["ok"], loaded
+    bank = loaded["result"]["bank"]
+    h.wait_until(start + int(1.5 * r))
+    unloaded = daemon.ctl("unload", pin="a", bank=bank)
+    assert unloaded["ok"], unloaded
+    rec = h.wait_recorded()[:, 0]
+    # Every 20 ms window while the note is held stays near the level before the download.
+    win = int(0.02 * r)
+    levels = [rms(rec[i : i + win]) for i in range(int(0.2 * r), int(2.7 * r), win)]
+    ref = np.median(levels[:10])
+    print(f"held note: window rms {min(levels):.3e}..{max(levels):.3e} (first 0.4 s {ref:.3e})")
+    assert ref > 1e-3
+    assert min(levels) > 0.5 * ref
+    bad = daemon.ctl("unload", pin="a", bank=bank)  # already gone: an error reply, still running
+    assert not bad["ok"] and daemon.process.poll() is None
+
+
+# -- config errors, server loss, shutdown ----------------------------------------------------
+def test_a_bad_config_stops_start_up_with_code_2(tmp_path):
+    bad = tmp_path / "dmusd.toml"
+    bad.write_text('[[pins]]\nname = "a"\nvoices = 0\n')
+    code = "import sys; from dmusd.cli import main; sys.exit(main())"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "run", "--config", str(bad)], capture_output=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "dmusd.toml:3: pins[0].voices: must be 1..4096, got 0" in done.stderr.decode()
+
+
+def test_killing_jackd_never_hangs_the_daemon(private_jack_server, tmp_path):
+    server = private_jack_server()
+    d = Daemon(tmp_path, env=server.env)
+    killed = time.monotonic()
+    server.kill()
+    try:
+        d.process.wait(10)
+    except subprocess.TimeoutExpired:
+        d.stop(signal.SIGKILL)
+        pytest.fail(f"dmusd still runs 10 s after its JACK server died:\n{d.log}")
+    took = time.monotonic() - killed
+    print(f"exit {d.process.returncode} {took:.2f} s after jackd was killed")
+    assert d.process.returncode != 0
+    assert took <= 5.0
+    d.stop()
+
+
+def test_sigterm_exits_cleanly(daemon, harness):
+    r = harness.rate
+    harness.disconnect_midi()
+    harness.connect_midi(port_of(daemon, "a 1"))
+    harness.play([(harness.frame_time + harness.period, b"\x90\x3c\x64")])  # a note sounds
+    time.sleep(0.3)
+    t = time.monotonic()
+    code = daemon.stop(signal.SIGTERM)
+    took = time.monotonic() - t
+    print(f"SIGTERM: exit {code} in {took:.2f} s")
+    assert code == 0 and took <= 2.0
+    assert not harness.midi_ports_of(f"^{CLIENT} ")
+    assert not os.path.exists(daemon.socket)
+    assert r > 0
