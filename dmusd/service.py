@@ -254,8 +254,8 @@ class LivePin:
             self.midi.put_bytes(data, time, group)
 
     def panic(self) -> None:
-        """All sound off on every channel of every group, as soon as possible; the effect tails
-        are cleared once the voices have stopped."""
+        """All sound off on every channel of every group in the next block; the effect tails
+        are cleared then, and again once the voices' quick-stop fades are over."""
         self.put(0, _PANIC, 0)  # group 0: every group; time 0: the next block
         self._panic = 0
 
@@ -265,11 +265,18 @@ class LivePin:
         stream = self.stream
         stream.SyncToMaster(t, start or self._fresh)
         self._fresh = False
+        if self._panic == 0:
+            self._clear_effects()  # a panic's first block: the tails go now
+        self._render(buffer, frames, position)
         if self._panic >= 0:
+            # and once more when the voices' quick-stop fades are over
             self._panic += frames
             if stream.active_voices == 0 or self._panic >= PANIC_WAIT * self.rate:
                 self._panic = -1
                 self._clear_effects()
+
+    def _render(self, buffer: np.ndarray, frames: int, position: int) -> None:
+        stream = self.stream
         if stream.active_voices:
             self._quiet = 0
             stream.Render(buffer, frames, position)
