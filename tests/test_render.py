@@ -247,3 +247,27 @@ def test_other_sample_rates_keep_pitch_and_time(capsys, tmp_path, banks, rate):
     assert abs(cents(zero_crossing_frequency(first, rate), key_hz(60))) < 3.0
     heard = np.nonzero(np.abs(x[:, 0]) > 0)[0]
     assert heard[0] <= 1 and abs(heard[-1] / rate - 4.0) < 0.01  # a sine from 0, ends at 4 s
+
+
+# -- level ------------------------------------------------------------------------------------------
+def test_a_dense_gm_passage_does_not_clip_at_the_default_gain(capsys, tmp_path):
+    """16 channels of six-note chords at full velocity and full volume with TimGM6mb: more than
+    the mix headroom holds, so the master limiter keeps every sample under its ceiling, and the
+    summary line reports the measured peak and the limiting."""
+    track = mido.MidiTrack()
+    for ch in range(16):
+        track.append(mido.Message("program_change", channel=ch, program=(ch * 8) % 128))
+        track.append(mido.Message("control_change", channel=ch, control=7, value=127))
+    for ch in range(16):
+        for key in (48, 52, 55, 60, 64, 67):
+            track.append(mido.Message("note_on", channel=ch, note=key, velocity=127))
+    track.append(mido.Message("note_off", channel=0, note=48, time=960))
+    song = mido.MidiFile(type=0, ticks_per_beat=480)
+    song.tracks.append(track)
+    song.save(tmp_path / "dense.mid")
+    code, err = render(capsys, tmp_path / "dense.mid", tmp_path / "dense.wav", "--bank", TIMGM)
+    audio, _ = sf.read(tmp_path / "dense.wav", dtype="int16")
+    peak = int(np.abs(audio.astype(np.int32)).max())
+    assert code == 0 and 0.9 * 32768 < peak <= round(32768 * 10 ** (-0.3 / 20)), peak
+    assert "clipped" not in err and "limiter on" in err
+    assert f"peak {20 * np.log10(peak / 32768):.1f} dBFS" in err

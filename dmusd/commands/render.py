@@ -13,6 +13,7 @@ MAX_TAIL seconds). The same input gives the same file, bit for bit.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import struct
 import sys
@@ -167,6 +168,7 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
         "seconds": seconds,
         "peak": peak,
         "clipped": clipped,
+        "limited": synth.engine.limited,
         "lost_notes": synth.voices.lost_notes,
         "missed_patches": synth.missed_patches,
         "events": len(events),
@@ -177,9 +179,12 @@ def run(args: argparse.Namespace) -> int:
     if args.block < 1:
         raise ConfigError(f"block size {args.block} must be at least 1 frame", key="--block")
     figures = render_song(args)
-    note = ""
+    peak = figures["peak"]
+    note = f", peak {20 * math.log10(peak):.1f} dBFS" if peak > 0 else ", silent"
+    if figures["limited"]:
+        note += f", limiter on {figures['limited']} frames (try a lower --volume)"
     if figures["clipped"]:
-        note = f", {figures['clipped']} samples clipped (peak {figures['peak']:.2f}: try --volume)"
+        note += f", {figures['clipped']} samples clipped"
     print(
         f"dmusd: wrote {args.output}: {figures['seconds']:.2f} s at {args.rate} Hz, "
         f"{figures['events']} events, {figures['lost_notes']} lost notes, "

@@ -21,7 +21,8 @@ stream may instead be given a fixed instrument source (a loaded Bank), which the
 place of the downloads.
 
 Settings are per stream, read and written by the miniport's property handlers: volume and boost
-(1/100 dB; the DDI's default boost is +6 dB), voices, channel groups, sample rate and effects
+(1/100 dB; the DDI's default boost is +6 dB; a fixed mix headroom and the master limiter keep a
+busy mix off the rail), voices, channel groups, sample rate and effects
 (PORTPARAMETERS), voice priorities, latency clock, running stats.
 """
 
@@ -54,6 +55,10 @@ from dmusd.synth.voice_allocator import VoiceAllocator
 from dmusd.synth.voice_builder import VoiceBuilder
 
 DEFAULT_BOOST = 600  # 1/100 dB: the DDI's default VOLUMEBOOST (+6 dB)
+# 1/100 dB: room left on the mix bus for many voices. One GM note at full velocity and volume
+# peaks near full scale on its own (TimGM6mb: +7 dB with the boost), so without it a busy
+# song would live in the master limiter; with it, dense GM files peak near -5 dBFS.
+MIX_HEADROOM = 1200
 VOLUME_FLOOR = -9600  # 1/100 dB: silence
 MAX_SYSEX = 65536  # bytes a joined SysEx may reach; longer ones are dropped
 INTERPOLATION = {"linear": L.INTERP_LINEAR, "cubic": L.INTERP_CUBIC, "sinc": L.INTERP_SINC}
@@ -146,6 +151,7 @@ class SynthStream(MXF):
         )
         self.engine.set_reverb(enabled=config.reverb)
         self.engine.set_chorus(enabled=config.chorus)
+        self.engine.set_limiter(enabled=True)
         old = getattr(self, "voices", None)
         self.voices = VoiceAllocator(self.engine, config.voices)
         if old is not None:  # keep the priorities a client has set
@@ -221,10 +227,11 @@ class SynthStream(MXF):
         self._apply_gain()
 
     def _apply_gain(self) -> None:
-        """Volume + boost + the SysEx master volume, into the engine's master stage."""
+        """Volume + boost + the SysEx master volume - the mix headroom, into the engine's
+        master stage."""
         v = self.master.volume
         sysex = VOLUME_FLOOR if v <= 0.0 else max(VOLUME_FLOOR, round(2000.0 * math.log10(v)))
-        gain = max(VOLUME_FLOOR, self._volume + self._boost + sysex)
+        gain = max(VOLUME_FLOOR, self._volume + self._boost + sysex - MIX_HEADROOM)
         if gain != self._applied_gain:
             self._applied_gain = gain
             self.engine.master_volume = gain

@@ -118,9 +118,9 @@ def test_exclusive_class_cuts_the_earlier_note_of_its_key_group(groups, cut):
     rig.send(0, note_on(46, ch=9))
     rig.send(6000, note_on(42, ch=9))
     out = rig.render(12000)[:, 0]
-    assert peak(out[4000:6000]) > 0.3
+    assert peak(out[4000:6000]) > 0.1
     after = peak(out[6000 + 1000 : 12000])  # closed hat over, the 5 ms fade long done
-    assert (after == 0.0) if cut else (after > 0.3)
+    assert (after == 0.0) if cut else (after > 0.1)
 
 
 def test_a_key_group_cuts_only_notes_of_its_own_channel():
@@ -158,7 +158,7 @@ def test_the_sustain_pedal_holds_released_notes_until_it_comes_up():
     rig.send(2400, note_off(60))
     rig.send(9600, cc(64, 0))
     out = rig.render(14400)[:, 0]
-    assert peak(out[8000:9600]) > 0.3  # long after its note-off, held by the pedal
+    assert peak(out[8000:9600]) > 0.1  # long after its note-off, held by the pedal
     assert peak(out[9600 + 200 :]) == 0.0  # released when the pedal came up (0 s release)
     rig.send(rig.position, note_on(60))
     rig.send(rig.position + 2400, note_off(60))
@@ -208,7 +208,7 @@ def test_gm_reset_brings_controllers_back_and_counts_as_a_reset():
     rig.send(rig.position, bytes([0xF0, 0x7E, 0x7F, 0x09, 0x01, 0xF7]))
     rig.send(rig.position + 1, note_on(60))
     out = rig.render(4800)
-    assert peak(out[1000:]) > 0.3 and rig.logic.mode == "GM"
+    assert peak(out[1000:]) > 0.1 and rig.logic.mode == "GM"
     assert rig.logic.channels[0].cc[7] == 100
 
 

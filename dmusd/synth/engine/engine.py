@@ -17,6 +17,7 @@ import numpy as np
 
 from dmusd.errors import BankError, ConfigError, StateError
 from dmusd.synth.effects.chorus import Chorus, chorus_process
+from dmusd.synth.effects.limiter import limiter_settings
 from dmusd.synth.effects.reverb import Reverb, reverb_process
 from dmusd.synth.engine import connections as C
 from dmusd.synth.engine import layout as L
@@ -92,6 +93,7 @@ class Engine:
         self._free = list(range(max_voices - 1, -1, -1))  # a stack: pop() gives the lowest slot
         self._serial = 0
         self.master_volume = 0
+        limiter_settings(self.params, sample_rate, enabled=False)
         for ch in range(channels):
             self._reset_channel_now(ch)
 
@@ -370,8 +372,19 @@ class Engine:
         self._master_volume = int(centibel_hundredths)
         self.params[L.P_MASTER_GAIN] = 10.0 ** (self._master_volume / 2000.0)
 
+    def set_limiter(self, enabled: bool) -> None:
+        """Switch the master limiter (effects/limiter.py). Off in a bare engine, whose tests
+        measure voices above full scale; a synth stream switches it on."""
+        limiter_settings(self.params, self.sample_rate, enabled)
+
+    @property
+    def limited(self) -> int:
+        """Samples the master limiter has turned down since the engine was made."""
+        return int(self.params[L.P_LIMITED])
+
     def peak(self, reset: bool = True) -> float:
-        """Largest |sample| rendered since the last reset (linear; 1.0 = full scale)."""
+        """Largest |sample| of the mix before the limiter since the last reset (linear; 1.0 =
+        full scale): above 1 means the limiter worked."""
         value = float(self.params[L.P_PEAK])
         if reset:
             self.params[L.P_PEAK] = 0.0

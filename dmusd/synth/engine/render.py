@@ -10,6 +10,7 @@ of any size with identical output.
 from __future__ import annotations
 
 from dmusd.synth.effects.chorus import chorus_process
+from dmusd.synth.effects.limiter import limit
 from dmusd.synth.effects.reverb import reverb_process
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.envelope import eg_release
@@ -227,4 +228,6 @@ def render_block(
         out[s, 0] = left
         out[s, 1] = right
         peak = max(peak, abs(left), abs(right))
-    params[L.P_PEAK] = peak
+    params[L.P_PEAK] = peak  # before the limiter: how hot the mix is
+    if params[L.P_LIMITER_ON] != 0.0:
+        limit(out, frames, params)
