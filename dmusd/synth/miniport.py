@@ -62,6 +62,7 @@ from dmusd.kernel.synth_props import (
     SYNTH_PORTPARAMS_VOICES,
     SYNTH_STATS,
     SYNTH_STATS_CPU_PER_VOICE,
+    SYNTH_STATS_FREE_MEMORY,
     SYNTH_STATS_LOST_NOTES,
     SYNTH_STATS_PEAK_VOLUME,
     SYNTH_STATS_TOTAL_CPU,
@@ -334,12 +335,13 @@ class SynthMiniport(IMiniportDMus):
             | SYNTH_STATS_TOTAL_CPU
             | SYNTH_STATS_CPU_PER_VOICE
             | SYNTH_STATS_LOST_NOTES
-            | SYNTH_STATS_PEAK_VOLUME,
+            | SYNTH_STATS_PEAK_VOLUME
+            | SYNTH_STATS_FREE_MEMORY,
             Voices=round(stats["voices"]),
             TotalCPU=round(stats["total_cpu"]),
             CPUPerVoice=round(stats["cpu_per_voice"]),
             LostNotes=int(stats["lost_notes"]),
-            FreeMemory=0,
+            FreeMemory=int(stats["free_memory"]),
             PeakVolume=round(stats["peak_volume"]),
         ).pack()
 

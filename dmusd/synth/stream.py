@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -95,6 +96,16 @@ class SynthConfig:
     def engine_voices(self) -> int:
         """Engine slots: the budget plus spares for voices fading out after a quick-stop."""
         return self.voices + max(self.voices // 2, 16)
+
+
+def free_memory() -> int:
+    """Bytes downloads can still take (SYNTH_STATS.FreeMemory, a DWORD): the sample pool grows
+    on demand, so this is the memory the system has available, capped at 4 GiB - 1."""
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
+    return min(available, 0xFFFFFFFF)
 
 
 @dataclass(slots=True)
@@ -406,7 +417,8 @@ class SynthStream(MXF):
 
     def running_stats(self) -> dict[str, float]:
         """Averages since the last entry into RUN: voices, CPU % (x100 as SYNTH_STATS wants),
-        lost notes, and the peak level (1/100 dB) since the last call."""
+        lost notes; the peak level (1/100 dB, the mix before the limiter) since the last call;
+        free memory in bytes."""
         stats = self._stats
         seconds = stats.frames / self.config.rate
         voices = stats.voice_frames / stats.frames if stats.frames else 0.0
@@ -418,4 +430,5 @@ class SynthStream(MXF):
             "cpu_per_voice": 100.0 * cpu / voices if voices else 0.0,
             "lost_notes": self.voices.lost_notes - stats.lost_base,
             "peak_volume": VOLUME_FLOOR if peak <= 0.0 else 2000.0 * math.log10(peak),
+            "free_memory": free_memory(),
         }

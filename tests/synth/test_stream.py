@@ -426,6 +426,7 @@ def test_latency_clock_and_running_stats():
     assert stats.LostNotes == 2 and stats.Voices == 1 and stats.ValidStats & 0x08
     assert stats.PeakVolume == round(2000 * np.log10(peak(out)))  # 1/100 dB
     assert stats.TotalCPU > 0 and stats.CPUPerVoice == stats.TotalCPU  # one voice on average
+    assert stats.ValidStats & 0x20 and 1 << 20 < stats.FreeMemory <= 0xFFFFFFFF
     port.close()
 
 
