@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -281,3 +283,57 @@ def test_the_installed_command(daemon):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[3].split()[:2] == ["a", "1"]
+
+
+def test_commands_while_an_audio_thread_renders(daemon, ctl, sine_dls, tmp_path):
+    """The real arrangement: one thread renders block after block (the audio callback), another
+    sends notes (the MIDI thread), while ctl loads, unloads, reloads and panics."""
+    path = tmp_path / "dmusd.toml"
+    path.write_text(f'[[pins]]\nname = "a"\nbanks = ["{sine_dls}"]\n')
+    d = daemon(
+        *load_config(str(path)).pins, reload=lambda: d.service.reload(load_config(str(path)))
+    )
+    stop = threading.Event()
+    failures: list[BaseException] = []
+    peaks: list[float] = []
+
+    def audio() -> None:
+        try:
+            while not stop.is_set():
+                peaks.append(float(np.abs(d.rig.render(d.rig.block / RATE)).max()))
+        except BaseException as error:  # reported by the test
+            failures.append(error)
+
+    def midi() -> None:
+        key = 0
+        while not stop.is_set():
+            d.service.put_midi("a", 1, bytes((0x90, 48 + key % 24, 90)), d.rig.clock.GetTime())
+            d.service.put_midi("a", 1, bytes((0x80, 48 + (key - 3) % 24, 0)), 0)
+            key += 1
+            time.sleep(0.002)
+
+    threads = [threading.Thread(target=audio), threading.Thread(target=midi)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(2):
+            code, out, _ = ctl(d, "load", "a", TIMGM)
+            assert code == 0
+            bank = out.split()[3].rstrip(",")
+            assert ctl(d, "volume", "-3")[0] == 0
+            assert ctl(d, "unload", "a", bank)[0] == 0
+            path.write_text(path.read_text() + "volume_db = -1.0\n")
+            assert ctl(d, "reload")[0] == 0
+            path.write_text(path.read_text() + '[[pins]]\nname = "b"\nchannel_groups = 2\n')
+            assert ctl(d, "reload")[0] == 0  # a pin added while rendering
+            path.write_text(f'[[pins]]\nname = "a"\nbanks = ["{sine_dls}"]\n')
+            assert ctl(d, "reload")[0] == 0  # and removed
+            assert ctl(d, "panic")[0] == 0
+            assert ctl(d, "stats")[0] == 0
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert not failures
+    assert len(peaks) > 20 and max(peaks) > 0.01 and all(np.isfinite(peaks))
+    assert list(d.service.pins) == ["a"]
