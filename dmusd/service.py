@@ -34,6 +34,7 @@ The sample rate belongs to the audio device and cannot change by reload.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import struct
@@ -74,6 +75,8 @@ from dmusd.kernel.synth_props import (
 )
 from dmusd.synth.miniport import PIN_RENDER, PIN_WAVE, SynthMiniport
 from dmusd.synth.stream import INTERPOLATION, SynthConfig, SynthStream
+
+log = logging.getLogger("dmusd.service")
 
 BUILTIN = "<built-in GM bank>"  # the bank of a pin whose config names none
 QUIET_LEVEL = 1e-5  # -100 dBFS, under a 16-bit step: a tail below it is over
@@ -433,6 +436,10 @@ class SynthService:
             parsed = parse_bank(path)
             loaded = live.download(parsed, self._bank_id())
             live.banks.append(loaded)
+            log.info(
+                "pin %s: bank %d loaded from %s (%d instruments)",
+                live.name, loaded.id, loaded.path, loaded.instruments,
+            )  # fmt: skip
             return {
                 "pin": live.name,
                 "bank": loaded.id,
@@ -453,6 +460,7 @@ class SynthService:
                 raise DmusdError(f"pin {pin!r} has no bank {bank} (its banks: {held})")
             live.unload(loaded)
             live.banks.remove(loaded)
+            log.info("pin %s: bank %d (%s) unloaded", live.name, bank, loaded.path)
             return {"pin": live.name, "bank": bank, "handles": len(loaded.handles)}
 
     def set_volume(self, pin: str | None, db: float) -> dict:
@@ -464,6 +472,7 @@ class SynthService:
             targets = [self._pin(pin)] if pin is not None else list(self._live)
             for live in targets:
                 live.set_volume(db)
+                log.info("pin %s: volume %+.1f dB", live.name, db)
             return {"volume_db": {live.name: live.stream.volume / 100.0 for live in targets}}
 
     def panic(self) -> dict:
@@ -471,6 +480,7 @@ class SynthService:
         with self._control:
             for live in self._live:
                 live.panic()
+            log.info("panic: all sound off")
             return {"pins": [live.name for live in self._live]}
 
     def property(self, pin: str, request: dict) -> dict:
@@ -545,6 +555,7 @@ class SynthService:
             for live in gone:
                 live.close()
             self.config = config
+            log.info("reload: %s, changed %s", summary, changed or "nothing else")
             return {**summary, "changed": changed}
 
     def close(self) -> None:

@@ -12,7 +12,8 @@
                                           e.g. `prop synth KSPROPSETID_Synth VOLUME set -600`
 
 Readable tables by default; --json prints the daemon's reply as it came, for scripts. The socket
-is --socket PATH, else the one the config file names (see `dmusd check-config`).
+is --socket PATH, else the one the config file names (--config FILE, else the file `dmusd run`
+reads; see `dmusd check-config`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--socket", default=argparse.SUPPRESS, help="the control socket (default: from config)"
+    )
+    common.add_argument(
+        "--config", default=argparse.SUPPRESS, help="the config file naming the socket"
     )
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print the raw reply"
@@ -118,7 +122,7 @@ def socket_for(args: argparse.Namespace) -> str:
         return path
     from dmusd.config import load_config, socket_path
 
-    return socket_path(load_config())
+    return socket_path(load_config(getattr(args, "config", None)))
 
 
 def send(path: str, request: dict, timeout: float = TIMEOUT) -> dict:

@@ -337,3 +337,16 @@ def test_commands_while_an_audio_thread_renders(daemon, ctl, sine_dls, tmp_path)
     assert not failures
     assert len(peaks) > 20 and max(peaks) > 0.01 and all(np.isfinite(peaks))
     assert list(d.service.pins) == ["a"]
+
+
+def test_the_socket_comes_from_the_config(daemon, capsys, tmp_path, monkeypatch):
+    d = daemon(PinConfig("a"))
+    path = tmp_path / "other.toml"
+    path.write_text(f'[control]\nsocket = "{d.socket}"\n')
+    assert main(["ctl", "--config", str(path), "panic"]) == 0
+    assert capsys.readouterr().out.strip() == "all sound off on a"
+    (tmp_path / "xdg" / "dmusd").mkdir(parents=True)
+    (tmp_path / "xdg" / "dmusd" / "dmusd.toml").write_text(path.read_text())
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert main(["ctl", "status"]) == 0  # the file `dmusd run` would read
+    assert capsys.readouterr().out.startswith("dmusd: 48000 Hz")
