@@ -107,11 +107,16 @@ def load(path: Path) -> Render:
 
 
 def whole_file(a: Render, b: Render) -> tuple[tuple, tuple, tuple]:
+    """RMS over the length both renders share (FluidSynth's file runs on in silence), peaks,
+    and each file's length."""
+    n = min(len(a.audio), len(b.audio))
+
     def rms(r: Render) -> float:
-        return float(power_db(np.array([float((r.audio.astype(np.float64) ** 2).mean())]))[0])
+        power = float((r.audio[:n].astype(np.float64) ** 2).mean()) if n else 0.0
+        return float(power_db(np.array([power]))[0])
 
     def peak(r: Render) -> float:
-        return float(20 * np.log10(max(float(np.abs(r.audio).max()), 1e-9)))
+        return float(20 * np.log10(max(float(np.abs(r.audio).max(initial=0.0)), 1e-9)))
 
     return (rms(a), rms(b)), (peak(a), peak(b)), (len(a.audio) / RATE, len(b.audio) / RATE)
 

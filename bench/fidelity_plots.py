@@ -21,9 +21,9 @@ DPI = 72
 A_COLOUR, B_COLOUR = "tab:blue", "tab:orange"
 
 
-def _save(fig, out: Path) -> str:
+def _save(fig, out: Path, dpi: int = DPI) -> str:
     fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
+    fig.savefig(out, dpi=dpi)
     plt.close(fig)
     return out.name
 
@@ -60,17 +60,15 @@ def spectrograms(
     a: Render, b: Render, start: float, end: float, title: str, labels: tuple[str, str], out: Path
 ) -> str:
     """Spectrograms of the same excerpt from both renders, side by side."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
     for ax, r, label in zip(axes, (a, b), labels, strict=True):
         x = r.audio[int(start * r.rate) : int(end * r.rate)].mean(axis=1)
-        ax.specgram(
-            x + 1e-9, NFFT=2048, Fs=r.rate, noverlap=1024, cmap="magma", vmin=-140, vmax=-20
-        )
+        ax.specgram(x + 1e-9, NFFT=1024, Fs=r.rate, noverlap=0, cmap="magma", vmin=-140, vmax=-20)
         ax.set_title(f"{label}: {title}", fontsize=9)
         ax.set_xlabel(f"seconds from {start:.1f}")
         ax.set_ylim(0, 12000)
     axes[0].set_ylabel("Hz")
-    return _save(fig, out)
+    return _save(fig, out, dpi=56)  # noise-like images compress badly: keep them < 200 KB
 
 
 def level_differences(results: list[NoteResult], title: str, out: Path) -> str:
