@@ -1,6 +1,7 @@
 """The control socket's protocol: one JSON object per line each way, dispatched onto SynthService.
 
-A request is `{"cmd": NAME, ...arguments}`, optionally with an "id" that the reply carries back.
+A request is `{"cmd": NAME, ...arguments}`, optionally with an "id" (a string or an integer)
+that the reply carries back.
 A reply is `{"ok": true, "result": ...}` or `{"ok": false, "error": "...", "where": "..."}`.
 
     ping                                      -> {"pong": true, "pid": ...}
@@ -95,6 +96,11 @@ class ControlProtocol:
             if not isinstance(request, dict):
                 raise DmusdError(f"a request is a JSON object, not {type(request).__name__}")
             request_id = request.pop("id", None)
+            if request_id is not None and (
+                isinstance(request_id, bool) or not isinstance(request_id, int | str)
+            ):
+                request_id = None
+                raise DmusdError('"id" must be a string or an integer')
             name = request.pop("cmd", None)
             if not isinstance(name, str):
                 raise DmusdError('a request needs "cmd": the command name as a string')

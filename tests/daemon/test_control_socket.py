@@ -12,10 +12,12 @@ import tempfile
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dmusd.banks.dls_writer import save_dls
 from dmusd.config import PinConfig
-from dmusd.control_protocol import MAX_LINE
+from dmusd.control_protocol import COMMANDS, MAX_LINE, ControlProtocol
 from dmusd.errors import DmusdError
 from dmusd.io.control_socket import MAX_CLIENTS, ControlServer
 from dmusd.kernel.clock import SampleCountClock
@@ -115,6 +117,7 @@ BAD = [
     (b'{"pin": "a"}', "request", 'needs "cmd"'),
     (b'{"cmd": 5}', "request", 'needs "cmd"'),
     (b'{"cmd": "fly"}', "request", "unknown command 'fly'"),
+    (b'{"cmd": "ping", "id": [1]}', "request", '"id" must be a string or an integer'),
     (b'{"cmd": "load", "pin": "a"}', "load", "missing argument 'path'"),
     (b'{"cmd": "unload", "pin": "a", "bank": "1"}', "unload", "'bank' must be an integer"),
     (b'{"cmd": "unload", "pin": "a", "bank": true}', "unload", "'bank' must be an integer"),
@@ -300,3 +303,33 @@ def test_another_user_is_kept_out(serve):
         assert server.refused == 1
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+REQUESTS = st.fixed_dictionaries(
+    {"cmd": st.sampled_from([*COMMANDS, "nope"])},
+    optional={
+        key: JSON_VALUES | st.sampled_from(["a", "KSPROPSETID_Synth", "VOLUME", "get", 0, -600])
+        for key in ("pin", "path", "bank", "db", "set", "item", "verb", "value", "size", "id")
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(line=st.binary(max_size=200) | REQUESTS.map(lambda r: json.dumps(r).encode()))
+def test_any_line_gets_exactly_one_reply_line(service, line):
+    protocol = ControlProtocol(service, lambda: {"reloaded": True})
+    out = protocol.handle_line(line.replace(b"\n", b" "))
+    assert out.endswith(b"\n") and out.count(b"\n") == 1
+    reply = json.loads(out)
+    assert isinstance(reply["ok"], bool)
+    assert ("result" in reply) == reply["ok"]
+    if not reply["ok"]:
+        assert reply["error"] and reply["where"]
+        assert not reply["error"].startswith("internal error"), reply
