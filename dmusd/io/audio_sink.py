@@ -41,6 +41,7 @@ log = logging.getLogger("dmusd.audio")
 JACK_HOSTAPI = "JACK Audio Connection Kit"
 ALSA_HOSTAPI = "ALSA"
 STARVED_NS = 1_000_000_000  # no callback for this long while running: the server is gone
+FIRST_CALLBACK_NS = 10_000_000_000  # the first callback may load numba's cache: more patience
 MONITOR_PERIOD = 0.2  # seconds between the monitor thread's looks at the callback time
 CLOSE_TIMEOUT = 1.5  # seconds a normal close may take before the stream is abandoned
 FIX = (
@@ -135,7 +136,7 @@ class AudioSink:
         self.lost_reason = ""
         self.abandoned = False  # the stream was left open: leave the process with os._exit
         self.xruns = 0
-        self.callbacks = 0
+        self.callbacks = 0  # completed
         self.position = 0  # frames rendered
         self.last_callback_ns = 0
         self.backend = ""  # "jack" | "alsa" | "pulse" | "portaudio"
@@ -234,8 +235,6 @@ class AudioSink:
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info, status) -> None:
         now = time.monotonic_ns()
-        self.last_callback_ns = now
-        self.callbacks += 1
         if status.output_underflow:
             self.xruns += 1
         try:
@@ -247,6 +246,8 @@ class AudioSink:
             self.error = error
             raise self._callback_abort from None
         self.position += frames
+        self.callbacks += 1  # completed callbacks: what alive() and the watchdog go by
+        self.last_callback_ns = time.monotonic_ns()
 
     # -- loss detection ----------------------------------------------------------------------
 
@@ -280,14 +281,19 @@ class AudioSink:
             elif not self.alive(STARVED_NS) and not reported:
                 reported = True
                 self._server_gone = True
-                self.lost_reason = f"no audio callback for {STARVED_NS / 1e9:.1f} s"
+                self.lost_reason = "the audio callbacks stopped coming"
                 log.error("audio: %s: the audio server is gone or stuck", self.lost_reason)
                 self.lost.set()
 
     def alive(self, max_age_ns: int) -> bool:
-        """Whether a callback came within the last `max_age_ns` (or the stream just started)."""
-        last = self.last_callback_ns or self._started_ns
-        return self._stream is not None and time.monotonic_ns() - last <= max_age_ns
+        """Whether a callback completed within the last `max_age_ns` (before the first one:
+        within FIRST_CALLBACK_NS of the start)."""
+        if self._stream is None:
+            return False
+        last = self.last_callback_ns
+        if last == 0:
+            return time.monotonic_ns() - self._started_ns <= max(max_age_ns, FIRST_CALLBACK_NS)
+        return time.monotonic_ns() - last <= max_age_ns
 
     # -- stop --------------------------------------------------------------------------------
 

@@ -1,0 +1,320 @@
+"""The daemon's life: build the synth service and its edges, run, reload, and shut down.
+
+Start-up order follows the data: config -> SynthService (pins, banks) -> AudioSink (the master
+clock starts moving) -> MidiPorts (input now has somewhere to go) -> ControlServer. Then the heap
+is frozen (gc.freeze: start-up objects leave the collector's view, so collections stay short) and
+systemd hears READY=1.
+
+Signals: once everything runs, SIGTERM/SIGINT/SIGHUP get handlers that do nothing but let
+Python write the signal's number to a wakeup pipe, which the main loop selects on. So whichever
+thread the kernel picks (libjack and PortAudio start threads of their own), the work happens in
+the main loop, in order: SIGTERM/SIGINT stop the daemon, SIGHUP reloads the config. Before that,
+during start-up, the default actions stand (a stop request while numba compiles just ends it).
+
+Shutdown: MIDI ports close first (no new notes), then all sound off, then the audio stream, then
+the control socket, then the service. Exit 0.
+
+Audio server loss (AudioSink.lost): with on_server_loss = "exit", the daemon logs, removes its
+socket, and leaves with os._exit(3) within a second or two, never touching the dead stream
+(PortAudio would hang); systemd's Restart=on-failure starts it again. With "reconnect" it waits
+until a JACK server answers again and then re-executes itself, which starts afresh with every
+handle of the dead server gone.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import select
+import signal
+import sys
+import threading
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from dmusd.config import Config, load_config, socket_path
+from dmusd.errors import AudioDeviceError, DmusdError
+from dmusd.io.audio_sink import AudioSink, jack_server
+from dmusd.io.control_socket import ControlServer
+from dmusd.io.midi_ports import MidiPorts
+from dmusd.io.sd_notify import Notifier, Watchdog, watchdog_interval
+from dmusd.kernel.clock import MasterClock, SampleCountClock
+from dmusd.service import LivePin, SynthService
+
+log = logging.getLogger("dmusd")
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+TICK = 0.25  # seconds the main loop sleeps between looks at the audio sink
+STATUS_PERIOD = 1.0  # seconds between STATUS updates to systemd
+FIRST_CALLBACK = 2.0  # seconds the first audio callback may take before READY anyway
+SWITCH_INTERVAL = 0.001  # seconds: the audio thread waits at most about this for the GIL
+SERVER_LOST_EXIT = AudioDeviceError.exit_code
+
+
+class Daemon:
+    """`dmusd run`: one SynthService, its audio sink, MIDI ports and control socket."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.notifier = Notifier()
+        self.service: SynthService | None = None
+        self.sink: AudioSink | None = None
+        self.ports: MidiPorts | None = None
+        self.control: ControlServer | None = None
+        self.watchdog: Watchdog | None = None
+        self._reload_lock = threading.Lock()
+        self._signals: _SignalPipe | None = None
+
+    # -- start -------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Start, serve until a signal or the loss of the audio server; the exit code."""
+        started = time.monotonic()
+        try:
+            self._start()
+        except BaseException:
+            self._shutdown()
+            raise
+        log.info(
+            "ready in %.2f s: audio %s %r, MIDI %s ports %s, control %s",
+            time.monotonic() - started,
+            self.sink.backend,
+            self.sink.device,
+            self.ports.backend,
+            ", ".join(repr(name) for name in self.ports.port_names),
+            self.control_path,
+        )
+        self.notifier.ready(self._status())
+        interval = watchdog_interval()
+        if interval:
+            self.watchdog = Watchdog(self.notifier, interval, self._healthy(interval))
+            self.watchdog.start()
+        return self._serve()
+
+    def _start(self) -> None:
+        config = self.config
+        warm_up(config)
+        clock = MasterClock(config.audio.sample_rate)
+        self.service = SynthService(config, clock)
+        self.sink = AudioSink(config.audio, self.service.render, clock)
+        self.sink.start()
+        ahead = round(config.audio.schedule_ahead_ms * 10_000)  # 100 ns units
+        self.ports = MidiPorts(config.midi, config.pins, self.service.put_midi, clock, ahead)
+        self.ports.start()
+        self.control_path = socket_path(config)
+        self.control = ControlServer(self.control_path, self.service, self.reload)
+        self.control.start()
+        deadline = time.monotonic() + FIRST_CALLBACK
+        while not self.sink.callbacks and not self.sink.lost.is_set():
+            if time.monotonic() > deadline:
+                log.warning("no audio callback within %.0f s of the start", FIRST_CALLBACK)
+                break
+            time.sleep(0.005)
+        self._signals = _SignalPipe()
+        gc.collect()
+        gc.freeze()
+        sys.setswitchinterval(SWITCH_INTERVAL)
+
+    def _healthy(self, interval: float):
+        limit = int(interval * 1e9 / 2)  # no callback for half the watchdog interval: stalled
+
+        def healthy() -> bool:
+            return not self.sink.lost.is_set() and self.sink.alive(limit)
+
+        return healthy
+
+    # -- the main loop -----------------------------------------------------------------------
+
+    def _serve(self) -> int:
+        next_status = time.monotonic() + STATUS_PERIOD
+        while True:
+            for number in self._signals.wait(TICK):
+                if number == signal.SIGHUP:
+                    log.info("SIGHUP: reloading the config")
+                    self._reload_logged()
+                    continue
+                log.info("%s: shutting down", signal.Signals(number).name)
+                self.notifier.stopping("shutting down")
+                return self._shutdown()
+            if self.sink.lost.is_set():
+                return self._server_lost()
+            now = time.monotonic()
+            if now >= next_status:
+                next_status = now + STATUS_PERIOD
+                if self.notifier.enabled:
+                    self.notifier.status(self._status())
+
+    def _status(self) -> str:
+        voices = self.service.active_voices()
+        return f"{voices} voices, {self.sink.xruns} xruns, audio {self.sink.backend}"
+
+    # -- reload ------------------------------------------------------------------------------
+
+    def reload(self) -> dict:
+        """Reread the config file and apply it; a bad config or bank raises and changes nothing.
+
+        Called by the control socket's reload command and by SIGHUP."""
+        with self._reload_lock:
+            try:
+                new = load_config(self.config.path)
+            except DmusdError as error:
+                log.error("reload refused, the running config stays: %s", error)
+                raise
+            try:
+                result = self.service.reload(new)
+            except DmusdError as error:
+                log.error("reload refused, the running config stays: %s", error)
+                raise
+            restart = [
+                name
+                for name in ("audio", "midi", "control")
+                if getattr(new, name) != getattr(self.config, name)
+            ]
+            if [p.port_names for p in new.pins] != [p.port_names for p in self.config.pins]:
+                restart.append("MIDI port names")
+            if restart:
+                log.warning("reload: %s changes take effect at restart", ", ".join(restart))
+            logging.getLogger().setLevel(new.logging.level.upper())
+            self.config = new
+            log.info("reloaded %s", new.path or "the built-in defaults")
+            return result
+
+    def _reload_logged(self) -> None:
+        try:
+            self.reload()
+        except DmusdError:
+            pass  # logged by reload(); the old config keeps playing
+        except Exception:
+            log.exception("reload failed; the old config keeps playing")
+
+    # -- stop --------------------------------------------------------------------------------
+
+    def _shutdown(self) -> int:
+        """Stop everything that started, in a safe order; 0 unless the stream had to be left."""
+        if self.watchdog is not None:
+            self.watchdog.stop()
+        steps = (
+            ("MIDI ports", self.ports and self.ports.stop),
+            ("all sound off", self.service and self.sink and self.service.panic),
+            ("audio", self.sink and self.sink.stop),
+            ("control socket", self.control and self.control.stop),
+            ("synth", self.service and self.service.close),
+        )
+        for what, step in steps:
+            if not step:
+                continue
+            try:
+                step()
+            except Exception:
+                log.exception("shutdown: %s failed", what)
+        self.notifier.close()
+        if self.sink is not None and self.sink.abandoned:
+            _leave(0)  # PortAudio's exit handler would hang on the abandoned stream
+        log.info("stopped")
+        return 0
+
+    def _server_lost(self) -> int:
+        reason = self.sink.lost_reason or "the audio stream stopped"
+        mode = self.config.audio.on_server_loss
+        self.notifier.status(f"audio lost: {reason}")
+        if self.watchdog is not None:
+            self.watchdog.stop()
+        # Nothing that talks to the dead server is touched: the stream is abandoned, and MIDI
+        # ports on JACK are left as they are. ALSA MIDI ports are closed (they would outlive an
+        # exec as a stale client).
+        for what, step in (
+            ("control socket", self.control and self.control.stop),
+            ("MIDI ports", self.ports and self.ports.backend != "jack" and self.ports.stop),
+            ("audio", self.sink.stop),
+        ):
+            if not step:
+                continue
+            try:
+                step()
+            except Exception:
+                log.exception("shutdown: %s failed", what)
+        if mode == "reconnect" and self.sink.backend == "jack":
+            log.error("audio: %s; waiting for a JACK server to come back", reason)
+            if self._wait_for_jack():
+                log.info("a JACK server answers again: restarting")
+                logging.shutdown()
+                os.execv(sys.executable, [sys.executable, *sys.argv])
+            _leave(0)
+        log.error(
+            "audio: %s; exiting with %d (on_server_loss = %s, systemd restarts the service)",
+            reason,
+            SERVER_LOST_EXIT,
+            mode,
+        )
+        _leave(SERVER_LOST_EXIT)
+        return SERVER_LOST_EXIT  # not reached
+
+    def _wait_for_jack(self) -> bool:
+        """True once a JACK server answers; False on SIGTERM/SIGINT while waiting."""
+        while True:
+            stop = [n for n in self._signals.wait(1.0) if n != signal.SIGHUP]
+            if stop:
+                log.info("%s while waiting for JACK: exiting", signal.Signals(stop[0]).name)
+                return False
+            rate, _ = jack_server(f"{self.config.audio.client_name}-probe")
+            if rate:
+                return True
+
+
+class _SignalPipe:
+    """SIGTERM/SIGINT/SIGHUP as numbers read from a pipe (signal.set_wakeup_fd)."""
+
+    def __init__(self) -> None:
+        self._read, write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        for number in SIGNALS:
+            signal.signal(number, _note_signal)
+
+    def wait(self, timeout: float) -> bytes:
+        """The signal numbers that arrived, waiting up to `timeout` seconds for one."""
+        ready, _, _ = select.select([self._read], [], [], timeout)
+        if not ready:
+            return b""
+        try:
+            return os.read(self._read, 64)
+        except BlockingIOError:
+            return b""
+
+
+def _note_signal(number: int, frame: object) -> None:
+    """Nothing to do: the wakeup pipe already carries the number to the main loop."""
+
+
+def warm_up(config: Config) -> None:
+    """Compile (or load from numba's cache) the engine before the audio stream exists.
+
+    The first render would do it otherwise, on the audio thread: a cold compile takes tens of
+    seconds, and JACK counts every cycle meanwhile as an xrun. One silent block through a
+    throwaway pin of each configured kind, on a sample-count clock, reaches every compiled
+    function; the real pins then find them ready."""
+    started = time.monotonic()
+    rate = config.audio.sample_rate
+    buffer = np.zeros((config.audio.period, 2), dtype=np.float32)
+    kinds = {
+        replace(pin, name="warm-up", channel_groups=1, voices=4, banks=(), port_names=(),
+                volume_db=0.0, capture=False)
+        for pin in config.pins
+    }  # fmt: skip
+    for pin in kinds:
+        live = LivePin(pin, rate, SampleCountClock(rate))
+        try:
+            live.render(buffer, config.audio.period, 0, 0, True)
+        finally:
+            live.close()
+    log.debug("engine ready in %.2f s", time.monotonic() - started)
+
+
+def _leave(code: int) -> None:
+    """Exit at once with `code`, after flushing the logs: no atexit handlers, no finalizers."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -1,0 +1,274 @@
+"""`dmusd run` as users and systemd run it: a subprocess on a real JACK server (dummy backend),
+its ports seen from JACK, its control socket, its sd_notify messages, its signals and exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.realtime
+
+START_TIMEOUT = 120  # seconds: a cold numba cache compiles the engine first
+
+
+class Systemd:
+    """A datagram socket standing in for systemd's notify socket."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.messages: list[list[str]] = []
+
+    def wait_for(self, key: str, timeout: float) -> list[str]:
+        """The first message (since the last match) holding `key`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                message = self.sock.recv(4096).decode().split("\n")
+            except TimeoutError:
+                break
+            self.messages.append(message)
+            if any(line.startswith(key) for line in message):
+                return message
+        raise AssertionError(f"no {key} from the daemon within {timeout} s: {self.messages}")
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Daemon:
+    """`dmusd run --config FILE` in a subprocess; stderr goes to a file the test reads."""
+
+    def __init__(self, tmp_path: Path, config: str, env: dict[str, str]) -> None:
+        self.tmp_path = tmp_path
+        self.config_file = tmp_path / "dmusd.toml"
+        self.config_file.write_text(config)
+        self.socket = tmp_path / "control.sock"
+        self.systemd = Systemd(tmp_path / "notify")
+        self.log_path = tmp_path / "stderr.log"
+        env = dict(env, NOTIFY_SOCKET=self.systemd.path, WATCHDOG_USEC="400000")
+        env.pop("WATCHDOG_PID", None)
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "dmusd.cli", "run", "--config", str(self.config_file)],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                env=env,
+            )
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_ready(self) -> list[str]:
+        try:
+            return self.systemd.wait_for("READY=1", START_TIMEOUT)
+        except AssertionError:
+            code = self.process.poll()
+            raise AssertionError(f"not ready; exit {code}; log:\n{self.log}") from None
+
+    def request(self, **request) -> dict:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            sock.connect(str(self.socket))
+            sock.sendall(json.dumps(request).encode() + b"\n")
+            reply = b""
+            while not reply.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                assert chunk, "the daemon closed the connection"
+                reply += chunk
+        return json.loads(reply)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.systemd.close()
+
+
+def config_text(tmp_path: Path, name: str, backend: str = "jack", extra: str = "") -> str:
+    return f"""
+[audio]
+backend = "{backend}"
+client_name = "{name}"
+
+[midi]
+backend = "jack"
+client_name = "{name}-midi"
+
+[[pins]]
+name = "synth"
+voices = 32
+volume_db = 0.0
+{extra}
+
+[control]
+socket = "{tmp_path / "control.sock"}"
+"""
+
+
+@pytest.fixture
+def daemons():
+    started: list[Daemon] = []
+
+    def make(tmp_path: Path, config: str, env: dict[str, str]) -> Daemon:
+        daemon = Daemon(tmp_path, config, env)
+        started.append(daemon)
+        return daemon
+
+    yield make
+    for daemon in started:
+        daemon.stop()
+
+
+def jack_ports(env: dict[str, str], prefix: str) -> list[str]:
+    """Port names under `prefix`, asked of the server `env` points at (in a subprocess, so this
+    process never holds a client of a server a test kills)."""
+    code = "import jack, sys; c = jack.Client('dmusd-test-lsp', no_start_server=True); "
+    code += "print('\\n'.join(p.name for p in c.get_ports(sys.argv[1]))); c.close()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, prefix], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    return [line for line in done.stdout.splitlines() if line]
+
+
+def test_runs_on_jack_notifies_systemd_and_stops_cleanly_on_sigterm(jack_server, daemons, tmp_path):
+    name = f"dmusd-test-{uuid.uuid4().hex[:6]}"
+    env = dict(os.environ)
+    daemon = daemons(tmp_path, config_text(tmp_path, name), env)
+    ready = daemon.wait_ready()
+    assert any(line.startswith("STATUS=0 voices, ") for line in ready), ready
+    # What READY promises: the audio client named from the config, the MIDI port, the socket.
+    assert jack_ports(env, f"{name}:") == [f"{name}:out_0", f"{name}:out_1"]
+    midi = jack_ports(env, f"{name}-midi")
+    assert len(midi) == 1 and midi[0].endswith(":synth 1"), midi
+    assert daemon.socket.exists() and daemon.socket.stat().st_mode & 0o777 == 0o600
+    assert daemon.request(cmd="ping")["result"]["pid"] == daemon.process.pid
+    # The watchdog pings (WATCHDOG_USEC=0.4 s) while audio runs; STATUS comes every second.
+    daemon.systemd.wait_for("WATCHDOG=1", 5)
+    daemon.systemd.wait_for("STATUS=", 5)
+    daemon.process.send_signal(signal.SIGTERM)
+    assert daemon.process.wait(timeout=2) == 0, daemon.log
+    assert any("STOPPING=1" in message for message in daemon.systemd.messages) or (
+        daemon.systemd.wait_for("STOPPING=1", 1)
+    )
+    assert not daemon.socket.exists()
+    assert "Traceback" not in daemon.log
+    assert "SIGTERM: shutting down" in daemon.log and "stopped" in daemon.log
+    assert jack_ports(env, f"{name}:") == []  # the stream and its client are closed
+
+
+def test_sigint_stops_it_too(jack_server, daemons, tmp_path):
+    name = f"dmusd-test-{uuid.uuid4().hex[:6]}"
+    daemon = daemons(tmp_path, config_text(tmp_path, name), dict(os.environ))
+    daemon.wait_ready()
+    daemon.process.send_signal(signal.SIGINT)
+    assert daemon.process.wait(timeout=2) == 0, daemon.log
+    assert not daemon.socket.exists()
+
+
+def test_sighup_and_reload_apply_a_good_config_and_refuse_a_bad_one(jack_server, daemons, tmp_path):
+    name = f"dmusd-test-{uuid.uuid4().hex[:6]}"
+    daemon = daemons(tmp_path, config_text(tmp_path, name), dict(os.environ))
+    daemon.wait_ready()
+
+    def volume() -> float:
+        return daemon.request(cmd="status")["result"]["pins"][0]["volume_db"]
+
+    assert volume() == 0.0
+    daemon.config_file.write_text(daemon.config_file.read_text().replace("= 0.0", "= -6.0"))
+    daemon.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while volume() != -6.0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert volume() == -6.0
+    # A bad config is refused, over the socket and on SIGHUP; the old one keeps playing.
+    good = daemon.config_file.read_text()
+    daemon.config_file.write_text(good.replace("voices = 32", "voices = 0").replace("-6.0", "-9"))
+    reply = daemon.request(cmd="reload")
+    assert not reply["ok"] and "voices" in reply["error"] + reply.get("where", "")
+    daemon.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while daemon.log.count("reload refused") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert daemon.log.count("reload refused") == 2, daemon.log
+    assert "pins[0].voices" in daemon.log
+    assert volume() == -6.0 and daemon.process.poll() is None
+    daemon.process.send_signal(signal.SIGTERM)
+    assert daemon.process.wait(timeout=5) == 0, daemon.log
+
+
+def test_config_error_is_exit_2_with_the_key_and_line(tmp_path):
+    config = config_text(tmp_path, "unused").replace("voices = 32", "voices = 0")
+    (tmp_path / "dmusd.toml").write_text(config)
+    done = subprocess.run(
+        [sys.executable, "-m", "dmusd.cli", "run", "--config", str(tmp_path / "dmusd.toml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    line = config.splitlines().index("voices = 0") + 1
+    assert f"dmusd.toml:{line}: pins[0].voices: must be 1..4096, got 0" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_no_audio_server_is_exit_3_saying_what_to_do(tmp_path):
+    config = config_text(tmp_path, "unused")
+    (tmp_path / "dmusd.toml").write_text(config)
+    env = dict(os.environ, JACK_DEFAULT_SERVER=f"dmusd-test-absent-{uuid.uuid4().hex[:6]}")
+    done = subprocess.run(
+        [sys.executable, "-m", "dmusd.cli", "run", "--config", str(tmp_path / "dmusd.toml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=START_TIMEOUT,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "no JACK server answers" in done.stderr and "dmusd devices" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "control.sock").exists()
+
+
+def reclaim_registry_slot(name: str) -> None:
+    """Free the JACK shm-registry slot a SIGKILLed server left (JACK2 has 8; a dead server's
+    slot is reclaimed only by a server of the same name): start one and stop it cleanly."""
+    env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1", JACK_DEFAULT_SERVER=name)
+    server = subprocess.Popen(
+        ["jackd", "-n", name, "-d", "dummy", "-r", "48000", "-p", "1024"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    subprocess.run(["jack_wait", "-w", "-t", "5"], env=env, capture_output=True, timeout=10)
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_killing_jackd_exits_nonzero_within_5_s(private_jack_server, daemons, tmp_path):
+    server = private_jack_server()
+    name = f"dmusd-test-{uuid.uuid4().hex[:6]}"
+    daemon = daemons(tmp_path, config_text(tmp_path, name), server.env)
+    daemon.wait_ready()
+    server.kill()  # SIGKILL: a crash, no goodbye to the clients
+    reclaim_registry_slot(server.name)
+    try:
+        code = daemon.process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"dmusd still runs 5 s after jackd died:\n{daemon.log}") from None
+    assert code == 3, daemon.log
+    assert "the JACK server went away" in daemon.log
+    assert not daemon.socket.exists()
