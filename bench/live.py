@@ -94,6 +94,7 @@ def dmusd(tmp: Path, env: dict[str, str], period: int = 1024, voices: int = 256)
         f'[audio]\nbackend = "jack"\nperiod = {period}\nclient_name = "{CLIENT}"\n'
         f'[midi]\nclient_name = "{CLIENT}"\n'
         f'[[pins]]\nname = "synth"\nvoices = {voices}\nbanks = ["{TIMGM}"]\n'
+        "reverb = false\nchorus = false\n"  # as FluidSynth runs here; tails would hide onsets
         f'[control]\nsocket = "{sock}"\n'
     )
     code = "import sys; from dmusd.cli import main; sys.exit(main())"
@@ -119,8 +120,9 @@ def fluidsynth(env: dict[str, str], voices: int = 256) -> Synth:
     with JackHarness("bench-probe") as h:
         h.wait_for_port(r"fluidsynth-bench.*:midi", is_midi=True)
         s.midi_port = h.midi_ports_of(r"fluidsynth-bench.*:midi")[0]
-        ports = h.client.get_ports(r"fluidsynth-bench", is_audio=True, is_output=True)
-        s.audio_client = ports[0].name.split(":")[0]
+        audio = h.wait_for_port(r"fluidsynth-bench", is_audio=True, is_output=True)
+        s.audio_client = audio[0].split(":")[0]
+    time.sleep(1.0)  # its client is activated a moment after the ports exist
     s.name = "fluidsynth"
     return s
 
@@ -148,7 +150,8 @@ def timing(synth: Synth, quick: bool) -> dict:
         h.connect_midi(synth.midi_port)
         h.connect_audio(sorted(p.name for p in h.client.get_ports(
             f"^{synth.audio_client}:", is_audio=True, is_output=True)))  # fmt: skip
-        h.play([(h.frame_time + h.period, b"\x90\x30\x01")])  # warm the path up
+        now = h.frame_time + h.period
+        h.play([(now, b"\x90\x30\x40"), (now + 2000, b"\xb0\x78\x00")])  # warm the path up
         time.sleep(1.0)
         aligned = latencies(h, [0] * (30 if quick else 100))
         rng = np.random.default_rng(3)
