@@ -272,3 +272,24 @@ def test_killing_jackd_exits_nonzero_within_5_s(private_jack_server, daemons, tm
     assert code == 3, daemon.log
     assert "the JACK server went away" in daemon.log
     assert not daemon.socket.exists()
+
+
+def test_devices_lists_jack_and_the_midi_apis(jack_server):
+    done = subprocess.run(
+        [sys.executable, "-m", "dmusd.cli", "devices", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    assert info["jack"]["running"] and info["jack"]["sample_rate"] > 0
+    jack = [api for api in info["audio"]["hostapis"] if api["name"] == "JACK Audio Connection Kit"]
+    assert jack and jack[0]["outputs"], info["audio"]
+    assert "Jack" in info["midi"]["apis"] and "ALSA" in info["midi"]["apis"]
+    alsa = info["midi"]["alsa_sequencer"]
+    assert alsa["opens"] == os.path.exists("/dev/snd/seq")
+    text = subprocess.run(
+        [sys.executable, "-m", "dmusd.cli", "devices"], capture_output=True, text=True, timeout=60
+    )
+    assert "JACK server" in text.stdout and "answers" in text.stdout
