@@ -37,7 +37,7 @@ import numpy as np
 
 from dmusd.config import Config, load_config, socket_path
 from dmusd.errors import AudioDeviceError, DmusdError
-from dmusd.io.audio_sink import AudioSink, jack_server
+from dmusd.io.audio_sink import AudioSink, jack_server, terminate_portaudio
 from dmusd.io.control_socket import ControlServer
 from dmusd.io.midi_ports import MidiPorts
 from dmusd.io.sd_notify import Notifier, Watchdog, watchdog_interval
@@ -206,15 +206,26 @@ class Daemon:
         for what, step in steps:
             if not step:
                 continue
+            began = time.monotonic()
             try:
                 step()
             except Exception:
                 log.exception("shutdown: %s failed", what)
+            log.debug("shutdown: %s took %.3f s", what, time.monotonic() - began)
         self.notifier.close()
         if self.sink is not None and self.sink.abandoned:
             _leave(0)  # PortAudio's exit handler would hang on the abandoned stream
         log.info("stopped")
         return 0
+
+    def exit(self, code: int) -> None:
+        """Leave the process after run(): PortAudio closed properly, then no slow teardown of
+        the interpreter (numba's and a frozen heap's finalizers took over a second)."""
+        if self.sink is not None and not self.sink.abandoned:
+            began = time.monotonic()
+            terminate_portaudio()
+            log.debug("PortAudio closed in %.3f s", time.monotonic() - began)
+        _leave(code)
 
     def _server_lost(self) -> int:
         reason = self.sink.lost_reason or "the audio stream stopped"

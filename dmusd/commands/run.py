@@ -49,7 +49,9 @@ def setup_logging(level: str) -> None:
         handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+            logging.Formatter(
+                "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s", "%H:%M:%S"
+            )
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -64,4 +66,6 @@ def run(args: argparse.Namespace) -> int:
     )
     from dmusd.daemon import Daemon  # imports numba and PortAudio: only when running
 
-    return Daemon(config).run()
+    daemon = Daemon(config)
+    daemon.exit(daemon.run())
+    return 0  # not reached: exit() leaves the process

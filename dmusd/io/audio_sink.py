@@ -90,6 +90,15 @@ def _reinitialize_portaudio(client_name: str) -> None:
         sd._initialize()
 
 
+def terminate_portaudio() -> None:
+    """Close PortAudio (and its JACK client) now, as its exit handler would; only when no
+    stream was abandoned (it would hang)."""
+    import sounddevice as sd
+
+    if sd._initialized:
+        sd._terminate()
+
+
 def _find_output(hostapi: str | None, device: str) -> tuple[int | None, str]:
     """The output device index on `hostapi` (None = any host API) whose name contains `device`
     ("" = the host API's default output), and a reason when there is none."""
