@@ -16,7 +16,7 @@ from dmusd import __version__
 from dmusd.errors import DmusdError
 
 # Sub-command modules, in the order `dmusd --help` lists them.
-COMMANDS = ["trace", "render", "bank"]
+COMMANDS = ["run", "ctl", "check_config", "devices", "render", "bank", "trace"]
 
 
 def build_parser() -> argparse.ArgumentParser:
