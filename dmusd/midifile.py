@@ -213,6 +213,8 @@ def _place(song, tracks, indices, division, ticks_per_second, start: int) -> int
         key=lambda item: (item[0], item[1], item[2]),
     )
     # Exact integer time: units of 100 ns x division (quarter-note timing) or x ticks/s.
+    # Rounded UP to 100 ns: the sample clock floors, so an event whose exact time is a whole
+    # sample lands on that sample, not on the one before.
     tempo = DEFAULT_TEMPO
     last_tick = 0
     acc = 0  # 100 ns x denominator
@@ -222,11 +224,11 @@ def _place(song, tracks, indices, division, ticks_per_second, start: int) -> int
         last_tick = tick
         if ticks_per_second is None:
             acc += dt * tempo * 10
-            now = start + acc // division
+            now = start - (-acc // division)
         else:
             num, den = ticks_per_second
             acc += dt * REF_PER_SECOND * den
-            now = start + acc // num
+            now = start - (-acc // num)
         if ev.data is None:
             tempo = ev.tempo
         elif ev.data:

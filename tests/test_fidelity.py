@@ -174,12 +174,6 @@ def test_onsets_are_at_the_stamped_sample(renders):
     same_as_first(renders["dmusd"], 3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dmusd/midifile.py floors each event's time to 100 ns and the sample clock floors "
-    "again: a note-on at an exact sample whose time is not a whole number of 100 ns units "
-    "plays one sample early (bench/out/fidelity.md, onsets)",
-)
 def test_onsets_off_the_100ns_grid_are_at_the_stamped_sample(renders):
     same_as_first(renders["dmusd"], 4)
 

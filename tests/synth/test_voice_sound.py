@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dmusd.synth.engine import VoiceSpec
+from dmusd.synth.engine import VoiceSpec, default_connections
 from dmusd.synth.engine import connections as C
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.filter import lowpass_response_db
@@ -85,6 +85,25 @@ def test_single_cycle_loop_is_seamless_and_in_tune(mode):
     coef, *_ = np.linalg.lstsq(basis, x, rcond=None)
     residual = np.abs(x - basis @ coef).max()
     assert residual < {L.INTERP_LINEAR: 2e-3, L.INTERP_CUBIC: 2e-4, L.INTERP_SINC: 2e-4}[mode] * 10
+
+
+@pytest.mark.parametrize("cents_per_key, key", [(50, 72), (50, 40), (0, 90), (200, 61)])
+def test_key_tracking_scales_around_the_unity_note(cents_per_key, key):
+    """SF2 scaleTuning / a DLS KEYNUMBER -> PITCH scale other than 100 cents a key: the unity
+    note keeps the wave's pitch and every key moves by the scale (a 50-cent wood block at
+    unity 104 must not play key 60 five octaves down)."""
+    rows = [
+        r
+        for r in default_connections().tolist()
+        if not (r[0] == C.CONN_SRC_KEYNUMBER and r[2] == C.CONN_DST_PITCH)
+    ]
+    rows.append((C.CONN_SRC_KEYNUMBER, 0, C.CONN_DST_PITCH, 0, cents_per_key * 128 * 65536))
+    engine = make_engine()
+    offset, length = sine_wave(engine, 100, cycles=1)
+    spec = looped_voice(offset, length, key=key, unity_note=64, connections=rows)
+    engine.start(spec)
+    f = zero_crossing_frequency(engine.render(RATE)[:, 0].astype(np.float64)[2000:])
+    assert abs(cents(f, 480.0 * 2 ** ((key - 64) * cents_per_key / 1200))) < 3.0
 
 
 def test_loop_after_an_attack_part():

@@ -34,6 +34,17 @@ _PREPARE_CACHE = 4096  # converted connection lists kept (one per region in use)
 _DEFAULT_CC = {7: 100, 10: 64, 11: 127}  # GM power-on controller values
 
 
+def _key_cents(rows: np.ndarray, scale: np.ndarray) -> float:
+    """Cents a key adds to the pitch: the sum of the plain KEYNUMBER -> PITCH rows."""
+    plain = (
+        (rows[:, L.C_SOURCE] == C.CONN_SRC_KEYNUMBER)
+        & (rows[:, L.C_CONTROL] == C.CONN_SRC_NONE)
+        & (rows[:, L.C_DEST] == L.D_PITCH)
+        & (rows[:, L.C_SRC_TRANSFORM] == 0)
+    )
+    return float(scale[plain].sum()) / 128.0
+
+
 class Engine:
     """The voice engine of one pin."""
 
@@ -160,7 +171,9 @@ class Engine:
         self.vi[v] = ints
         floats = [0.0] * L.VF_N
         floats[L.VF_RATE_RATIO] = spec.sample_rate / self.sample_rate
-        floats[L.VF_PITCH_OFFSET] = spec.fine_tune - 100.0 * spec.unity_note
+        # The key tracking (KEYNUMBER -> PITCH, 100 cents a key by default; SF2 scaleTuning
+        # may say 50 or 0) places the key in cents: the unity note must sit at the same scale.
+        floats[L.VF_PITCH_OFFSET] = spec.fine_tune - spec.unity_note * _key_cents(rows, scale)
         floats[L.VF_ATTENUATION] = min(spec.attenuation / 655360.0, 0.0)
         self.vf[v] = floats
         if n:
