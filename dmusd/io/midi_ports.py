@@ -1,35 +1,38 @@
-"""MIDI ports: one python-rtmidi virtual input per pin and channel group, plus capture outputs.
+"""MIDI ports: one input per pin and channel group (JACK-native or python-rtmidi), plus capture.
 
 The edge between the outside world and a pin's IMXF chain:
 
-    rtmidi callback (ALSA's input thread, or JACK's real-time thread)
-        -> stamp with the master clock and append to a queue, nothing else
+    the input callback (JACK's process callback, or rtmidi's ALSA input thread)
+        -> append the message and when it arrived to a queue, nothing else
     the MIDI input thread (one for all ports)
-        -> turn the stamp into the message's true arrival time (ArrivalStamper)
+        -> turn that arrival into master time
         -> feed(pin, group, data, arrival + schedule_ahead)
         -> the pin's capture path, when configured (CaptureOutput)
 
 Every message plays at its arrival + a constant schedule-ahead, so latency is constant. The
-arrival is NOT the master time read in the callback: the callback runs late by however long it
-waited for the GIL (up to the switch interval, 5 ms), which would become timing jitter. RtMidi
-hands over its own delta times instead, measured before Python is reached (ALSA: the sequencer
-queue's timestamps; JACK: jack_get_time() in the process callback); ArrivalStamper rebuilds the
-true arrival times from them. See its docstring.
+arrival is never the master time read in a Python callback: that callback runs late by however
+long it waited for the GIL (up to the switch interval), which would become timing jitter.
+
+JACK: ONE jack.Client named `client_name` with one MIDI input port per pin x channel group. The
+process callback reads each event with its frame offset inside the period, so its arrival is an
+exact JACK frame; the input thread turns that frame into JACK time (jack_frames_to_time), takes
+its age on JACK's clock (jack_get_time now) and subtracts the age from the master time now
+(JackArrival). JACK's clock is CLOCK_MONOTONIC_RAW in jack2 1.9.21 (not CLOCK_MONOTONIC: they
+differ by a constant here), so only ages are taken from it, never absolute times. The capture
+outputs stay python-rtmidi MidiOut ports (their own clients "<client_name> <pin> capture"): what
+they send is not timing-critical.
+
+ALSA: rtmidi, one client per port named `client_name`. RtMidi hands over delta times taken by
+the sequencer before Python is reached; ArrivalStamper rebuilds true arrival times from them.
 
 Backends: the ALSA sequencer by default (what DAWs see on a desktop); JACK when ALSA cannot be
-opened (no /dev/snd/seq) or when configured. python-rtmidi opens one client per MidiIn, so with
-JACK each port gets its own client, named "<client_name> <port name>" so that the full port names
-are stable (JACK would otherwise rename equal client names to "dmusd-01", ... in opening order).
-With ALSA every client is named `client_name` and the port takes the configured name.
-
-Known limit: RtMidi's JACK input stamps every event of a JACK period with the time of the
-process callback, not with the event's frame offset inside the period, so through JACK an event's
-position inside its period is lost (timing is quantized to the JACK period, as FluidSynth's is);
-the period itself is kept exactly.
+opened (no /dev/snd/seq) or when configured.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import threading
 from collections import deque
@@ -37,6 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import jack
 import rtmidi
 
 from dmusd.errors import DmusdError
@@ -58,6 +62,43 @@ _TICKS_PER_US = REFTIME_PER_SECOND // 1_000_000
 # so letting it drop them would lose their share of the delta times.
 _FILTERED = frozenset((0xF1, 0xF8, 0xFE))
 _JACK_CLIENT_NAME_MAX = 63  # jack_client_name_size() - 1
+
+
+class JackArrival:
+    """JACK time of an event's frame (process callback), then master time (MIDI input thread).
+
+    JACK-Client 0.5 does not wrap jack_get_time and jack_frames_to_time, so they come from libjack
+    through ctypes. jack_frames_to_time is only right for frames of the current cycle (jack2 takes
+    the frame difference unsigned), hence in the process callback; jack_get_time may only be
+    called while a client is open (it crashes before the first one).
+    """
+
+    SAME_INSTANT_US = 100  # both clocks read within this: a GIL switch did not come between
+
+    def __init__(self, client: jack.Client, clock: IMasterClock) -> None:
+        lib = ctypes.CDLL(ctypes.util.find_library("jack") or "libjack.so.0")
+        self._get_time = lib.jack_get_time
+        self._get_time.restype, self._get_time.argtypes = ctypes.c_uint64, []
+        self._frames_to_time = lib.jack_frames_to_time
+        self._frames_to_time.restype = ctypes.c_uint64
+        self._frames_to_time.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+        self._client = ctypes.c_void_p(int(jack._ffi.cast("uintptr_t", client._ptr)))
+        self.clock = clock
+
+    def jack_time(self, frame: int) -> int:
+        """JACK time (µs) of a frame of the current cycle (process callback only)."""
+        return self._frames_to_time(self._client, frame & 0xFFFFFFFF)
+
+    def master_time(self, event_us: int) -> int:
+        """Master time (100 ns) of a past JACK time (µs): master now minus the event's age."""
+        for _ in range(4):  # read both clocks at one instant; retry if a thread switch split them
+            before = self._get_time()
+            master = self.clock.GetTime()
+            after = self._get_time()
+            if after - before <= self.SAME_INSTANT_US:
+                break
+        age_us = (before + after) // 2 - event_us
+        return master - age_us * _TICKS_PER_US
 
 
 class ArrivalStamper:
@@ -108,8 +149,8 @@ class _Port:
     group: int  # 1-based channel group
     name: str  # the configured port name
     full_name: str  # "client:port" as other programs see it
-    midi_in: Any  # rtmidi.MidiIn
-    stamper: ArrivalStamper
+    midi_in: Any  # rtmidi.MidiIn (ALSA) or jack.OwnMidiPort (JACK)
+    stamper: ArrivalStamper | None  # rtmidi's delta times -> arrival; None with JACK
     capture: CaptureOutput | None
 
 
@@ -207,6 +248,10 @@ class MidiPorts:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._fallback = ""  # why ALSA was passed over, for error messages
+        self._jack: jack.Client | None = None  # the one JACK client of the inputs
+        self._jack_inputs: tuple[tuple[int, Any], ...] = ()  # (port index, OwnMidiPort)
+        self._jack_lost = threading.Event()  # the JACK server went away: nothing to close
+        self._arrival: JackArrival | None = None
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -214,10 +259,18 @@ class MidiPorts:
         api = self._choose_api()
         self.backend = "jack" if api == rtmidi.API_UNIX_JACK else "alsa"
         try:
+            if api == rtmidi.API_UNIX_JACK:
+                self._open_jack_client()
             for pin in self.pins:
                 capture = self._open_capture(api, pin) if getattr(pin, "capture", False) else None
                 for group, name in enumerate(self._names(pin), start=1):
-                    self._open_input(api, pin.name, group, name, capture)
+                    if self._jack is not None:
+                        self._open_jack_input(pin.name, group, name, capture)
+                    else:
+                        self._open_input(api, pin.name, group, name, capture)
+            if self._jack is not None:
+                self._jack_inputs = tuple((i, p.midi_in) for i, p in enumerate(self._ports))
+                self._jack.activate()
         except BaseException:
             self._close_inputs()
             self._close_outputs()
@@ -280,6 +333,35 @@ class MidiPorts:
             where=f"midi ({self.backend})",
         )
 
+    def _open_jack_client(self) -> None:
+        """One client for every input; if its name is taken (by default the audio client has
+        it too), "<client_name> MIDI", so that the port names stay stable either way."""
+        name = self.midi.client_name
+        try:
+            try:
+                client = jack.Client(name, use_exact_name=True, no_start_server=True)
+            except jack.JackOpenError:  # jack2 says "server error" for a taken exact name too
+                name = f"{name[: _JACK_CLIENT_NAME_MAX - 5]} MIDI"
+                client = jack.Client(name, use_exact_name=True, no_start_server=True)
+        except jack.JackError as e:
+            raise self._open_error("input", self._names(self.pins[0])[0], e) from None
+        client.set_process_callback(self._process)
+        client.set_shutdown_callback(lambda status, reason: self._jack_lost.set())
+        self._jack = client
+        self._arrival = JackArrival(client, self.clock)
+
+    def _open_jack_input(
+        self, pin: str, group: int, name: str, capture: CaptureOutput | None
+    ) -> None:
+        assert self._jack is not None
+        try:
+            port = self._jack.midi_inports.register(name)
+        except jack.JackError as e:
+            raise self._open_error("input", name, e) from None
+        entry = _Port(pin, group, name, port.name, port, None, capture)
+        self._ports.append(entry)
+        self.port_names.append(entry.full_name)
+
     def _open_input(
         self, api: int, pin: str, group: int, name: str, capture: CaptureOutput | None
     ) -> None:
@@ -310,7 +392,18 @@ class MidiPorts:
         return CaptureOutput(midi_out.send_message)
 
     def _close_inputs(self) -> None:
+        # JACK: deactivate only (no more process callbacks); the client is closed with the
+        # outputs, once the input thread no longer reads its clock.
+        client = self._jack
+        self._jack_inputs = ()
+        if client is not None and not self._jack_lost.is_set():
+            try:
+                client.deactivate()
+            except jack.JackError as e:
+                log.debug("deactivating the JACK MIDI client: %s", e)
         for port in self._ports:
+            if port.stamper is None:  # a JACK port: gone with its client
+                continue
             try:
                 port.midi_in.cancel_callback()
                 port.midi_in.close_port()
@@ -321,6 +414,12 @@ class MidiPorts:
         self._ports = []
 
     def _close_outputs(self) -> None:
+        client, self._jack = self._jack, None
+        if client is not None and not self._jack_lost.is_set():
+            try:
+                client.close()
+            except jack.JackError as e:
+                log.debug("closing the JACK MIDI client: %s", e)
         for capture in self._captures:
             capture.close()
         self._captures = set()
@@ -333,6 +432,22 @@ class MidiPorts:
         self._outs = []
 
     # -- the real-time side ---------------------------------------------------------------
+    def _process(self, frames: int) -> None:
+        # JACK's real-time thread: each event with its exact frame, queued. Nothing else.
+        client = self._jack
+        if client is None:
+            return
+        start = client.last_frame_time
+        jack_time = self._arrival.jack_time
+        queue = self._queue
+        got = False
+        for index, port in self._jack_inputs:
+            for offset, data in port.incoming_midi_events():
+                queue.append((index, bytes(data), jack_time(start + offset)))
+                got = True
+        if got:
+            self._wake.set()
+
     def _callback(self, event: tuple[list[int], float], index: int) -> None:
         # RtMidi's thread (JACK: the real-time one): read the clock, queue, wake. Nothing else.
         self._queue.append((index, event[0], event[1], self.clock.GetTime()))
@@ -349,7 +464,7 @@ class MidiPorts:
                 item = queue.popleft()
                 if item is None:
                     return
-                port = self._deliver(*item)
+                port = self._deliver(*item) if len(item) == 4 else self._deliver_jack(*item)
                 if port is not None and port.capture is not None:
                     captured.add(port.capture)
             for capture in captured:
@@ -360,11 +475,20 @@ class MidiPorts:
         if index >= len(ports):  # a callback that raced stop()
             return None
         port = ports[index]
+        assert port.stamper is not None
         arrival = port.stamper.stamp(delta, read)
-        if not message or message[0] in _FILTERED:
+        return self._route(port, bytes(message), arrival)
+
+    def _deliver_jack(self, index: int, data: bytes, event_us: int) -> _Port | None:
+        ports, arrival = self._ports, self._arrival
+        if index >= len(ports) or arrival is None:
+            return None  # raced stop()
+        return self._route(ports[index], data, arrival.master_time(event_us))
+
+    def _route(self, port: _Port, data: bytes, arrival: int) -> _Port | None:
+        if not data or data[0] in _FILTERED:
             self.filtered += 1
             return None
-        data = bytes(message)
         time = arrival + self.schedule_ahead
         try:
             self.feed(port.pin, port.group, data, time)
