@@ -249,7 +249,7 @@ def test_other_sample_rates_keep_pitch_and_time(capsys, tmp_path, banks, rate):
     assert heard[0] <= 1 and abs(heard[-1] / rate - 4.0) < 0.01  # a sine from 0, ends at 4 s
 
 
-# -- level ------------------------------------------------------------------------------------------
+# -- level -------------------------------------------------------------------------------------
 def test_a_dense_gm_passage_does_not_clip_at_the_default_gain(capsys, tmp_path):
     """16 channels of six-note chords at full velocity and full volume with TimGM6mb: more than
     the mix headroom holds, so the master limiter keeps every sample under its ceiling, and the
