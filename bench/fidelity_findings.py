@@ -10,28 +10,18 @@ its onset or release (few notes in these files: the GM files start a new program
 last chord is released). TimGM6mb as SF2 and as its DLS conversion render identically in dmusd
 (0.00 dB, 0.0 cents on every note: the converter loses nothing the engine uses).
 
-**Engine bug 1 - key tracking other than 100 cents a key is played at the wrong pitch.**
-`dmusd/synth/engine/engine.py:161` sets `VF_PITCH_OFFSET = fine_tune - 100 * unity_note`, which
-is right only for the DLS2 default KEYNUMBER -> PITCH of 12800 (100 cents a key). The bank
-contract (dmusd/banks/README.md: "KEYNUMBER -> PITCH scales key tracking around the unity
-note") and SF2.04 8.1.2 gen 56 (scaleTuning: "the degree to which the MIDI key number influences
-pitch", pitch = root + (key - root) x scaleTuning) need `fine_tune - unity_note x S / 128`, where
-S is the summed scale of the KEYNUMBER -> PITCH rows with no control (in cents x 128). With
-TimGM6mb's Wood Block (program 115, scaleTuning 50, root 104) key 60 should be 44 x 50 = 2200
-cents under the root; dmusd plays it 10400 - 3000 = 7400 cents under: measured 33 Hz against
-FluidSynth's 680 Hz (spectrogram `spec-gm-115-119.png`). Programs 115-127 (and the GS
-drum-part test, which plays them) fail pitch and level for this reason: the "key tracking ...
-cents/key" cause in the tables. Fix (lead's file): at `Engine.start`, S = sum of the spec's
-KEYNUMBER -> PITCH rows (control NONE), offset = fine_tune - unity_note x S / 12800 x 100.
+**Fixed: key tracking other than 100 cents a key.** The engine placed the unity note at 100
+cents a key whatever the articulation's KEYNUMBER -> PITCH scale (SF2.04 8.1.2 gen 56,
+scaleTuning; bank README: "KEYNUMBER -> PITCH scales key tracking around the unity note"), so
+TimGM6mb's Wood Block (program 115, scaleTuning 50, root 104) played key 60 at 33 Hz against
+FluidSynth's 680 Hz. `Engine.start` now takes the scale from the plain key-tracking rows
+(offset = fine_tune - unity_note x S / 128); programs 115-127 now pass pitch.
 
-**Engine bug 2 - a note-on at an exact sample can play one sample early.** dmusd/midifile.py
-(`_place`, `now = start + acc // division`) floors each event to whole 100 ns units, and
-`SampleClock.RefTimeToSample` (dmusd/kernel/clock.py:241) floors again. A note whose true time is
-an exact sample but not a whole number of 100 ns (at 120 bpm / 480 ppq: tick 4379 = 218950 samples
-= 45614583.3 x 100 ns) lands on sample 218949. Fix: round the file's times up to the next 100 ns
-(`-(-acc // division)`) or round to the nearest sample in RefTimeToSample. The bench now takes
-each note's exact sample from the file's ticks (mido), and `tests/test_fidelity.py` keeps a
-strict xfail on it. Apart from that, dmusd's onsets are sample-exact: every repeat of one sound
+**Fixed: a note-on at an exact sample played one sample early.** dmusd/midifile.py floored event
+times to 100 ns and `SampleClock.RefTimeToSample` floors again, so tick 4379 at 120 bpm / 480 ppq
+(exactly sample 218950 = 45614583.3 x 100 ns) landed on 218949. File times now round up to the
+next 100 ns; `tests/test_fidelity.py` checks onsets off the 100 ns grid.
+Apart from that, dmusd's onsets are sample-exact: every repeat of one sound
 starts the same number of samples after its note-on wherever it falls (the "exact" counts), and
 in the test the same note at sample 0 and at a sample off every block grid is bit-identical.
 FluidSynth's onsets are quantized to its 64-sample block and start one block late at the top of
