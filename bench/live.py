@@ -27,6 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
+import jack
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,11 +57,12 @@ class Jackd:
 
 
 class Synth:
-    """A synth process on the JACK server: its MIDI input port and audio output ports."""
+    """A synth process on the JACK server: its MIDI input port and audio output ports, found by
+    pattern once it runs (client names are not fixed: JACK renames a taken name "x-01")."""
 
     name = ""
-    midi_port = ""
-    audio_client = ""
+    midi_pattern = ""  # regex of its MIDI input port's full name
+    audio_pattern = ""  # regex of its audio output ports' full names
 
     def __init__(self, cmd: list[str], env: dict[str, str], ready: str, timeout: float) -> None:
         self.log = tempfile.NamedTemporaryFile("w+b", suffix=".log", delete=False)  # noqa: SIM115
@@ -76,6 +78,24 @@ class Synth:
     def text(self) -> str:
         return Path(self.log.name).read_text(errors="replace")
 
+    def wire(self, h: JackHarness, audio: bool = True, timeout: float = 20.0) -> None:
+        """Connect the harness to this synth. A port is visible before its client is active,
+        and connecting then fails (JackErrorCode -1): retry until it holds."""
+        midi = h.wait_for_port(self.midi_pattern, timeout, is_midi=True, is_input=True)[0]
+        outs = h.wait_for_port(self.audio_pattern, timeout, is_audio=True, is_output=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                h.disconnect_all()
+                h.connect_midi(midi)
+                if audio:
+                    h.connect_audio(sorted(outs))
+                return
+            except jack.JackError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -84,6 +104,14 @@ class Synth:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        # The server drops a dead client's ports a moment later; a synth started before then
+        # would find its client name taken.
+        with JackHarness("bench-reaper") as h:
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline and (
+                h.client.get_ports(self.midi_pattern) or h.client.get_ports(self.audio_pattern)
+            ):
+                time.sleep(0.05)
         return self.process.returncode
 
 
@@ -101,29 +129,29 @@ def dmusd(tmp: Path, env: dict[str, str], period: int = 1024, voices: int = 256)
     cmd = [sys.executable, "-c", code, "run", "--config", str(config)]
     s = Synth(cmd, env, r" ready in [0-9.]+ s", 300)
     s.name = "dmusd"
-    s.midi_port = f"{CLIENT} synth 1:synth 1"
-    s.audio_client = CLIENT
+    # MIDI: "dmusd-bench synth 1:synth 1" (one rtmidi client per port) or "dmusd-bench:synth 1"
+    # (one JACK client for all ports); audio: PortAudio's client "dmusd-bench" (or "-01").
+    s.midi_pattern = rf"^{re.escape(CLIENT)}[^:]*:synth 1$"
+    s.audio_pattern = rf"^{re.escape(CLIENT)}(-[0-9]+)?:"
     s.ready_logged = float(re.search(r" ready in ([0-9.]+) s", s.text()).group(1))
     return s
 
 
-def fluidsynth(env: dict[str, str], voices: int = 256) -> Synth:
+def fluidsynth(server: str, env: dict[str, str], voices: int = 256) -> Synth:
+    # The server is named in its settings, not left to JACK_DEFAULT_SERVER; audio and MIDI share
+    # one JACK client ("fluidsynth-bench", MIDI port "midi_00", audio "left"/"right").
     cmd = [
         "fluidsynth", "-a", "jack", "-m", "jack", "-i", "-s", "-g", "0.2",
+        "-o", f"audio.jack.server={server}", "-o", f"midi.jack.server={server}",
         "-o", "audio.jack.autoconnect=0", "-o", "midi.autoconnect=0",
-        "-o", "audio.jack.id=fluidsynth-bench", "-o", "midi.jack.id=fluidsynth-bench-midi",
+        "-o", "audio.jack.id=fluidsynth-bench", "-o", "midi.jack.id=fluidsynth-bench",
         "-o", f"synth.polyphony={voices}", "-o", "synth.reverb.active=0",
         "-o", "synth.chorus.active=0", TIMGM,
     ]  # fmt: skip
-    s = Synth(cmd, env, r"", 30)
-    # FluidSynth prints nothing when ready: wait for its MIDI port.
-    with JackHarness("bench-probe") as h:
-        h.wait_for_port(r"fluidsynth-bench.*:midi", is_midi=True)
-        s.midi_port = h.midi_ports_of(r"fluidsynth-bench.*:midi")[0]
-        audio = h.wait_for_port(r"fluidsynth-bench", is_audio=True, is_output=True)
-        s.audio_client = audio[0].split(":")[0]
-    time.sleep(1.0)  # its client is activated a moment after the ports exist
+    s = Synth(cmd, env, r"", 30)  # FluidSynth prints nothing when ready: wire() waits for ports
     s.name = "fluidsynth"
+    s.midi_pattern = r"^fluidsynth-bench[^:]*:midi"
+    s.audio_pattern = r"^fluidsynth-bench[^:]*:(left|right)$"
     return s
 
 
@@ -147,9 +175,7 @@ def latencies(h: JackHarness, offsets: list[int]) -> np.ndarray:
 
 def timing(synth: Synth, quick: bool) -> dict:
     with JackHarness(f"bench-daw-{synth.name}") as h:
-        h.connect_midi(synth.midi_port)
-        h.connect_audio(sorted(p.name for p in h.client.get_ports(
-            f"^{synth.audio_client}:", is_audio=True, is_output=True)))  # fmt: skip
+        synth.wire(h)
         now = h.frame_time + h.period
         h.play([(now, b"\x90\x30\x40"), (now + 2000, b"\xb0\x78\x00")])  # warm the path up
         time.sleep(1.0)
@@ -180,7 +206,7 @@ def xruns(period: int, voices: int, tmp: Path, seconds: float) -> dict:
         synth = dmusd(tmp, server.env, period=period, voices=voices)
         try:
             with JackHarness("bench-load") as h:
-                h.connect_midi(synth.midi_port)
+                synth.wire(h, audio=False)
                 now = h.frame_time + h.period
                 # Sustained organ notes on 16 channels x 32 keys = up to 512 voices.
                 events = [(now, bytes([0xC0 | ch, 16])) for ch in range(16) if ch != 9]
@@ -203,7 +229,7 @@ def xruns(period: int, voices: int, tmp: Path, seconds: float) -> dict:
     return {"period": period, "voices": voices, "seconds": seconds, "xruns": count}
 
 
-def cpu_and_rss(pid: int, seconds: float) -> tuple[float, float]:
+def cpu_percent(pid: int, seconds: float) -> float:
     def ticks() -> int:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return int(fields[11]) + int(fields[12])  # utime + stime
@@ -211,13 +237,50 @@ def cpu_and_rss(pid: int, seconds: float) -> tuple[float, float]:
     t0, c0 = time.monotonic(), ticks()
     time.sleep(seconds)
     t1, c1 = time.monotonic(), ticks()
-    cpu = 100.0 * (c1 - c0) / TICKS / (t1 - t0)
-    rss = next(
-        int(line.split()[1]) / 1024
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-        if line.startswith("VmRSS:")
-    )
-    return cpu, rss
+    return 100.0 * (c1 - c0) / TICKS / (t1 - t0)
+
+
+def _kind(path: str) -> str:
+    """What a mapping of /proc/PID/smaps holds, for the memory breakdown."""
+    if "jack" in path and (path.startswith("/dev/shm") or "(deleted)" in path or "memfd" in path):
+        return "jack_shm"  # the server's segments, mapped by every JACK client of the process
+    if path.startswith("/dev/shm") or path.startswith("/SYSV") or "memfd:" in path:
+        return "other_shm"
+    if re.search(r"\.so(\.[0-9.]+)?( \(deleted\))?$", path):
+        return "libs"  # shared objects: numpy, llvmlite, libjack, PortAudio, ...
+    if path.startswith("/"):
+        return "files"  # e.g. the soundfont or a numba cache if mmapped
+    return "anon"  # heap, numpy arrays, [stack] and anonymous mmaps (bank samples, pools)
+
+
+def memory(pid: int) -> dict:
+    """RSS, PSS and USS (private clean + dirty) in MB from /proc/PID/smaps_rollup, and the same
+    split by what is mapped (JACK shared memory, libraries, anonymous memory, files)."""
+    roll = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        key, value = line.split(":", 1)
+        roll[key] = int(value.split()[0]) / 1024
+    out = {
+        "rss_mb": round(roll["Rss"], 1),
+        "pss_mb": round(roll["Pss"], 1),
+        "uss_mb": round(roll["Private_Clean"] + roll["Private_Dirty"], 1),
+        "shared_mb": round(roll["Shared_Clean"] + roll["Shared_Dirty"], 1),
+    }
+    parts: dict[str, dict[str, float]] = {}
+    kind = "anon"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            kind = _kind(" ".join(head[5:]) if len(head) > 5 else "")
+            continue
+        if head[0] in ("Rss:", "Private_Clean:", "Private_Dirty:"):
+            part = parts.setdefault(kind, {"rss_mb": 0.0, "private_mb": 0.0})
+            mb = int(head[1]) / 1024
+            part["rss_mb" if head[0] == "Rss:" else "private_mb"] += mb
+    out["by_kind"] = {
+        k: {name: round(v, 1) for name, v in part.items()} for k, part in sorted(parts.items())
+    }
+    return out
 
 
 def main() -> int:
@@ -242,15 +305,28 @@ def main() -> int:
         result["ready_warm_s"] = round(warm.ready_logged, 2)
         result["ready_warm_wall_s"] = round(warm.ready_wall, 2)
 
-        cpu, rss = cpu_and_rss(warm.process.pid, 3.0 if args.quick else 10.0)
-        print(f"idle: {cpu:.2f} % of a core, RSS {rss:.1f} MB")
+        cpu = cpu_percent(warm.process.pid, 3.0 if args.quick else 10.0)
+        mem = memory(warm.process.pid)
+        print(f"idle: {cpu:.2f} % of a core")
+        print(
+            f"memory: RSS {mem['rss_mb']:.1f} MB, PSS {mem['pss_mb']:.1f} MB, "
+            f"USS (private) {mem['uss_mb']:.1f} MB, shared {mem['shared_mb']:.1f} MB"
+        )
+        print(
+            "  by mapping (RSS/private MB): "
+            + ", ".join(
+                f"{k} {v['rss_mb']:.1f}/{v['private_mb']:.1f}" for k, v in mem["by_kind"].items()
+            )
+        )
         result["idle_cpu_percent"] = round(cpu, 2)
-        result["rss_mb"] = round(rss, 1)
+        result["memory"] = mem
+        result["rss_mb"] = mem["rss_mb"]
+        result["uss_mb"] = mem["uss_mb"]
 
         print("MIDI in -> audio out through JACK (period 1024, 48 kHz):")
         result["dmusd"] = timing(warm, args.quick)
         warm.stop()
-        fluid = fluidsynth(server.env)
+        fluid = fluidsynth(server.name, server.env)
         try:
             result["fluidsynth"] = timing(fluid, args.quick)
         finally:
@@ -270,7 +346,7 @@ def main() -> int:
         "jitter_ms": 0.1,
         "ready_warm_s": 2.0,
         "idle_cpu_percent": 1.0,
-        "rss_mb": 150.0,
+        "rss_mb": 150.0,  # issue 5 says RSS; USS is what dmusd itself costs
     }
     print(json.dumps(result))
     return 0
