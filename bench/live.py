@@ -264,6 +264,9 @@ def memory(pid: int) -> dict:
         "rss_mb": round(roll["Rss"], 1),
         "pss_mb": round(roll["Pss"], 1),
         "uss_mb": round(roll["Private_Clean"] + roll["Private_Dirty"], 1),
+        # Private_Clean is file pages only this process maps (libllvmlite's code): page cache
+        # that a second dmusd would share. Private_Dirty is what this process alone costs.
+        "private_dirty_mb": round(roll["Private_Dirty"], 1),
         "shared_mb": round(roll["Shared_Clean"] + roll["Shared_Dirty"], 1),
     }
     parts: dict[str, dict[str, float]] = {}
@@ -273,10 +276,10 @@ def memory(pid: int) -> dict:
         if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
             kind = _kind(" ".join(head[5:]) if len(head) > 5 else "")
             continue
-        if head[0] in ("Rss:", "Private_Clean:", "Private_Dirty:"):
-            part = parts.setdefault(kind, {"rss_mb": 0.0, "private_mb": 0.0})
-            mb = int(head[1]) / 1024
-            part["rss_mb" if head[0] == "Rss:" else "private_mb"] += mb
+        key = {"Rss:": "rss_mb", "Private_Clean:": "clean_mb", "Private_Dirty:": "dirty_mb"}
+        if head[0] in key:
+            part = parts.setdefault(kind, {"rss_mb": 0.0, "clean_mb": 0.0, "dirty_mb": 0.0})
+            part[key[head[0]]] += int(head[1]) / 1024
     out["by_kind"] = {
         k: {name: round(v, 1) for name, v in part.items()} for k, part in sorted(parts.items())
     }
@@ -310,12 +313,14 @@ def main() -> int:
         print(f"idle: {cpu:.2f} % of a core")
         print(
             f"memory: RSS {mem['rss_mb']:.1f} MB, PSS {mem['pss_mb']:.1f} MB, "
-            f"USS (private) {mem['uss_mb']:.1f} MB, shared {mem['shared_mb']:.1f} MB"
+            f"USS {mem['uss_mb']:.1f} MB (private dirty {mem['private_dirty_mb']:.1f} MB), "
+            f"shared {mem['shared_mb']:.1f} MB"
         )
         print(
-            "  by mapping (RSS/private MB): "
+            "  by mapping, MB RSS/private clean/private dirty: "
             + ", ".join(
-                f"{k} {v['rss_mb']:.1f}/{v['private_mb']:.1f}" for k, v in mem["by_kind"].items()
+                f"{k} {v['rss_mb']:.1f}/{v['clean_mb']:.1f}/{v['dirty_mb']:.1f}"
+                for k, v in mem["by_kind"].items()
             )
         )
         result["idle_cpu_percent"] = round(cpu, 2)
