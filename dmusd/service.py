@@ -287,8 +287,7 @@ class LivePin:
         if self._quiet >= self._idle_after:
             stream.Render(buffer, 0, position)  # bookkeeping only: downloads, events, state
             if stream.active_voices == 0 and not stream.pending and not stream.engine.counts[0]:
-                stream.latency_clock.rendered(position + frames)
-                stream._count(frames, 0.0)  # idle frames count in the running stats' averages
+                stream.skip(frames, position)  # idle frames count in the running stats
                 self._move_chorus(frames)
                 return
         # No voice: render into the private buffer to see whether the tail is over.

@@ -351,6 +351,12 @@ class SynthStream(MXF):
         if done is not None:
             self.allocator.PutMessage(done)
 
+    def skip(self, frames: int, position: int) -> None:
+        """A silent block its caller did not render (nothing sounds, nothing is queued): keep
+        the latency clock and the running stats as Render would have."""
+        self.latency_clock.rendered(position + frames)
+        self._count(frames, 0.0)
+
     def _render_into(self, buffer: np.ndarray, cursor: int, until: int) -> int:
         until = min(until, buffer.shape[0])
         if until > cursor:

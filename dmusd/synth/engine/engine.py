@@ -100,7 +100,7 @@ class Engine:
         self.chorus = Chorus(sample_rate)
         self.set_reverb(enabled=True, in_gain_db=0.0, mix=0.25)
         self.set_chorus(enabled=True, in_gain_db=0.0, mix=0.5)
-        self._prepare_cache: dict[int, tuple[object, np.ndarray, np.ndarray]] = {}
+        self._prepare_cache: dict[int, tuple[object, np.ndarray, np.ndarray, float]] = {}
         self._free = list(range(max_voices - 1, -1, -1))  # a stack: pop() gives the lowest slot
         self._serial = 0
         self.master_volume = 0
@@ -141,7 +141,7 @@ class Engine:
                 chunk="wave",
                 offset=spec.wave_offset,
             )
-        rows, scale = self._prepared(spec.connections)
+        rows, scale, key_cents = self._prepared(spec.connections)
         n = rows.shape[0]
         loop_type, ls, ll = spec.loop_type, spec.loop_start, spec.loop_length
         if (
@@ -173,7 +173,7 @@ class Engine:
         floats[L.VF_RATE_RATIO] = spec.sample_rate / self.sample_rate
         # The key tracking (KEYNUMBER -> PITCH, 100 cents a key by default; SF2 scaleTuning
         # may say 50 or 0) places the key in cents: the unity note must sit at the same scale.
-        floats[L.VF_PITCH_OFFSET] = spec.fine_tune - spec.unity_note * _key_cents(rows, scale)
+        floats[L.VF_PITCH_OFFSET] = spec.fine_tune - spec.unity_note * key_cents
         floats[L.VF_ATTENUATION] = min(spec.attenuation / 655360.0, 0.0)
         self.vf[v] = floats
         if n:
@@ -182,13 +182,14 @@ class Engine:
         self._command(offset, L.CMD_START, v, self._serial)
         return v
 
-    def _prepared(self, conns) -> tuple[np.ndarray, np.ndarray]:
-        """The engine's rows for a connection list, converted once per list object: the glue
-        hands the same array for every note of a region, and start() runs on the audio path."""
+    def _prepared(self, conns) -> tuple[np.ndarray, np.ndarray, float]:
+        """The engine's rows for a connection list and its key tracking (cents a key),
+        converted once per list object: the glue hands the same array for every note of a
+        region, and start() runs on the audio path."""
         key = id(conns)
         hit = self._prepare_cache.get(key)
         if hit is not None and hit[0] is conns:
-            return hit[1], hit[2]
+            return hit[1], hit[2], hit[3]
         array = conns if isinstance(conns, np.ndarray) else C.connections_array(conns)
         if array.shape[0] > L.MAX_CONNECTIONS:
             raise BankError(
@@ -198,8 +199,9 @@ class Engine:
         rows, scale = C.engine_rows(array)
         if len(self._prepare_cache) >= _PREPARE_CACHE:
             self._prepare_cache.clear()
-        self._prepare_cache[key] = (conns, rows, scale)  # holding conns keeps its id unique
-        return rows, scale
+        key_cents = _key_cents(rows, scale)
+        self._prepare_cache[key] = (conns, rows, scale, key_cents)  # conns keeps its id unique
+        return rows, scale, key_cents
 
     def release(self, voice: int, offset: int = 0) -> None:
         """Note-off: EG1 and EG2 go to release at sample `offset`."""
