@@ -101,7 +101,7 @@ class Daemon:
         self.service = SynthService(config, clock)
         self.sink = AudioSink(config.audio, self.service.render, clock)
         self.sink.start()
-        ahead = round(config.audio.schedule_ahead_ms * 10_000)  # 100 ns units
+        ahead = self._schedule_ahead()
         self.ports = MidiPorts(config.midi, config.pins, self.service.put_midi, clock, ahead)
         self.ports.start()
         self.control_path = socket_path(config)
@@ -117,6 +117,24 @@ class Daemon:
         gc.collect()
         gc.freeze()
         sys.setswitchinterval(SWITCH_INTERVAL)
+
+    def _schedule_ahead(self) -> int:
+        """The schedule-ahead in 100 ns units: the config's, raised to what keeps the latency
+        constant with this device. An event reaches the synth up to one block after it came
+        (JACK MIDI hands a period's events over at once) and must still be ahead of the block
+        that plays it, so the delay must cover the output latency plus one block; less, and
+        late events play at block starts, period-quantized."""
+        wanted = self.config.audio.schedule_ahead_ms / 1000.0
+        needed = 2.0 * self.sink.latency
+        if wanted < needed:
+            log.warning(
+                "audio.schedule_ahead_ms = %.1f is shorter than this device needs for constant "
+                "latency (output latency %.1f ms + one block): using %.1f ms",
+                1000 * wanted,
+                1000 * self.sink.latency,
+                1000 * needed,
+            )
+        return round(max(wanted, needed) * 1e7)
 
     def _healthy(self, interval: float):
         limit = int(interval * 1e9 / 2)  # no callback for half the watchdog interval: stalled

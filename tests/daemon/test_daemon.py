@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -178,6 +179,21 @@ def test_sigint_stops_it_too(jack_server, daemons, tmp_path):
     daemon.process.send_signal(signal.SIGINT)
     assert daemon.process.wait(timeout=2) == 0, daemon.log
     assert not daemon.socket.exists()
+
+
+def test_a_schedule_ahead_too_short_for_the_device_is_raised_and_said(
+    jack_server, daemons, tmp_path
+):
+    """The default 10 ms cannot keep latency constant on a 1024-frame JACK period (21.3 ms):
+    the daemon raises it to output latency + one block and says so."""
+    name = f"dmusd-test-{uuid.uuid4().hex[:6]}"
+    daemon = daemons(tmp_path, config_text(tmp_path, name), dict(os.environ))
+    daemon.wait_ready()
+    latency = float(re.search(r"output latency ([0-9.]+) ms", daemon.log).group(1))
+    used = re.search(r"schedule_ahead_ms = 10.0 is shorter .* using ([0-9.]+) ms", daemon.log)
+    assert latency > 5.0 and used is not None, daemon.log
+    assert abs(float(used.group(1)) - 2 * latency) <= 0.15  # both printed to 0.1 ms
+    daemon.stop()
 
 
 def test_sighup_and_reload_apply_a_good_config_and_refuse_a_bad_one(jack_server, daemons, tmp_path):
