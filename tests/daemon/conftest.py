@@ -34,6 +34,20 @@ def jack_answers(name: str = "") -> bool:
     return done.returncode == 0 and b"not" not in done.stdout
 
 
+def reclaim_registry_slot(name: str) -> None:
+    """Start a server of this name and stop it cleanly: that frees its registry slot."""
+    env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1", JACK_DEFAULT_SERVER=name)
+    server = subprocess.Popen(
+        ["jackd", "-n", name, "-d", "dummy", "-r", "48000", "-p", "1024"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    subprocess.run(["jack_wait", "-w", "-t", "5"], env=env, capture_output=True, timeout=10)
+    server.terminate()
+    server.wait(timeout=10)
+
+
 class JackServer:
     """A jackd with the dummy backend that this test session started and owns."""
 
@@ -63,10 +77,14 @@ class JackServer:
         return env
 
     def kill(self) -> None:
-        """Kill the server hard (SIGKILL), as a crash would."""
+        """Kill the server hard (SIGKILL), as a crash would; then free the JACK shm-registry
+        slot it left (JACK2 has 8, and a dead server's is reclaimed only by a server of the
+        same name): otherwise every run that kills one leaves a slot taken, and the ninth
+        server on the machine fails with "Too many servers already active"."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=5)
+            reclaim_registry_slot(self.name)
 
     def stop(self) -> None:
         if self.process.poll() is None:
