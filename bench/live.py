@@ -157,7 +157,7 @@ def fluidsynth(server: str, env: dict[str, str], voices: int = 256) -> Synth:
 
 # -- measurements ---------------------------------------------------------------------------
 def latencies(h: JackHarness, offsets: list[int]) -> np.ndarray:
-    slot = 3 * h.period
+    slot = 8 * h.period  # room for the latency (up to two periods), the note and its cut tail
     start = (h.frame_time // h.period + 4) * h.period
     events = [(start, b"\xc0\x50")]
     notes = []
