@@ -2,7 +2,8 @@
 renders the synth and drives the master clock, as FileSink does offline.
 
 Each callback: advance the master clock by the block (its DLL learns the device's rate from the
-callback times), zero the buffer, render(buffer, frames, position). Nothing else happens on the
+cycle times: on JACK the time JACK's own loop gives the cycle's start, elsewhere the callback's
+entry time), zero the buffer, render(buffer, frames, position). Nothing else happens on the
 audio thread: no allocation of our own, no logging, no lock but the clock's few-microsecond one.
 
 Backends: "jack" opens PortAudio's JACK host API under the config's client name (PortAudio opens
@@ -155,6 +156,7 @@ class AudioSink:
         self._stream = None
         self._callback_abort: type[Exception] = Exception  # sounddevice's CallbackAbort, once open
         self._watcher = None  # the idle jack.Client whose shutdown callback reports loss
+        self._cycle_start: Callable[[], int | None] | None = None  # JACK: its cycle's start
         self._monitor: threading.Thread | None = None
         self._stopping = threading.Event()
         self._started_ns = 0
@@ -243,11 +245,17 @@ class AudioSink:
     # -- the audio thread --------------------------------------------------------------------
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info, status) -> None:
-        now = time.monotonic_ns()
+        # JACK's loop says when this cycle began: an exact time where the entry into this
+        # Python callback wanders by up to a period
+        read_cycle = self._cycle_start
+        cycle_start = read_cycle() if read_cycle is not None else None
         if status.output_underflow:
             self.xruns += 1
         try:
-            self.clock.advance(frames, now)
+            if cycle_start is None:
+                self.clock.advance(frames, time.monotonic_ns())
+            else:
+                self.clock.advance(frames, cycle_start, exact=True)
             outdata.fill(0.0)
             self.render(outdata, frames, self.position)
         except BaseException as error:  # reported by the monitor thread, not here
@@ -263,15 +271,19 @@ class AudioSink:
     def _watch_jack(self) -> None:
         import jack
 
+        from dmusd.io.jack_clock import JackClock
+
         try:
             watcher = jack.Client(f"{self.audio.client_name}-watch", no_start_server=True)
         except jack.JackError:
             return  # the monitor thread still notices starvation
         watcher.set_shutdown_callback(self._jack_shutdown)
         self._watcher = watcher
+        self._cycle_start = JackClock(watcher).cycle_start_ns
 
     def _jack_shutdown(self, status, reason: str) -> None:
         # A JACK thread: only flags here; the monitor thread logs.
+        self._cycle_start = None  # the client's shared memory goes with the server
         self._server_gone = True
         self.lost_reason = f"the JACK server went away ({reason})"
         self.lost.set()

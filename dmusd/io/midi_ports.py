@@ -31,8 +31,6 @@ opened (no /dev/snd/seq) or when configured.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import threading
 from collections import deque
@@ -44,6 +42,7 @@ import jack
 import rtmidi
 
 from dmusd.errors import DmusdError
+from dmusd.io.jack_clock import JackClock
 from dmusd.kernel.allocator import AllocatorMXF
 from dmusd.kernel.buffer_unpacker import BufferUnpacker
 from dmusd.kernel.clock import REFTIME_PER_SECOND, IMasterClock
@@ -65,36 +64,25 @@ _JACK_CLIENT_NAME_MAX = 63  # jack_client_name_size() - 1
 
 
 class JackArrival:
-    """JACK time of an event's frame (process callback), then master time (MIDI input thread).
-
-    JACK-Client 0.5 does not wrap jack_get_time and jack_frames_to_time, so they come from libjack
-    through ctypes. jack_frames_to_time is only right for frames of the current cycle (jack2 takes
-    the frame difference unsigned), hence in the process callback; jack_get_time may only be
-    called while a client is open (it crashes before the first one).
-    """
+    """JACK time of an event's frame (process callback), then master time (MIDI input thread)."""
 
     SAME_INSTANT_US = 100  # both clocks read within this: a GIL switch did not come between
 
     def __init__(self, client: jack.Client, clock: IMasterClock) -> None:
-        lib = ctypes.CDLL(ctypes.util.find_library("jack") or "libjack.so.0")
-        self._get_time = lib.jack_get_time
-        self._get_time.restype, self._get_time.argtypes = ctypes.c_uint64, []
-        self._frames_to_time = lib.jack_frames_to_time
-        self._frames_to_time.restype = ctypes.c_uint64
-        self._frames_to_time.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
-        self._client = ctypes.c_void_p(int(jack._ffi.cast("uintptr_t", client._ptr)))
+        self.jack = JackClock(client)
         self.clock = clock
 
     def jack_time(self, frame: int) -> int:
         """JACK time (µs) of a frame of the current cycle (process callback only)."""
-        return self._frames_to_time(self._client, frame & 0xFFFFFFFF)
+        return self.jack.frames_to_time(frame)
 
     def master_time(self, event_us: int) -> int:
         """Master time (100 ns) of a past JACK time (µs): master now minus the event's age."""
+        get_time = self.jack.get_time
         for _ in range(4):  # read both clocks at one instant; retry if a thread switch split them
-            before = self._get_time()
+            before = get_time()
             master = self.clock.GetTime()
-            after = self._get_time()
+            after = get_time()
             if after - before <= self.SAME_INSTANT_US:
                 break
         age_us = (before + after) // 2 - event_us

@@ -94,8 +94,9 @@ class MasterClock:
     """The live master clock: the output device's time, advanced by its audio callback.
 
     `advance(frames, time_ns)` is called once per callback, before rendering, with the block's
-    frame count and the monotonic time (ns) of the callback, e.g. `time.monotonic_ns()` at entry
-    (or that plus PortAudio's outputBufferDacTime - currentTime; always the same kind of time).
+    frame count and the monotonic time (ns) of the block: on JACK the cycle's start as JACK's own
+    loop gives it, elsewhere `time.monotonic_ns()` at the callback's entry (always the same kind
+    of time). BlockTime() is then the master time of the block's first frame.
     Master time counts the device's frames at the nominal rate, so a device that runs 0.02 % fast
     makes master time run 0.02 % fast: every consumer converts with the same clock and agrees.
 
@@ -107,6 +108,10 @@ class MasterClock:
 
     # An error this large is a stall, an xrun or a restarted stream, not jitter: re-anchor.
     RESYNC_NS = 50_000_000
+    # The same for exact times (an audio server's cycle times): a skipped or repeated callback
+    # (a period of 256 frames or more) is a break to re-anchor at once, where a loop learning
+    # from it would be thrown off for seconds.
+    EXACT_RESYNC_NS = 4_000_000
 
     def __init__(
         self,
@@ -130,6 +135,7 @@ class MasterClock:
         self._seg_time = 0.0
         self._seg_gain = 1.0 / _NS_PER_TICK
         self._last = 0
+        self._block_time = 0
 
     def GetTime(self) -> int:
         """Master time in 100 ns units; safe from any thread, never decreasing."""
@@ -143,13 +149,17 @@ class MasterClock:
         self._last = t
         return t
 
-    def advance(self, frames: int, time_ns: int | None = None) -> None:
-        """Report one audio callback: `frames` about to be rendered, at monotonic `time_ns`."""
+    def advance(self, frames: int, time_ns: int | None = None, exact: bool = False) -> None:
+        """Report one audio callback: `frames` about to be rendered, at monotonic `time_ns`
+        (exact: the audio server's own cycle time, not a callback's entry time)."""
         with self._lock:
             now = self.monotonic_ns() if time_ns is None else time_ns
             current = self._seg_time + (now - self._seg_ns) * self._seg_gain
             dll = self._dll
-            resync = not self._running or abs(now - dll.at(self.frames)) > self.RESYNC_NS
+            limit = self.EXACT_RESYNC_NS if exact else self.RESYNC_NS
+            if exact:  # nothing to filter: no need of a wide loop to lock fast
+                dll.wide = dll.bandwidth
+            resync = not self._running or abs(now - dll.at(self.frames)) > limit
             if resync:
                 # Anchor the device position here, continuing from the time already given out;
                 # learning from an error this large would wreck the rate estimate.
@@ -168,7 +178,13 @@ class MasterClock:
                 nominal = dll.x_seconds * 1e9 / dll.slope / _NS_PER_TICK  # = the learned rate
                 gain = min(max(gain, 0.5 * nominal), 2.0 * nominal)
                 self._set_segment(now, current, gain)
+            self._block_time = int(self._seg_time)
             self.frames += frames
+
+    def BlockTime(self) -> int:
+        """Master time of the first frame of the block the last callback renders: what a sample
+        clock locks to (GetTime read inside the callback would add the callback's start delay)."""
+        return self._block_time
 
     def _line(self, dll: DelayLockedLoop, t_ns: float) -> float:
         """The DLL's master time at monotonic time t_ns (device frames at the nominal rate)."""
@@ -221,6 +237,9 @@ class SampleClock:
 
     # An error this large (100 ns) means the stream or the master jumped: re-anchor, keep the ratio.
     RESYNC = 500_000
+    # The same against a master's block times, which carry no callback jitter: a period of 256
+    # frames or more skipped or repeated is a jump.
+    BLOCK_RESYNC = 40_000
 
     def __init__(self, rate: int, master: IMasterClock, bandwidth: float = 0.05) -> None:
         if rate <= 0:
@@ -244,9 +263,14 @@ class SampleClock:
         return num // (REFTIME_PER_SECOND * ratio)
 
     def SyncToMaster(self, t: int, fStart: bool) -> None:
-        master_now = self.master.GetTime()
+        # A live master knows the time of the block's first frame; others are read now.
+        block_time = getattr(self.master, "BlockTime", None)
+        if block_time is not None:
+            master_now, limit = block_time(), self.BLOCK_RESYNC
+        else:
+            master_now, limit = self.master.GetTime(), self.RESYNC
         dll = self._dll
-        if fStart or not self._started or abs(master_now - dll.at(t)) > self.RESYNC:
+        if fStart or not self._started or abs(master_now - dll.at(t)) > limit:
             self._started = True
             dll.reset(t, float(master_now))
         else:

@@ -201,13 +201,14 @@ def test_latency_is_constant_over_100_notes(daemon, harness):
         f"({latency.mean() / h.rate * 1e3:.2f} ms), jitter {jitter} samples "
         f"({jitter / h.rate * 1e3:.3f} ms)"
     )
-    # The target is <= 5 samples (0.1 ms): bench/live.py, on a daemon that has run a while,
-    # measures 2. Here the daemon has just started and its master clock's loop is still
-    # settling on the Python callback's entry times: 41-830 samples seen across runs. What
-    # holds everywhere: no note early, and less spread than the two-period window a
-    # period-quantized synth shows for the same random offsets.
+    # Every note plays the schedule-ahead (60 ms) after its frame. The master clock takes JACK's
+    # cycle times, so a fresh daemon is on time from its first note: 1-11 samples of jitter seen
+    # here (the target, bench/live.py, is 0.1 ms = 5 samples). The bound leaves room for a loaded
+    # CI machine, whose JACK dummy driver timed frames 165 us apart from the ideal; a clock
+    # learning from the callbacks' entry times showed 440-870 samples in its first seconds.
     ahead = round(0.060 * h.rate)
-    assert latency.min() >= ahead - h.period and jitter < 2 * h.period
+    bound = round(0.001 * h.rate)
+    assert np.all(np.abs(latency - ahead) <= bound) and jitter <= bound
 
 
 # -- channel groups and pins ------------------------------------------------------------------

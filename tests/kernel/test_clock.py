@@ -288,3 +288,37 @@ def test_latency_clock_is_the_end_of_the_last_block_plus_the_output_latency():
     master.now = 1_000_000  # and never going back, whatever the clocks below do
     sample.SyncToMaster(0, True)
     assert latency.GetTime() == 5_000_000
+
+
+# -- exact cycle times (JACK) ---------------------------------------------------------------------
+def _glitched_cycles(period_ns: float, cycles: int = 200, glitch: int = 50):
+    """Cycle start times (ns) of the callbacks of a server that skips cycle `glitch` and then
+    calls twice in the next one (PortAudio on JACK does this when a stream starts): as many
+    callbacks as cycles, so every block after the glitch is where it would have been."""
+    for k in range(cycles):
+        if k == glitch:
+            k += 1
+        yield round(7e9 + k * period_ns)
+
+
+@pytest.mark.parametrize("exact, clean", [(True, True), (False, False)])
+def test_a_skipped_and_repeated_callback_re_anchors_when_times_are_exact(exact, clean):
+    mono = Monotonic(0)
+    master = MasterClock(48000, mono)
+    sample = SampleClock(48000, master)
+    period = 1024
+    period_ns = period * 1e9 / 48000
+    worst = 0.0
+    for i, start in enumerate(_glitched_cycles(period_ns)):
+        mono.now = start
+        master.advance(period, start, exact=exact)
+        sample.SyncToMaster(i * period * REFTIME_PER_SECOND // 48000, i == 0)
+        if i == 0:
+            origin = master.BlockTime()
+        elif i > 52:  # after the glitch: each block on the line it started on
+            expected = origin + i * period * REFTIME_PER_SECOND / 48000
+            worst = max(worst, abs(master.BlockTime() - expected))
+            worst = max(worst, abs(sample.SampleToRefTime(i * period) - expected))
+    # Exact times: re-anchored twice and back on the line to the tick. A loop that must treat
+    # the same two 21 ms errors as jitter is thrown off by more than a sample (21 us) for seconds.
+    assert (worst <= 10) is clean, f"worst error {worst / 10:.1f} us"
