@@ -46,7 +46,7 @@ from uuid import UUID
 import numpy as np
 
 from dmusd.banks import load_bank
-from dmusd.banks.download import build_bank_downloads
+from dmusd.banks.download import bank_download_count, build_bank_downloads
 from dmusd.banks.model import Bank
 from dmusd.config import Config, PinConfig
 from dmusd.errors import ConfigError, DmusdError
@@ -220,8 +220,11 @@ class LivePin:
     def download(self, parsed: ParsedBank, bank_id: int) -> LoadedBank:
         """Download every instrument of a parsed bank; on any failure nothing stays loaded."""
         instruments = list(parsed.bank.instruments.values())
+        waves = {id(r.wave): r.wave.frames for inst in instruments for r in inst.regions}
+        self.stream.downloads.reserve(len(waves), sum(waves.values()))
+        # one buffer at a time: each is parsed into the engine's pool and dropped before the next
         buffers = build_bank_downloads(instruments, self._next_dl_id, parsed.gm)
-        self._next_dl_id += len(buffers)
+        self._next_dl_id += bank_download_count(instruments)
         handles: list[int] = []
         try:
             for buffer in buffers:

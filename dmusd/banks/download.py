@@ -16,7 +16,7 @@ back the model it came from.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from dmusd.banks import pcm
@@ -186,24 +186,34 @@ def _region_bytes(region: Region, art: int, following: int, ext: int, wave_id: i
     return out + b"".join(_WLOOP.pack(16, lp.type, lp.start, lp.length) for lp in loops)
 
 
-def build_bank_downloads(
-    instruments: list[Instrument], first_dl_id: int = 1, gm: bool = False
-) -> list[bytes]:
-    """Every buffer a client sends to put these instruments on a pin: waves first (each wave
-    once), then the instruments, with consecutive dwDLIds from `first_dl_id`."""
-    buffers: list[bytes] = []
+def bank_wave_ids(instruments: list[Instrument], first_dl_id: int = 1) -> dict[int, int]:
+    """The dwDLId of each wave the instruments use (by id(Wave)), in first-use order from
+    `first_dl_id`; the instruments follow with the next ids."""
     wave_ids: dict[int, int] = {}
-    next_id = first_dl_id
     for inst in instruments:
         for region in inst.regions:
-            if id(region.wave) not in wave_ids:
-                wave_ids[id(region.wave)] = next_id
-                buffers.append(build_wave_download(region.wave, next_id))
-                next_id += 1
-    for inst in instruments:
-        buffers.append(build_instrument_download(inst, next_id, wave_ids, gm))
-        next_id += 1
-    return buffers
+            wave_ids.setdefault(id(region.wave), first_dl_id + len(wave_ids))
+    return wave_ids
+
+
+def bank_download_count(instruments: list[Instrument]) -> int:
+    """How many buffers (and dwDLIds) build_bank_downloads makes for these instruments."""
+    return len(bank_wave_ids(instruments)) + len(instruments)
+
+
+def build_bank_downloads(
+    instruments: list[Instrument], first_dl_id: int = 1, gm: bool = False
+) -> Iterator[bytes]:
+    """Every buffer a client sends to put these instruments on a pin: waves first (each wave
+    once), then the instruments, with consecutive dwDLIds from `first_dl_id`. Built one at a
+    time as they are asked for, so a bank's samples are never all in buffers at once."""
+    wave_ids = bank_wave_ids(instruments, first_dl_id)
+    waves = {id(region.wave): region.wave for inst in instruments for region in inst.regions}
+    for key, dl_id in wave_ids.items():
+        yield build_wave_download(waves[key], dl_id)
+    next_id = first_dl_id + len(wave_ids)
+    for offset, inst in enumerate(instruments):
+        yield build_instrument_download(inst, next_id + offset, wave_ids, gm)
 
 
 # --- parsing (the synth's side) -----------------------------------------------------------------

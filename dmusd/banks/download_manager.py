@@ -10,6 +10,11 @@ back. The rules DirectMusic states, and how they hold here:
   count is zero *and* the engine has moved past every table that could still reach it.
 - Instruments flagged as GM-set yield to user instruments with the same patch; among equals the
   newest download wins, and unloading it brings the previous one back.
+- One copy of the samples: once a stream attaches its engine (`attach`), a downloaded wave's
+  data goes into the engine's sample pool and `Wave.samples` becomes a view of it; the decoded
+  copy is dropped. The manager keeps each wave's pool offset, so a pool that grew (a new array)
+  or a new engine (a re-opened synth) gets fresh views, and a freed wave's span goes back to the
+  pool for later downloads.
 - Publishing is the simple thread-safe way: each change builds a new immutable `InstrumentTable`
   and replaces `self.table` in one attribute assignment. The engine reads `manager.table` once
   per block and reports the generation it uses with `engine_uses(table.generation)`.
@@ -21,9 +26,10 @@ never waits on it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Protocol
 
 import numpy as np
 
@@ -58,6 +64,20 @@ class InstrumentTable:
         return self.instruments.get(patch & 0x7F)
 
 
+class SamplePool(Protocol):
+    """Where downloaded sample data lives: the engine (Engine.add_wave and its pool)."""
+
+    pool: np.ndarray
+
+    def add_wave(self, samples: np.ndarray) -> int: ...
+
+    def free_wave(self, offset: int, length: int) -> None: ...
+
+    def pool_view(self, offset: int, length: int) -> np.ndarray: ...
+
+    def reserve(self, waves: int, samples: int) -> None: ...
+
+
 @dataclass(slots=True)
 class _WaveEntry:
     dl_id: int
@@ -66,6 +86,7 @@ class _WaveEntry:
     users: set[int] = field(default_factory=set)  # handles of instruments using it
     unloaded: bool = False
     retired_at: int = -1  # first table generation that can no longer reach it
+    offset: int = -1  # where its samples sit in the attached pool; -1: in their own array
 
 
 @dataclass(slots=True)
@@ -90,6 +111,28 @@ class DownloadManager:
         self.table = InstrumentTable(0, MappingProxyType({}))
         # Written by the engine: the table generation it renders with (None: no engine attached).
         self.engine_generation: int | None = None
+        self._store: SamplePool | None = None
+        self._pool: np.ndarray | None = None  # the pool array the waves' views are of
+
+    def attach(self, store: SamplePool) -> None:
+        """Keep sample data in `store`'s pool from now on; the waves already here move in
+        (a re-opened synth's new engine gets a copy of each, and the old pool goes with the
+        old engine)."""
+        with self._lock:
+            held = list(self._held())
+            offsets = [store.add_wave(entry.wave.samples) for entry in held]
+            for entry, offset in zip(held, offsets, strict=True):
+                entry.offset = offset
+            self._store, self._pool = store, None
+            self._point_views()
+
+    def reserve(self, waves: int, samples: int) -> None:
+        """A hint before a bank's downloads: `waves` waves of `samples` in all are coming, so
+        the pool grows once instead of copying itself as they arrive."""
+        with self._lock:
+            if self._store is not None:
+                self._store.reserve(waves, samples)
+                self._point_views()
 
     # --- the engine's side ---------------------------------------------------------------------
     def engine_uses(self, generation: int) -> None:
@@ -119,6 +162,10 @@ class DownloadManager:
                 "STATUS_OBJECT_NAME_COLLISION", f"wave download id {parsed.dl_id} is already loaded"
             )
         entry = _WaveEntry(parsed.dl_id, parsed.wave, handle)
+        if self._store is not None:
+            entry.offset = self._store.add_wave(parsed.wave.samples)
+            entry.wave.samples = self._store.pool_view(entry.offset, parsed.wave.frames)
+            self._point_views()  # the pool may have grown: the other views are of the old one
         self._waves[parsed.dl_id] = entry
         self._wave_handles[handle] = entry
 
@@ -188,19 +235,38 @@ class DownloadManager:
                 keep.append(entry)
             else:
                 freed += entry.wave.nbytes
-                entry.wave.samples = _EMPTY  # drop our reference: the data goes with the last one
+                frames = entry.wave.frames
+                entry.wave.samples = _EMPTY  # no region can start on it now
+                if entry.offset >= 0 and self._store is not None:
+                    self._store.free_wave(entry.offset, frames)
+                    entry.offset = -1
         self._retired = keep
         return freed
+
+    def _held(self) -> Iterator[_WaveEntry]:
+        """Every wave whose data is kept: live, unloaded but used, retired but not freed."""
+        entries = {id(e): e for e in self._wave_handles.values()}
+        entries.update((id(e), e) for e in self._retired)
+        entries.update((id(e), e) for inst in self._instruments.values() for e in inst.waves)
+        return iter(entries.values())
+
+    def _point_views(self) -> None:
+        """After the pool array changed, make every wave's samples a view of the new one, so
+        no stale view keeps the old array (a second copy) alive."""
+        store = self._store
+        if store is None or store.pool is self._pool:
+            return
+        self._pool = store.pool
+        for entry in self._held():
+            if entry.offset >= 0:
+                entry.wave.samples = store.pool_view(entry.offset, entry.wave.frames)
 
     # --- inspection ------------------------------------------------------------------------------
     @property
     def sample_memory(self) -> int:
         """Bytes of sample data held: live waves, unloaded ones instruments still use, and
         retired ones a voice still plays."""
-        entries = {id(e): e for e in self._wave_handles.values()}
-        entries.update((id(e), e) for e in self._retired)
-        entries.update((id(e), e) for inst in self._instruments.values() for e in inst.waves)
-        return sum(e.wave.nbytes for e in entries.values())
+        return sum(e.wave.nbytes for e in self._held())
 
     @property
     def handles(self) -> list[int]:

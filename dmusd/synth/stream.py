@@ -16,9 +16,10 @@ release tails and effects die away naturally.
 
 Instruments: each stream has its own DownloadManager (KSPROPERTY_SYNTH_DLS_DOWNLOAD / UNLOAD);
 Render picks up its newest instrument table at the start of each block and tells the manager
-which generation the engine now uses, so sample data is freed only when nothing can reach it. A
-stream may instead be given a fixed instrument source (a loaded Bank), which then takes the
-place of the downloads.
+which generation the engine now uses, so sample data is freed only when nothing can reach it.
+The manager keeps the samples in the engine's pool (their one copy), placed at download time,
+and moves them to a new engine when the synth is re-opened. A stream may instead be given a
+fixed instrument source (a loaded Bank), which then takes the place of the downloads.
 
 Settings are per stream, read and written by the miniport's property handlers: volume and boost
 (1/100 dB; the DDI's default boost is +6 dB; a fixed mix headroom and the master limiter keep a
@@ -163,6 +164,7 @@ class SynthStream(MXF):
         self.engine.set_reverb(enabled=config.reverb)
         self.engine.set_chorus(enabled=config.chorus)
         self.engine.set_limiter(enabled=True)
+        self.downloads.attach(self.engine)  # downloaded samples live in its pool, once
         old = getattr(self, "voices", None)
         self.voices = VoiceAllocator(self.engine, config.voices)
         if old is not None:  # keep the priorities a client has set

@@ -15,6 +15,7 @@ from dmusd.banks.download import (
     InstrumentDownload,
     WaveDownload,
     articparams_connections,
+    bank_download_count,
     build_bank_downloads,
     build_instrument_download,
     build_wave_download,
@@ -58,7 +59,8 @@ def test_timgm6mb_round_trips_through_downloads():
 
 def test_waves_come_first_and_regions_name_wave_download_ids():
     bank = sample_bank()
-    buffers = build_bank_downloads(list(bank.instruments.values()), first_dl_id=100)
+    buffers = list(build_bank_downloads(list(bank.instruments.values()), first_dl_id=100))
+    assert len(buffers) == bank_download_count(list(bank.instruments.values()))
     types = [struct.unpack_from("<I", b)[0] for b in buffers]
     n_waves = types.count(DMUS_DOWNLOADINFO_WAVE)
     assert types == [DMUS_DOWNLOADINFO_WAVE] * n_waves + [DMUS_DOWNLOADINFO_INSTRUMENT2] * 3

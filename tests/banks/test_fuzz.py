@@ -201,7 +201,7 @@ def test_mutated_timgm6mb_hydra():
 
 def _downloads():
     bank = sample_bank(16)
-    buffers = build_bank_downloads(list(bank.instruments.values()))
+    buffers = list(build_bank_downloads(list(bank.instruments.values())))
     waves = {}
     instruments = []
     for buffer in buffers:

@@ -7,13 +7,15 @@ master clock live; every level and timing below is measured on the rendered audi
 
 from __future__ import annotations
 
+import gc
 import struct
+import tracemalloc
 
 import numpy as np
 import pytest
 
 from dmusd.banks.dls_writer import save_dls
-from dmusd.banks.model import make_patch
+from dmusd.banks.model import Loop, WaveSample, make_patch
 from dmusd.config import (
     AudioConfig,
     Config,
@@ -24,7 +26,8 @@ from dmusd.config import (
 )
 from dmusd.errors import BankError, ConfigError, DmusdError, PropertyError
 from dmusd.kernel.clock import REFTIME_PER_SECOND, SampleCountClock
-from dmusd.service import BUILTIN, IDLE_AFTER, SynthService
+from dmusd.service import BUILTIN, IDLE_AFTER, LivePin, ParsedBank, SynthService, parse_bank
+from dmusd.synth.engine import layout as L
 from tests.synth.test_stream import bank_of, instrument, key_hz, ones, region, sine_bank
 
 RATE = 48000
@@ -235,6 +238,71 @@ def test_bad_bank_is_refused_and_nothing_is_lost(rig_of, banks, tmp_path):
         rig.service.unload_bank("a", 7)
     with pytest.raises(DmusdError, match="no pin named 'b'"):
         rig.service.load_bank("b", banks["sine"])
+
+
+def _waves(stream) -> list:
+    table = stream.downloads.table.instruments.values()
+    return list({id(r.wave): r.wave for inst in table for r in inst.regions}.values())
+
+
+def test_a_bank_is_held_once_in_the_engine_pool(rig_of):
+    rig = rig_of(PinConfig("gm", banks=(TIMGM,), reverb=False, chorus=False))
+    stream = rig.service.pins["gm"].stream
+    engine = stream.engine
+    waves = _waves(stream)
+    assert len(waves) > 100
+    # every wave's samples are a view of the engine's pool: no other copy is kept
+    copies = [w for w in waves if w.samples.flags.owndata or w.samples.base is not engine.pool]
+    assert copies == []
+    frames = sum(w.frames for w in waves)
+    used = engine.pool_used
+    assert used == L.GUARD * (len(waves) + 1) + frames
+    assert stream.downloads.sample_memory == 4 * frames
+    # the first note of a wave finds it in place
+    rig.send("gm", 1, 0xC0, ORGAN)
+    rig.send("gm", 1, 0x90, 60, 100)
+    assert rms_db(rig.render(0.2)[RATE // 10 :]) > -40
+    assert engine.pool_used == used
+
+
+def test_a_bank_download_never_holds_every_buffer_at_once(tmp_path):
+    parsed = parse_bank(TIMGM)
+    live = LivePin(PinConfig("gm", reverb=False, chorus=False), RATE, SampleCountClock(RATE))
+    try:
+        gc.collect()
+        tracemalloc.start()
+        try:
+            live.download(parsed, 1)
+            gc.collect()
+            held, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        samples = live.stream.downloads.sample_memory
+        assert samples > 10_000_000
+        # above what stays (the pool and the instruments), the load needs a wave's worth,
+        # not a list of buffers or a second copy of the samples
+        assert peak - held < samples // 10
+    finally:
+        live.close()
+
+
+def test_a_download_that_fails_half_way_gives_its_pool_space_back(rig_of, banks):
+    rig = rig_of(PinConfig("a", banks=(banks["sine"],), reverb=False, chorus=False))
+    live = rig.service.pins["a"]
+    stream = live.stream
+    rig.render(0.01)
+    used, memory = stream.engine.pool_used, stream.downloads.sample_memory
+    good = instrument(make_patch(5), region(ones(5000)))
+    bad = instrument(make_patch(6), region(ones(6000)))
+    bad.regions[0].wsmp = WaveSample(60, 0, 0, 0, (Loop(0, 5990, 100),))  # past the wave's end
+    parsed = ParsedBank("half", bank_of(good, bad), False, (0, 0))
+    with pytest.raises(PropertyError, match="outside the wave"):
+        live.download(parsed, 99)
+    assert stream.engine.pool_used > used  # its waves went in before the instrument failed
+    rig.render(0.01)  # the engine moves past the tables that showed the good instrument
+    stream.downloads.collect()
+    assert stream.engine.pool_used == used and stream.downloads.sample_memory == memory
+    assert stream.downloads.table.find(make_patch(5)).regions[0].wave.frames > 0  # the sine
 
 
 # -- volume, panic, properties -----------------------------------------------------------------

@@ -123,3 +123,60 @@ def test_reset_channel_restores_gm_values():
     assert engine.chan[0, C.CONN_SRC_PITCHWHEEL] == 0.5
     assert engine.chan[0, C.CONN_SRC_CC10] == 0.5
     assert engine.chan[0, C.CONN_SRC_CC7] == 100 / 128
+
+
+# -- the sample pool -------------------------------------------------------------------------
+def test_a_wave_already_in_the_pool_is_not_copied_again():
+    engine = make_engine(pool_samples=64)
+    data = np.linspace(-1.0, 1.0, 40)
+    offset = engine.add_wave(data)
+    used = engine.pool_used
+    view = engine.pool_view(offset, 40)
+    assert np.shares_memory(view, engine.pool) and np.allclose(view, data)
+    assert engine.add_wave(view) == offset and engine.pool_used == used
+    # the pool grows: the old view reads the old copy and is still known by its offset
+    big = engine.add_wave(np.ones(1000))
+    assert not np.shares_memory(view, engine.pool)
+    assert engine.add_wave(view) == offset and engine.pool_used == big + 1000 + L.GUARD
+    assert np.array_equal(engine.pool_view(offset, 40), view)
+    # an equal array that is not a view of this engine's pool is a new wave
+    other = make_engine()
+    assert other.add_wave(view) == L.GUARD and other.pool_used == L.GUARD + 40 + L.GUARD
+
+
+def test_freed_spans_are_cleared_merged_and_reused_first():
+    engine = make_engine(pool_samples=4096)
+    a = engine.add_wave(np.ones(100))
+    b = engine.add_wave(np.full(50, 0.5))
+    c = engine.add_wave(np.ones(30))
+    end = engine.pool_used
+    engine.free_wave(a, 100)
+    assert not engine.pool[a : a + 100].any() and engine.pool_free == 100 + L.GUARD
+    d = engine.add_wave(np.full(60, -0.5))  # first fit: in a's hole, with its guard after
+    assert d == a and engine.pool_used == end
+    assert not engine.pool[d + 60 : d + 60 + L.GUARD].any()
+    assert engine.pool_free == 100 - 60
+    engine.free_wave(b, 50)  # joins the rest of a's hole
+    assert engine.pool_free == 100 - 60 + 50 + L.GUARD
+    engine.free_wave(c, 30)  # the last wave: the holes before the end go with it
+    assert engine.pool_used == d + 60 + L.GUARD and engine.pool_free == 0
+    assert np.all(engine.pool[d : d + 60] == np.float32(-0.5))
+    assert not engine.pool[d + 60 :].any()  # every sample that is no wave's is zero
+    with pytest.raises(StateError, match="not in the sample pool"):
+        engine.free_wave(end, 10)
+
+
+def test_a_wave_placed_in_a_hole_plays_as_one_appended_does():
+    def play(engine, offset):
+        engine.start(looped_voice(offset, 480, loop_start=100, loop_length=380))
+        return engine.render(2000).copy()
+
+    wave = np.sin(np.arange(480) * 0.05)
+    fresh = make_engine()
+    reference = play(fresh, fresh.add_wave(wave))
+    reused = make_engine()
+    hole = reused.add_wave(np.ones(800))
+    reused.add_wave(np.ones(100))  # keeps the hole inside the pool
+    reused.free_wave(hole, 800)
+    assert reused.add_wave(wave) == hole
+    assert np.array_equal(play(reused, hole), reference) and np.abs(reference).max() > 0.1

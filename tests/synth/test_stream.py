@@ -480,7 +480,7 @@ def test_instruments_downloaded_through_the_pin_play_and_unload_safely():
 def test_a_malformed_download_is_refused_with_where_and_the_synth_keeps_playing():
     port, clock, midi, wave = open_synth()
     midi.stream.instruments = None  # play what is downloaded
-    good = build_bank_downloads([instrument(make_patch(0), region(sine()))], 1)
+    good = list(build_bank_downloads([instrument(make_patch(0), region(sine()))], 1))
     download(port, midi, good[0])
     download(port, midi, good[1])
     bad = bytearray(good[1])
