@@ -12,7 +12,8 @@ Property handlers, on either pin of a pair:
   PORTPARAMETERS (grants what it can and says STATUS_NOT_ALL_ASSIGNED when it changed something),
   CHANNELGROUPS, VOICEPRIORITY, LATENCYCLOCK and RUNNINGSTATS;
 - KSPROPSETID_Synth_Dls: DOWNLOAD (the instance data is the DMUS_DOWNLOADINFO buffer; the synth
-  copies it, so Free is TRUE), UNLOAD, COMPACT (frees what no voice and no table still reaches),
+  copies it into the engine's sample pool, so Free is TRUE), UNLOAD, COMPACT (frees what no voice
+  and no table still reaches; its pool space goes to later downloads),
   APPEND (0: the parser needs no room after a buffer), WAVEFORMAT;
 - the GUID_DMUS_PROP_* support sets a DirectMusic client asks before it downloads: INSTRUMENT2,
   DLS1 and DLS2 TRUE, GM/GS/XG in hardware FALSE, GS/XG capable TRUE, the playback rate, the

@@ -494,6 +494,26 @@ def test_a_malformed_download_is_refused_with_where_and_the_synth_keeps_playing(
     port.close()
 
 
+def test_a_reopened_synth_keeps_its_downloads_in_the_new_engines_pool():
+    port, clock, midi, wave = open_synth()
+    midi.stream.instruments = None  # play what is downloaded
+    for buffer in build_bank_downloads([instrument(make_patch(0), region(sine()))], 1):
+        download(port, midi, buffer)
+    synth = midi.stream
+    held = synth.downloads.table.find(make_patch(0)).regions[0].wave
+    data = held.samples.copy()
+    old_pool = synth.engine.pool
+    assert held.samples.base is old_pool
+    synth.reopen(voices=8)  # a new engine
+    assert synth.engine.pool is not old_pool
+    assert held.samples.base is synth.engine.pool and np.array_equal(held.samples, data)
+    for pin in (wave, midi):
+        pin.SetState(KSSTATE.RUN)
+    midi.put_bytes(note_on(A4), 0, 1)
+    assert abs(pitch_cents(pull(wave, clock, 12000, 0)[2000:, 0], A4)) < 3
+    port.close()
+
+
 def test_support_sets_waveformat_and_append_answer_as_a_dls2_software_synth():
     port, clock, midi, wave = open_synth(rate=44100)
 
