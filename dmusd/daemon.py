@@ -42,6 +42,7 @@ from dmusd.io.control_socket import ControlServer
 from dmusd.io.midi_ports import MidiPorts
 from dmusd.io.sd_notify import Notifier, Watchdog, watchdog_interval
 from dmusd.kernel.clock import MasterClock, SampleCountClock
+from dmusd.resident import give_back_start_up_memory
 from dmusd.service import LivePin, SynthService
 
 log = logging.getLogger("dmusd")
@@ -115,6 +116,8 @@ class Daemon:
             time.sleep(0.005)
         self._signals = _SignalPipe()
         gc.collect()
+        paged = give_back_start_up_memory()
+        log.debug("start-up memory given back; %.0f MB of LLVM code paged out", paged / 2**20)
         gc.freeze()
         sys.setswitchinterval(SWITCH_INTERVAL)
 
