@@ -16,6 +16,7 @@ Targets (issue 5): jitter <= 0.1 ms, READY <= 2 s warm, idle CPU <= 1 %, RSS <= 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -134,6 +135,7 @@ def dmusd(tmp: Path, env: dict[str, str], period: int = 1024, voices: int = 256)
     s.midi_pattern = rf"^{re.escape(CLIENT)}[^:]*:synth 1$"
     s.audio_pattern = rf"^{re.escape(CLIENT)}(-[0-9]+)?:"
     s.ready_logged = float(re.search(r" ready in ([0-9.]+) s", s.text()).group(1))
+    s.midi_backend = re.search(r" MIDI (\w+) ports", s.text()).group(1)  # alsa | jack
     return s
 
 
@@ -230,14 +232,55 @@ def xruns(period: int, voices: int, tmp: Path, seconds: float) -> dict:
 
 
 def cpu_percent(pid: int, seconds: float) -> float:
-    def ticks() -> int:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime
+    """% of one core a process used over `seconds`: the scheduler's run time of all its threads
+    (ns, /proc/PID/task/*/schedstat), not clock ticks, which miss short wake-ups."""
 
-    t0, c0 = time.monotonic(), ticks()
+    def run_ns() -> dict[str, int]:
+        out = {}
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread ended
+                out[task.name] = int((task / "schedstat").read_text().split()[0])
+        return out
+
+    t0, c0 = time.monotonic(), run_ns()
     time.sleep(seconds)
-    t1, c1 = time.monotonic(), ticks()
-    return 100.0 * (c1 - c0) / TICKS / (t1 - t0)
+    t1, c1 = time.monotonic(), run_ns()
+    used = sum(ns - c0.get(task, 0) for task, ns in c1.items())
+    return 100.0 * used / 1e9 / (t1 - t0)
+
+
+# The floor of the required stack: a process with an empty sounddevice output stream (Python
+# callback, zeros) on the same JACK server, and a JACK-Client MIDI input with an empty process
+# callback, as the daemon has when MIDI goes through JACK.
+FLOOR = """
+import sys, time, jack, sounddevice as sd
+def play(outdata, frames, t, status):
+    outdata.fill(0.0)
+stream = sd.OutputStream(samplerate=48000, channels=2, dtype="float32", callback=play)
+stream.start()
+if sys.argv[1] == "midi":
+    client = jack.Client("dmusd-bench-floor-midi", no_start_server=True)
+    port = client.midi_inports.register("in")
+    @client.set_process_callback
+    def process(frames):
+        for _ in port.incoming_midi_events():
+            pass
+    client.activate()
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def floor_idle(env: dict[str, str], with_midi: bool, seconds: float) -> tuple[float, dict]:
+    cmd = [sys.executable, "-c", FLOOR, "midi" if with_midi else "audio"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    try:
+        p.stdout.readline()
+        time.sleep(2.0)
+        return cpu_percent(p.pid, seconds), memory(p.pid)
+    finally:
+        p.kill()
+        p.wait()
 
 
 def _kind(path: str) -> str:
@@ -308,6 +351,7 @@ def main() -> int:
         result["ready_warm_s"] = round(warm.ready_logged, 2)
         result["ready_warm_wall_s"] = round(warm.ready_wall, 2)
 
+        time.sleep(2.0)  # past the start-up's last work
         cpu = cpu_percent(warm.process.pid, 3.0 if args.quick else 10.0)
         mem = memory(warm.process.pid)
         print(f"idle: {cpu:.2f} % of a core")
@@ -327,6 +371,31 @@ def main() -> int:
         result["memory"] = mem
         result["rss_mb"] = mem["rss_mb"]
         result["uss_mb"] = mem["uss_mb"]
+
+        idle_s = 3.0 if args.quick else 10.0
+        fluid = fluidsynth(server.name, server.env)
+        try:
+            time.sleep(2.0)
+            fluid_cpu, fluid_mem = cpu_percent(fluid.process.pid, idle_s), memory(fluid.process.pid)
+        finally:
+            fluid.stop()
+        floor_cpu, floor_mem = floor_idle(server.env, warm.midi_backend == "jack", idle_s)
+        print(
+            f"  beside it: FluidSynth (JACK audio + MIDI) {fluid_cpu:.2f} %, RSS "
+            f"{fluid_mem['rss_mb']:.1f} MB (USS {fluid_mem['uss_mb']:.1f}); an empty "
+            f"sounddevice stream{' + JACK MIDI client' if warm.midi_backend == 'jack' else ''} "
+            f"in Python {floor_cpu:.2f} %, RSS {floor_mem['rss_mb']:.1f} MB"
+        )
+        print(
+            f"  ratios: idle CPU dmusd/FluidSynth {cpu / fluid_cpu:.1f}, dmusd/empty stream "
+            f"{cpu / floor_cpu:.2f}; RSS dmusd/FluidSynth "
+            f"{mem['rss_mb'] / fluid_mem['rss_mb']:.2f}"
+        )
+        result["fluidsynth_idle_cpu_percent"] = round(fluid_cpu, 2)
+        result["fluidsynth_rss_mb"] = fluid_mem["rss_mb"]
+        result["fluidsynth_uss_mb"] = fluid_mem["uss_mb"]
+        result["empty_stream_idle_cpu_percent"] = round(floor_cpu, 2)
+        result["empty_stream_rss_mb"] = floor_mem["rss_mb"]
 
         print("MIDI in -> audio out through JACK (period 1024, 48 kHz):")
         result["dmusd"] = timing(warm, args.quick)
