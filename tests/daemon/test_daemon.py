@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.daemon.conftest import JackServer
+
 pytestmark = pytest.mark.realtime
 
 START_TIMEOUT = 120  # seconds: a cold numba cache compiles the engine first
@@ -272,6 +274,38 @@ def test_killing_jackd_exits_nonzero_within_5_s(private_jack_server, daemons, tm
     assert code == 3, daemon.log
     assert "the JACK server went away" in daemon.log
     assert not daemon.socket.exists()
+
+
+def test_reconnect_mode_waits_for_jack_and_comes_back(private_jack_server, daemons, tmp_path):
+    """on_server_loss = "reconnect": jackd dies, the daemon waits (it does not exit), and when
+    a server of the same name returns the daemon re-executes itself and is ready again."""
+    server = private_jack_server()
+    name = f"dmusd-test-{uuid.uuid4().hex[:6]}"
+    config = config_text(tmp_path, name).replace(
+        'client_name = "' + name + '"\n',
+        'client_name = "' + name + '"\non_server_loss = "reconnect"\n',
+        1,
+    )
+    daemon = daemons(tmp_path, config, server.env)
+    daemon.wait_ready()
+    server.process.send_signal(signal.SIGKILL)  # a crash; the slot is reclaimed by the restart
+    server.process.wait(timeout=5)
+    deadline = time.monotonic() + 5
+    while "waiting for a JACK server to come back" not in daemon.log:
+        assert daemon.process.poll() is None, daemon.log
+        assert time.monotonic() < deadline, daemon.log
+        time.sleep(0.1)
+    time.sleep(1.5)
+    assert daemon.process.poll() is None, "the daemon left instead of waiting:\n" + daemon.log
+    back = JackServer(server.name)  # the same name: the daemon's environment points there
+    try:
+        daemon.wait_ready()  # READY=1 from the re-executed daemon (same process, same socket)
+        assert daemon.process.poll() is None
+        assert daemon.request(cmd="status")["ok"], daemon.log
+        assert any(p.startswith(name) for p in jack_ports(back.env, name)), daemon.log
+    finally:
+        daemon.stop()
+        back.stop()
 
 
 def test_devices_lists_jack_and_the_midi_apis(jack_server):
