@@ -33,12 +33,17 @@ class VoiceBuilder:
     def __init__(self, engine: Engine, interpolation: int = L.INTERP_CUBIC) -> None:
         self.engine = engine
         self.interpolation = interpolation
-        self._pool: dict[Wave, int] = {}  # wave -> its offset in the engine's sample pool
+        self._pool: dict[Wave, int] = {}  # a fixed source's wave -> its offset in the pool
         # id(region) -> (instrument, region, connections); the objects are kept so ids stay unique
         self._connections: dict[tuple[int, int], tuple[Instrument, Region, np.ndarray]] = {}
 
     def wave_offset(self, wave: Wave) -> int:
-        """The wave's place in the engine pool, copying it there on first use."""
+        """The wave's place in the engine pool. A downloaded wave is there already (its samples
+        are a view of the pool, which add_wave finds without a copy or a lock) and is not
+        remembered here, so waves unloaded over a daemon's life leave nothing behind; a fixed
+        source's wave is copied there on first use."""
+        if wave.samples.base is self.engine.pool:
+            return self.engine.add_wave(wave.samples)
         offset = self._pool.get(wave)
         if offset is None:
             offset = self.engine.add_wave(wave.samples)

@@ -457,6 +457,7 @@ def test_instruments_downloaded_through_the_pin_play_and_unload_safely():
     handles = [download(port, midi, wave_buffer), download(port, wave, inst_buffer)]
     synth = midi.stream
     assert synth.downloads.sample_memory == sine_wave.nbytes
+    held = synth.downloads.table.find(make_patch(0)).regions[0].wave  # the synth's own copy
     midi.put_bytes(note_on(A4), 0, 1)
     out = pull(wave, clock, 12000, 0)
     assert abs(pitch_cents(out[2000:, 0], A4)) < 3
@@ -472,6 +473,9 @@ def test_instruments_downloaded_through_the_pin_play_and_unload_safely():
         PropertyRequest.set(KSPROPSETID_Synth_Dls, KSPROPERTY_SYNTH_DLS.COMPACT, b"", pin=midi.id)
     )
     assert synth.downloads.sample_memory == 0
+    # and nothing on the voice side still holds the wave: a daemon that loads and unloads
+    # banks for months must not keep every wave it ever played
+    assert held not in synth.builder._pool
     with pytest.raises(PropertyError, match="STATUS_INVALID_HANDLE"):
         unload(port, midi, handles[0])
     port.close()
