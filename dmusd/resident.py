@@ -24,27 +24,40 @@ _LLVM_LIBRARY = "libllvmlite.so"
 
 def give_back_start_up_memory() -> int:
     """Trim the C heap and page out LLVM's code; returns the bytes of LLVM mappings advised."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc = _libc()
     libc.malloc_trim(0)
-    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return page_out(_LLVM_LIBRARY)
+
+
+def page_out(file_suffix: str) -> int:
+    """MADV_PAGEOUT on this process's read-only and executable mappings of files whose path
+    ends with `file_suffix` (never writable ones: their contents are state). Pages that other
+    processes map too stay, shared. Returns the bytes advised."""
+    libc = _libc()
     advised = 0
-    for start, end in _llvm_code_mappings():
+    for start, end in _read_only_mappings(file_suffix):
         if libc.madvise(start, end - start, MADV_PAGEOUT) == 0:
             advised += end - start
         else:  # an older kernel: the pages stay, nothing else changes
-            log.debug("madvise(MADV_PAGEOUT) on LLVM's code: errno %d", ctypes.get_errno())
+            log.debug("madvise(MADV_PAGEOUT) on %s: errno %d", file_suffix, ctypes.get_errno())
     return advised
 
 
-def _llvm_code_mappings() -> list[tuple[int, int]]:
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return libc
+
+
+def _read_only_mappings(file_suffix: str) -> list[tuple[int, int]]:
     spans = []
     try:
         with open("/proc/self/maps") as maps:
             for line in maps:
                 fields = line.split()
-                if len(fields) < 6 or not fields[5].endswith(_LLVM_LIBRARY):
+                if len(fields) < 6 or not fields[5].endswith(file_suffix):
                     continue
-                if "w" in fields[1]:  # writable data: its contents are state, never dropped
+                if "w" in fields[1]:
                     continue
                 lo, hi = (int(x, 16) for x in fields[0].split("-"))
                 spans.append((lo, hi))
