@@ -101,9 +101,12 @@ class Daemon:
         clock = MasterClock(config.audio.sample_rate)
         self.service = SynthService(config, clock)
         self.sink = AudioSink(config.audio, self.service.render, clock)
+        self.service.audio_status = self.sink.status
         self.sink.start()
         ahead = self._schedule_ahead()
-        self.ports = MidiPorts(config.midi, config.pins, self.service.put_midi, clock, ahead)
+        self.ports = MidiPorts(
+            config.midi, config.pins, self.service.put_midi, clock, ahead, self.sink.jack_frame_time
+        )
         self.ports.start()
         self.control_path = socket_path(config)
         self.control = ControlServer(self.control_path, self.service, self.reload)

@@ -39,7 +39,7 @@ import math
 import os
 import struct
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -376,6 +376,7 @@ class SynthService:
         self.position = 0  # frames rendered so far
         self._started = False
         self.dropped = 0  # MIDI messages for a pin or channel group that does not exist
+        self.audio_status: Callable[[], dict] | None = None  # the device's report, if live
         built: list[LivePin] = []
         try:
             cache: dict[str, ParsedBank] = {}
@@ -423,6 +424,7 @@ class SynthService:
             "idle": all(p["idle"] for p in pins),
             "dropped_midi": self.dropped,
             "config": self.config.path,
+            "audio": self.audio_status() if self.audio_status is not None else None,
             "pins": pins,
         }
 

@@ -185,6 +185,13 @@ def format_status(r: dict) -> str:
         head += f", config {r['config']}"
     if r.get("dropped_midi"):
         head += f", {r['dropped_midi']} MIDI messages dropped"
+    audio = r.get("audio")
+    if audio:
+        head += (
+            f"\naudio: {audio['backend']} {audio['device']!r}, output latency "
+            f"{audio['latency_ms']:.1f} ms, {audio['xruns']} xruns, clock "
+            f"{audio['measured_rate']:.1f} Hz measured, re-anchored {audio['clock_resyncs']} times"
+        )
     pins = [
         [
             p["name"],

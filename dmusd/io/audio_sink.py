@@ -156,7 +156,9 @@ class AudioSink:
         self._stream = None
         self._callback_abort: type[Exception] = Exception  # sounddevice's CallbackAbort, once open
         self._watcher = None  # the idle jack.Client whose shutdown callback reports loss
-        self._cycle_start: Callable[[], int | None] | None = None  # JACK: its cycle's start
+        self._jack_clock = None  # JACK: its cycle times, read through the watch client
+        # JACK: (our frame position, JACK's frame counter) at the start of the last block
+        self._jack_block: tuple[int, int] | None = None
         self._monitor: threading.Thread | None = None
         self._stopping = threading.Event()
         self._started_ns = 0
@@ -247,8 +249,8 @@ class AudioSink:
     def _callback(self, outdata: np.ndarray, frames: int, time_info, status) -> None:
         # JACK's loop says when this cycle began: an exact time where the entry into this
         # Python callback wanders by up to a period
-        read_cycle = self._cycle_start
-        cycle_start = read_cycle() if read_cycle is not None else None
+        jack_clock = self._jack_clock
+        cycle_start = jack_clock.cycle_start_ns() if jack_clock is not None else None
         if status.output_underflow:
             self.xruns += 1
         try:
@@ -256,6 +258,7 @@ class AudioSink:
                 self.clock.advance(frames, time.monotonic_ns())
             else:
                 self.clock.advance(frames, cycle_start, exact=True)
+                self._jack_block = (self.position, jack_clock.cycle_frames)
             outdata.fill(0.0)
             self.render(outdata, frames, self.position)
         except BaseException as error:  # reported by the monitor thread, not here
@@ -279,11 +282,22 @@ class AudioSink:
             return  # the monitor thread still notices starvation
         watcher.set_shutdown_callback(self._jack_shutdown)
         self._watcher = watcher
-        self._cycle_start = JackClock(watcher).cycle_start_ns
+        self._jack_clock = JackClock(watcher)
+
+    def jack_frame_time(self, frame: int) -> int | None:
+        """Master time of a frame of JACK's frame counter (a JACK MIDI event's), on the master
+        clock's frame line: exact to the sample, no clock read. None until a block ran on JACK."""
+        block = self._jack_block
+        if block is None:
+            return None
+        position, cycle_frames = block
+        delta = ((frame - cycle_frames + 0x8000_0000) & 0xFFFF_FFFF) - 0x8000_0000  # 32-bit wrap
+        return self.clock.FrameTime(position + delta)
 
     def _jack_shutdown(self, status, reason: str) -> None:
         # A JACK thread: only flags here; the monitor thread logs.
-        self._cycle_start = None  # the client's shared memory goes with the server
+        self._jack_clock = None  # the client's shared memory goes with the server
+        self._jack_block = None
         self._server_gone = True
         self.lost_reason = f"the JACK server went away ({reason})"
         self.lost.set()
@@ -305,6 +319,20 @@ class AudioSink:
                 self.lost_reason = "the audio callbacks stopped coming"
                 log.error("audio: %s: the audio server is gone or stuck", self.lost_reason)
                 self.lost.set()
+
+    def status(self) -> dict:
+        """What `dmusd ctl status` shows of the device and the master clock."""
+        clock = self.clock
+        return {
+            "backend": self.backend,
+            "device": self.device,
+            "latency_ms": round(1000 * self.latency, 2),
+            "position": self.position,
+            "callbacks": self.callbacks,
+            "xruns": self.xruns,
+            "measured_rate": round(getattr(clock, "measured_rate", float(clock.rate)), 3),
+            "clock_resyncs": getattr(clock, "resyncs", 0),
+        }
 
     def alive(self, max_age_ns: int) -> bool:
         """Whether a callback completed within the last `max_age_ns` (before the first one:

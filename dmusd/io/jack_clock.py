@@ -41,6 +41,7 @@ class JackClock:
             ctypes.POINTER(ctypes.c_float),
         ]
         self._client = ctypes.c_void_p(int(jack._ffi.cast("uintptr_t", client._ptr)))
+        self.cycle_frames = 0  # JACK's frame counter at the cycle cycle_start_ns last read
         # out-parameters made once: the audio thread calls cycle_start_ns every period
         self._frames = ctypes.c_uint32()
         self._now = ctypes.c_uint64()
@@ -60,11 +61,12 @@ class JackClock:
     SAME_INSTANT_NS = 100_000  # both clocks read within this: nothing came between
 
     def cycle_start_ns(self) -> int | None:
-        """Monotonic time (ns) at which the current cycle began, by JACK's loop; None if JACK
-        cannot say. Its age on JACK's clock is taken from monotonic readings on both sides of
-        JACK's, retried when a preemption split them."""
+        """Monotonic time (ns) at which the current cycle began, by JACK's loop (and its first
+        frame in `cycle_frames`); None if JACK cannot say. Its age on JACK's clock is taken from
+        monotonic readings on both sides of JACK's, retried when a preemption split them."""
         if self._cycle_times(self._client, *self._out) != 0:
             return None
+        self.cycle_frames = self._frames.value
         for _ in range(3):
             before = time.monotonic_ns()
             jack_now = self.get_time()

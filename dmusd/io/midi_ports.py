@@ -15,10 +15,14 @@ long it waited for the GIL (up to the switch interval), which would become timin
 
 JACK: ONE jack.Client named `client_name` with one MIDI input port per pin x channel group. The
 process callback reads each event with its frame offset inside the period, so its arrival is an
-exact JACK frame; the input thread turns that frame into JACK time (jack_frames_to_time), takes
-its age on JACK's clock (jack_get_time now) and subtracts the age from the master time now
-(JackArrival). JACK's clock is CLOCK_MONOTONIC_RAW in jack2 1.9.21 (not CLOCK_MONOTONIC: they
-differ by a constant here), so only ages are taken from it, never absolute times. The capture
+exact JACK frame. When the audio runs on the same JACK server, the audio sink knows which of its
+own frames each JACK frame is, and the master clock's time of that frame is exact
+(`frame_time`): the event plays at the same sample offset it arrived at, a constant latency
+later, with no clock read at all. Otherwise (audio elsewhere) the input thread turns the frame
+into JACK time (jack_frames_to_time), takes its age on JACK's clock (jack_get_time now) and
+subtracts the age from the master time now (JackArrival). JACK's clock is CLOCK_MONOTONIC_RAW in
+jack2 1.9.21 (not CLOCK_MONOTONIC: they differ by a constant here), so only ages are taken from
+it, never absolute times. The capture
 outputs stay python-rtmidi MidiOut ports (their own clients "<client_name> <pin> capture"): what
 they send is not timing-critical.
 
@@ -217,11 +221,13 @@ class MidiPorts:
         feed: Feed,
         clock: IMasterClock,
         schedule_ahead: int,
+        frame_time: Callable[[int], int | None] | None = None,
     ) -> None:
         self.midi = midi
         self.pins = tuple(pins)
         self.feed = feed
         self.clock = clock
+        self.frame_time = frame_time  # master time of a JACK frame, when the audio can say
         self.schedule_ahead = int(schedule_ahead)
         self.backend = ""
         self.port_names: list[str] = []
@@ -427,18 +433,19 @@ class MidiPorts:
             return
         start = client.last_frame_time
         jack_time = self._arrival.jack_time
-        queue = self._queue
+        deliver, queue = self._deliver_jack, self._queue
         got = False
         for index, port in self._jack_inputs:
             for offset, data in port.incoming_midi_events():
-                queue.append((index, bytes(data), jack_time(start + offset)))
+                frame = start + offset
+                queue.append((deliver, index, bytes(data), frame, jack_time(frame)))
                 got = True
         if got:
             self._wake.set()
 
     def _callback(self, event: tuple[list[int], float], index: int) -> None:
         # RtMidi's thread (JACK: the real-time one): read the clock, queue, wake. Nothing else.
-        self._queue.append((index, event[0], event[1], self.clock.GetTime()))
+        self._queue.append((self._deliver, index, event[0], event[1], self.clock.GetTime()))
         self._wake.set()
 
     # -- the MIDI input thread ------------------------------------------------------------
@@ -452,7 +459,7 @@ class MidiPorts:
                 item = queue.popleft()
                 if item is None:
                     return
-                port = self._deliver(*item) if len(item) == 4 else self._deliver_jack(*item)
+                port = item[0](*item[1:])
                 if port is not None and port.capture is not None:
                     captured.add(port.capture)
             for capture in captured:
@@ -467,11 +474,14 @@ class MidiPorts:
         arrival = port.stamper.stamp(delta, read)
         return self._route(port, bytes(message), arrival)
 
-    def _deliver_jack(self, index: int, data: bytes, event_us: int) -> _Port | None:
+    def _deliver_jack(self, index: int, data: bytes, frame: int, event_us: int) -> _Port | None:
         ports, arrival = self._ports, self._arrival
         if index >= len(ports) or arrival is None:
             return None  # raced stop()
-        return self._route(ports[index], data, arrival.master_time(event_us))
+        time = self.frame_time(frame) if self.frame_time is not None else None
+        if time is None:
+            time = arrival.master_time(event_us)
+        return self._route(ports[index], data, time)
 
     def _route(self, port: _Port, data: bytes, arrival: int) -> _Port | None:
         if not data or data[0] in _FILTERED:

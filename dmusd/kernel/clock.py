@@ -99,6 +99,9 @@ class MasterClock:
     of time). BlockTime() is then the master time of the block's first frame.
     Master time counts the device's frames at the nominal rate, so a device that runs 0.02 % fast
     makes master time run 0.02 % fast: every consumer converts with the same clock and agrees.
+    Exactly so at frame positions: FrameTime(n) = origin + n frames at the nominal rate, in
+    integers, on one line from the last re-anchoring on; block times lie on it, and so does
+    whatever is stamped by its device frame (JACK MIDI), to the sample.
 
     GetTime() never goes backwards. Between callbacks it follows the monotonic clock along a line
     whose slope is re-aimed at each callback so that it meets the DLL's estimate one block later:
@@ -128,8 +131,8 @@ class MasterClock:
         self._lock = threading.Lock()
         self._dll = DelayLockedLoop(1e9 / rate, 1.0 / rate, bandwidth)
         self._running = False
-        self._anchor_frames = 0  # frame position whose master time is _anchor_time
-        self._anchor_time = 0.0
+        # The frame line: (frame position, its master time), replaced as one tuple.
+        self._anchor = (0, 0)
         # The segment GetTime follows: time = _seg_time + (now - _seg_ns) * _seg_gain.
         self._seg_ns = 0
         self._seg_time = 0.0
@@ -166,9 +169,8 @@ class MasterClock:
                 self.resyncs += self._running
                 self._running = True
                 dll.reset(self.frames, float(now))
-                self._anchor_frames = self.frames
-                self._anchor_time = max(current, float(self._last))
-                self._set_segment(now, self._anchor_time, 1.0 / _NS_PER_TICK)
+                self._anchor = (self.frames, math.ceil(max(current, float(self._last))))
+                self._set_segment(now, self._anchor[1], 1.0 / _NS_PER_TICK)
             else:
                 dll.observe(self.frames, float(now))
                 # Aim the next segment at the DLL's estimate of master time one block later.
@@ -178,7 +180,13 @@ class MasterClock:
                 nominal = dll.x_seconds * 1e9 / dll.slope / _NS_PER_TICK  # = the learned rate
                 gain = min(max(gain, 0.5 * nominal), 2.0 * nominal)
                 self._set_segment(now, current, gain)
-            self._block_time = int(self._seg_time)
+            self._block_time = self.FrameTime(self.frames)
+            self.frames += frames
+
+    def skip(self, frames: int) -> None:
+        """Frames the device played without a callback into Python (answered in C while the
+        synth slept): the position moves on, nothing is observed."""
+        with self._lock:
             self.frames += frames
 
     def BlockTime(self) -> int:
@@ -186,10 +194,17 @@ class MasterClock:
         clock locks to (GetTime read inside the callback would add the callback's start delay)."""
         return self._block_time
 
+    def FrameTime(self, frame: int) -> int:
+        """Master time of device frame `frame` (frames since the stream began) on the current
+        line: exact integers, so frames a block apart are exactly a block's time apart."""
+        anchor_frames, anchor_time = self._anchor
+        return anchor_time + (frame - anchor_frames) * REFTIME_PER_SECOND // self.rate
+
     def _line(self, dll: DelayLockedLoop, t_ns: float) -> float:
         """The DLL's master time at monotonic time t_ns (device frames at the nominal rate)."""
         position = dll.x0 + (t_ns - dll.y0) / dll.slope
-        return self._anchor_time + (position - self._anchor_frames) * REFTIME_PER_SECOND / self.rate
+        anchor_frames, anchor_time = self._anchor
+        return anchor_time + (position - anchor_frames) * REFTIME_PER_SECOND / self.rate
 
     def _set_segment(self, now: int, value: float, gain: float) -> None:
         self._seg_ns, self._seg_time, self._seg_gain = now, value, gain

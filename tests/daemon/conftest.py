@@ -10,6 +10,7 @@ so killing it never touches the shared one; clients reach it with JACK_DEFAULT_S
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import signal
@@ -95,6 +96,10 @@ class JackServer:
                 self.process.kill()
                 self.process.wait(timeout=5)
         self.log.close()
+        # A server that had to be killed, or whose clients died with a predecessor of its name,
+        # can leave its segment and registry slot behind: free them as kill() does.
+        if self.name and glob.glob(f"/dev/shm/jack_{glob.escape(self.name)}_*"):
+            reclaim_registry_slot(self.name)
 
 
 @pytest.fixture(scope="session")
