@@ -42,7 +42,7 @@ from dmusd.io.control_socket import ControlServer
 from dmusd.io.midi_ports import MidiPorts
 from dmusd.io.sd_notify import Notifier, Watchdog, watchdog_interval
 from dmusd.kernel.clock import MasterClock, SampleCountClock
-from dmusd.resident import give_back_start_up_memory
+from dmusd.resident import give_back_start_up_memory, release_jack_segment
 from dmusd.service import LivePin, SynthService
 
 log = logging.getLogger("dmusd")
@@ -100,8 +100,10 @@ class Daemon:
         warm_up(config)
         clock = MasterClock(config.audio.sample_rate)
         self.service = SynthService(config, clock)
-        self.sink = AudioSink(config.audio, self.service.render, clock)
-        self.service.audio_status = self.sink.status
+        service = self.service
+        self.sink = AudioSink(config.audio, service.render, clock, service.asleep, service.slept)
+        service.audio_status = self.sink.status
+        service.wake = self.sink.gate.wake
         self.sink.start()
         ahead = self._schedule_ahead()
         self.ports = MidiPorts(
@@ -120,7 +122,12 @@ class Daemon:
         self._signals = _SignalPipe()
         gc.collect()
         paged = give_back_start_up_memory()
-        log.debug("start-up memory given back; %.0f MB of LLVM code paged out", paged / 2**20)
+        jack = release_jack_segment()
+        log.debug(
+            "start-up memory given back: %.0f MB of LLVM code paged out, %.0f MB of JACK's "
+            "segment released",
+            paged / 2**20, jack / 2**20,
+        )  # fmt: skip
         gc.freeze()
         sys.setswitchinterval(SWITCH_INTERVAL)
 

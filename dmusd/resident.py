@@ -1,6 +1,6 @@
 """Giving memory back once the daemon has started.
 
-Start-up leaves two kinds of memory the running daemon no longer needs:
+Start-up leaves three kinds of memory the running daemon no longer needs:
 - free blocks inside the C heap (parsing, the numba cache load): malloc_trim returns them;
 - LLVM's code, the bulk of libllvmlite.so. numba runs LLVM to load its cached machine code at
   start-up; after that nothing compiles, and the audio thread runs numba's code, which lives in
@@ -8,6 +8,12 @@ Start-up leaves two kinds of memory the running daemon no longer needs:
   MADV_PAGEOUT asks the kernel to reclaim them now rather than under pressure. Should LLVM run
   again, they fault back in from the page cache. Only read-only and executable mappings are
   touched, never the library's writable data.
+- JACK's shared segment: the port buffers of the whole server (about 100 MB with jackd's default
+  of 2048 ports), which libjack locks into memory in every client process that opens one. The
+  daemon's threads touch under 1 MB of it. The segment is the server's (tmpfs, kept resident by
+  jackd itself), so munlock + MADV_DONTNEED only drop it from this process's page tables: no
+  data goes, and the few pages the audio and MIDI threads use come back as minor faults on
+  their next touch, once.
 """
 
 from __future__ import annotations
@@ -15,11 +21,15 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+from collections.abc import Callable
 
 log = logging.getLogger("dmusd")
 
+MADV_DONTNEED = 4
 MADV_PAGEOUT = 21  # Linux >= 5.4
 _LLVM_LIBRARY = "libllvmlite.so"
+_JACK_SEGMENT = "/dev/shm/jack-"  # jack2's segments; the registry and semaphores are small
+_JACK_SEGMENT_MIN = 1 << 20
 
 
 def give_back_start_up_memory() -> int:
@@ -29,13 +39,30 @@ def give_back_start_up_memory() -> int:
     return page_out(_LLVM_LIBRARY)
 
 
+def release_jack_segment() -> int:
+    """Unlock and drop this process's view of JACK's shared segment (call once every JACK
+    client is open: opening one locks it all again). Returns the bytes released."""
+    libc = _libc()
+    released = 0
+    for start, end in _mappings(lambda path, perms: path.startswith(_JACK_SEGMENT)):
+        if end - start < _JACK_SEGMENT_MIN:
+            continue
+        libc.munlock(start, end - start)  # fails harmlessly where it was never locked
+        if libc.madvise(start, end - start, MADV_DONTNEED) == 0:
+            released += end - start
+        else:
+            log.debug("madvise(MADV_DONTNEED) on JACK's segment: errno %d", ctypes.get_errno())
+    return released
+
+
 def page_out(file_suffix: str) -> int:
     """MADV_PAGEOUT on this process's read-only and executable mappings of files whose path
     ends with `file_suffix` (never writable ones: their contents are state). Pages that other
     processes map too stay, shared. Returns the bytes advised."""
     libc = _libc()
     advised = 0
-    for start, end in _read_only_mappings(file_suffix):
+    read_only = lambda path, perms: path.endswith(file_suffix) and "w" not in perms  # noqa: E731
+    for start, end in _mappings(read_only):
         if libc.madvise(start, end - start, MADV_PAGEOUT) == 0:
             advised += end - start
         else:  # an older kernel: the pages stay, nothing else changes
@@ -46,18 +73,18 @@ def page_out(file_suffix: str) -> int:
 def _libc() -> ctypes.CDLL:
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.munlock.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
     return libc
 
 
-def _read_only_mappings(file_suffix: str) -> list[tuple[int, int]]:
+def _mappings(wanted: Callable[[str, str], bool]) -> list[tuple[int, int]]:
+    """(start, end) of this process's file mappings for which wanted(path, permissions)."""
     spans = []
     try:
         with open("/proc/self/maps") as maps:
             for line in maps:
                 fields = line.split()
-                if len(fields) < 6 or not fields[5].endswith(file_suffix):
-                    continue
-                if "w" in fields[1]:
+                if len(fields) < 6 or not wanted(fields[5], fields[1]):
                     continue
                 lo, hi = (int(x, 16) for x in fields[0].split("-"))
                 spans.append((lo, hi))

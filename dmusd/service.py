@@ -202,6 +202,25 @@ class LivePin:
     def idle(self) -> bool:
         return self._quiet >= self._idle_after and self.stream.active_voices == 0
 
+    @property
+    def asleep(self) -> bool:
+        """Idle with nothing queued, held or about to happen: blocks need no Python at all."""
+        stream = self.stream
+        sequencer = self.midi.sequencer
+        return (
+            self.idle
+            and self._panic < 0
+            and not self._fresh
+            and not stream.pending
+            and not stream.engine.counts[0]
+            and (sequencer is None or not sequencer.held)
+        )
+
+    def sleep_through(self, frames: int, position: int) -> None:
+        """Frames played while asleep, as the idle path of render() would have counted them."""
+        self.stream.skip(frames, position)
+        self._move_chorus(frames)
+
     # -- properties ---------------------------------------------------------------------------
     def request(self, request: PropertyRequest) -> PropertyResult:
         """A KS property request aimed at this pin's render pin."""
@@ -362,6 +381,23 @@ class LivePin:
         self.port.close()
 
 
+class _ControlLock:
+    """The control plane's lock. Leaving it wakes the audio side: what was done under it (a
+    download to pick up, a panic, new pins) is work for the next block."""
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        self._lock = threading.Lock()
+        self._wake = wake
+        self.reading = self._lock  # for reports: reading changes nothing, so wakes nothing
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+        self._wake()
+
+
 class SynthService:
     """Every pin of a Config, rendered into one buffer; the daemon's control plane."""
 
@@ -369,7 +405,7 @@ class SynthService:
         self.master_clock = master_clock
         self.config = config
         self.rate = config.audio.sample_rate
-        self._control = threading.Lock()
+        self._control = _ControlLock(lambda: self.wake())
         self._next_bank = 1
         self._live: tuple[LivePin, ...] = ()  # what the audio thread renders
         self.pins: dict[str, LivePin] = {}
@@ -377,6 +413,8 @@ class SynthService:
         self._started = False
         self.dropped = 0  # MIDI messages for a pin or channel group that does not exist
         self.audio_status: Callable[[], dict] | None = None  # the device's report, if live
+        # Called after anything is given to the pins (the audio side may be asleep: SleepGate).
+        self.wake: Callable[[], None] = lambda: None
         built: list[LivePin] = []
         try:
             cache: dict[str, ParsedBank] = {}
@@ -397,6 +435,7 @@ class SynthService:
             self.dropped += 1
             return
         live.put(group, data, time)
+        self.wake()
 
     # -- the audio thread ---------------------------------------------------------------------
     def render(self, buffer: np.ndarray, frames: int, position: int) -> None:
@@ -409,27 +448,39 @@ class SynthService:
             live.render(buffer, frames, position, t, start)
         self.position = position + frames
 
+    def asleep(self) -> bool:
+        """Whether the blocks after this one need no rendering until wake() (audio thread)."""
+        return all(live.asleep for live in self._live)
+
+    def slept(self, frames: int, position: int) -> None:
+        """`frames` from `position` on were played as silence without render() (audio thread)."""
+        for live in self._live:
+            live.sleep_through(frames, position)
+        self.position = position + frames
+
     def active_voices(self) -> int:
         return sum(live.stream.active_voices for live in self._live)
 
     # -- control plane ------------------------------------------------------------------------
     def status(self) -> dict:
-        with self._control:
+        with self._control.reading:
             pins = [live.status() for live in self._live]
+        audio = self.audio_status() if self.audio_status is not None else None
+        position = audio["position"] if audio is not None else self.position  # with time slept
         return {
             "sample_rate": self.rate,
-            "position": self.position,
-            "seconds": self.position / self.rate,
+            "position": position,
+            "seconds": position / self.rate,
             "active_voices": sum(p["active_voices"] for p in pins),
             "idle": all(p["idle"] for p in pins),
             "dropped_midi": self.dropped,
             "config": self.config.path,
-            "audio": self.audio_status() if self.audio_status is not None else None,
+            "audio": audio,
             "pins": pins,
         }
 
     def stats(self) -> dict[str, dict]:
-        with self._control:
+        with self._control.reading:
             return {live.name: live.stats() for live in self._live}
 
     def load_bank(self, pin: str, path: str) -> dict:

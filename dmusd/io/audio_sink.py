@@ -6,6 +6,11 @@ cycle times: on JACK the time JACK's own loop gives the cycle's start, elsewhere
 entry time), zero the buffer, render(buffer, frames, position). Nothing else happens on the
 audio thread: no allocation of our own, no logging, no lock but the clock's few-microsecond one.
 
+Sleep: the callback is native (pa_output.py). When a render leaves the synth asleep (`asleep()`:
+nothing sounds, nothing is queued), the following cycles are answered with zeros without Python
+until someone calls `gate.wake()` after giving the synth work; the next Python callback first
+moves the clock and the synth on by the frames slept (`slept(frames, position)`).
+
 Backends: "jack" opens PortAudio's JACK host API under the config's client name (PortAudio opens
 its JACK client when it initializes, so the name is set through PaJack_SetClientName between a
 terminate and an initialize); "alsa" and "pulse" (ALSA's pulse plugin, which PipeWire also
@@ -32,6 +37,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dmusd.errors import AudioDeviceError
+from dmusd.io.pa_output import PaOutputStream
+from dmusd.io.sleep_gate import SleepGate
 
 if TYPE_CHECKING:
     from dmusd.config import AudioConfig
@@ -138,15 +145,19 @@ class AudioSink:
         audio: AudioConfig,
         render: Callable[[np.ndarray, int, int], None],
         clock: IMasterClock,
+        asleep: Callable[[], bool] = lambda: False,
+        slept: Callable[[int, int], None] = lambda frames, position: None,
     ) -> None:
         self.audio = audio
         self.render = render
         self.clock = clock
+        self.asleep = asleep
+        self.slept = slept
+        self.gate = SleepGate()
         self.lost = threading.Event()  # set when the server went away or the stream died
         self.lost_reason = ""
         self.abandoned = False  # the stream was left open: leave the process with os._exit
-        self.xruns = 0
-        self.callbacks = 0  # completed
+        self.callbacks = 0  # completed Python callbacks (the native ones: gate.cycles)
         self.position = 0  # frames rendered
         self.last_callback_ns = 0
         self.backend = ""  # "jack" | "alsa" | "pulse" | "portaudio"
@@ -154,7 +165,6 @@ class AudioSink:
         self.latency = 0.0  # seconds, as PortAudio reports the output latency
         self.error: BaseException | None = None  # what the render raised, if it did
         self._stream = None
-        self._callback_abort: type[Exception] = Exception  # sounddevice's CallbackAbort, once open
         self._watcher = None  # the idle jack.Client whose shutdown callback reports loss
         self._jack_clock = None  # JACK: its cycle times, read through the watch client
         # JACK: (our frame position, JACK's frame counter) at the start of the last block
@@ -206,22 +216,14 @@ class AudioSink:
         # callback times are cycle times). Elsewhere the config's period is the block size.
         blocksize = 0 if backend == "jack" else self.audio.period
         try:
-            stream = sd.OutputStream(
-                device=index,
-                samplerate=self.audio.sample_rate,
-                channels=2,
-                dtype="float32",
-                blocksize=blocksize,
-                latency="low",
-                callback=self._callback,
-                finished_callback=None,
+            stream = PaOutputStream(
+                index, self.audio.sample_rate, blocksize, self._callback, self.gate
             )
         except (sd.PortAudioError, ValueError) as error:
             tried.append(f"{backend} device {name!r}: {error}")
             raise self._no_device(tried) from None
         self.backend, self.device = backend, name
-        self._callback_abort = sd.CallbackAbort
-        self.latency = float(stream.latency)
+        self.latency = stream.latency
         if backend == "jack":
             self._watch_jack()
         self._started_ns = time.monotonic_ns()
@@ -230,7 +232,7 @@ class AudioSink:
             stream.start()
         except sd.PortAudioError as error:
             self._stream = None
-            stream.close(ignore_errors=True)
+            stream.close()
             tried.append(f"{backend} device {name!r}: {error}")
             raise self._no_device(tried) from None
         self._monitor = threading.Thread(target=self._watch_callbacks, name="audio-monitor")
@@ -246,14 +248,19 @@ class AudioSink:
 
     # -- the audio thread --------------------------------------------------------------------
 
-    def _callback(self, outdata: np.ndarray, frames: int, time_info, status) -> None:
+    def _callback(self, outdata: np.ndarray, frames: int, flags: int) -> None:
+        gate = self.gate
+        wakes = gate.wakes()  # before the render: a wake after this one keeps the next awake
         # JACK's loop says when this cycle began: an exact time where the entry into this
         # Python callback wanders by up to a period
         jack_clock = self._jack_clock
         cycle_start = jack_clock.cycle_start_ns() if jack_clock is not None else None
-        if status.output_underflow:
-            self.xruns += 1
         try:
+            slept = gate.take_slept()
+            if slept:
+                self.clock.skip(slept)
+                self.slept(slept, self.position)
+                self.position += slept
             if cycle_start is None:
                 self.clock.advance(frames, time.monotonic_ns())
             else:
@@ -261,13 +268,22 @@ class AudioSink:
                 self._jack_block = (self.position, jack_clock.cycle_frames)
             outdata.fill(0.0)
             self.render(outdata, frames, self.position)
+            if self.asleep():
+                gate.sleep(wakes)
+            else:
+                gate.stay_awake()
         except BaseException as error:  # reported by the monitor thread, not here
             outdata.fill(0.0)
+            gate.stay_awake()
             self.error = error
-            raise self._callback_abort from None
+            raise
         self.position += frames
-        self.callbacks += 1  # completed callbacks: what alive() and the watchdog go by
+        self.callbacks += 1
         self.last_callback_ns = time.monotonic_ns()
+
+    @property
+    def xruns(self) -> int:
+        return self.gate.xruns
 
     # -- loss detection ----------------------------------------------------------------------
 
@@ -304,7 +320,11 @@ class AudioSink:
 
     def _watch_callbacks(self) -> None:
         reported = False
+        cycles = 0
         while not self._stopping.wait(MONITOR_PERIOD):
+            if self.gate.cycles != cycles and self.callbacks:  # native ones count as alive too
+                cycles = self.gate.cycles
+                self.last_callback_ns = time.monotonic_ns()
             if self.error is not None and not reported:
                 reported = True
                 self.lost_reason = f"the render failed: {self.error!r}"
@@ -327,8 +347,11 @@ class AudioSink:
             "backend": self.backend,
             "device": self.device,
             "latency_ms": round(1000 * self.latency, 2),
-            "position": self.position,
-            "callbacks": self.callbacks,
+            "position": self.position + self.gate.slept_frames - self.gate.slept_taken,
+            "callbacks": self.gate.cycles,
+            "python_callbacks": self.callbacks,
+            "asleep": self.gate.asleep,
+            "slept_frames": self.gate.slept_frames,
             "xruns": self.xruns,
             "measured_rate": round(getattr(clock, "measured_rate", float(clock.rate)), 3),
             "clock_resyncs": getattr(clock, "resyncs", 0),
@@ -369,8 +392,8 @@ class AudioSink:
 
     @staticmethod
     def _close(stream, watcher) -> None:
-        stream.abort(ignore_errors=True)
-        stream.close(ignore_errors=True)
+        stream.abort()
+        stream.close()
         if watcher is not None:
             watcher.close()
 

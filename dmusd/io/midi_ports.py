@@ -13,9 +13,10 @@ Every message plays at its arrival + a constant schedule-ahead, so latency is co
 arrival is never the master time read in a Python callback: that callback runs late by however
 long it waited for the GIL (up to the switch interval), which would become timing jitter.
 
-JACK: ONE jack.Client named `client_name` with one MIDI input port per pin x channel group. The
-process callback reads each event with its frame offset inside the period, so its arrival is an
-exact JACK frame. When the audio runs on the same JACK server, the audio sink knows which of its
+JACK: ONE jack.Client named `client_name` with one MIDI input port per pin x channel group. Its
+process callback is native and enters Python only in cycles with MIDI (JackMidiGate); the Python
+part reads each event with its frame offset inside the period, so its arrival is an exact JACK
+frame. When the audio runs on the same JACK server, the audio sink knows which of its
 own frames each JACK frame is, and the master clock's time of that frame is exact
 (`frame_time`): the event plays at the same sample offset it arrived at, a constant latency
 later, with no clock read at all. Otherwise (audio elsewhere) the input thread turns the frame
@@ -47,6 +48,7 @@ import rtmidi
 
 from dmusd.errors import DmusdError
 from dmusd.io.jack_clock import JackClock
+from dmusd.io.jack_midi_gate import JackMidiGate
 from dmusd.kernel.allocator import AllocatorMXF
 from dmusd.kernel.buffer_unpacker import BufferUnpacker
 from dmusd.kernel.clock import REFTIME_PER_SECOND, IMasterClock
@@ -246,6 +248,7 @@ class MidiPorts:
         self._jack_inputs: tuple[tuple[int, Any], ...] = ()  # (port index, OwnMidiPort)
         self._jack_lost = threading.Event()  # the JACK server went away: nothing to close
         self._arrival: JackArrival | None = None
+        self._jack_gate: JackMidiGate | None = None  # its process callback: Python on MIDI only
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -264,6 +267,8 @@ class MidiPorts:
                         self._open_input(api, pin.name, group, name, capture)
             if self._jack is not None:
                 self._jack_inputs = tuple((i, p.midi_in) for i, p in enumerate(self._ports))
+                ports = [port for _, port in self._jack_inputs]
+                self._jack_gate = JackMidiGate(self._jack, ports, self._process)
                 self._jack.activate()
         except BaseException:
             self._close_inputs()
@@ -339,7 +344,6 @@ class MidiPorts:
                 client = jack.Client(name, use_exact_name=True, no_start_server=True)
         except jack.JackError as e:
             raise self._open_error("input", self._names(self.pins[0])[0], e) from None
-        client.set_process_callback(self._process)
         client.set_shutdown_callback(lambda status, reason: self._jack_lost.set())
         self._jack = client
         self._arrival = JackArrival(client, self.clock)
@@ -427,7 +431,8 @@ class MidiPorts:
 
     # -- the real-time side ---------------------------------------------------------------
     def _process(self, frames: int) -> None:
-        # JACK's real-time thread: each event with its exact frame, queued. Nothing else.
+        # JACK's real-time thread, in a cycle where an input holds events (JackMidiGate): each
+        # event with its exact frame, queued. Nothing else.
         client = self._jack
         if client is None:
             return

@@ -215,6 +215,49 @@ def test_latency_is_constant_over_100_notes(daemon, harness):
         assert np.all(np.abs(latency - ahead) <= bound) and jitter <= bound
 
 
+def _audio(daemon: Daemon) -> dict:
+    return daemon.ctl("status")["result"]["audio"]
+
+
+def _until_asleep(daemon: Daemon, timeout: float = 6.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while not (audio := _audio(daemon))["asleep"]:
+        assert time.monotonic() < deadline, f"never fell asleep: {audio}"
+        time.sleep(0.1)
+    return audio
+
+
+def test_an_idle_daemon_sleeps_in_native_code_and_wakes_on_time(daemon, harness):
+    """Idle, every cycle is answered without Python; a note wakes it on time to the sample and
+    it sleeps again once the note is over."""
+    before = _until_asleep(daemon)
+    time.sleep(1.0)
+    after = _audio(daemon)
+    assert after["callbacks"] - before["callbacks"] >= 30  # 47 cycles a second at 1024 frames
+    assert after["python_callbacks"] == before["python_callbacks"], (before, after)
+    assert after["slept_frames"] > before["slept_frames"]
+    assert after["position"] - before["position"] >= 30 * 1024  # time played on while asleep
+    latency = _latencies(harness, port_of(daemon, "a 1"), [333])
+    if _audio(daemon)["clock_resyncs"] == after["clock_resyncs"]:
+        assert latency.tolist() == [round(0.060 * harness.rate)]
+    assert _audio(daemon)["python_callbacks"] > after["python_callbacks"]
+    _until_asleep(daemon)
+
+
+def test_the_daemon_holds_little_of_jacks_shared_segment(daemon, harness):
+    """libjack locks the server's whole segment (~100 MB) into every client; the daemon lets go
+    of it once its clients are open and keeps only the pages it touches, while it plays."""
+    _latencies(harness, port_of(daemon, "a 1"), [100, 200])
+    jack_kb, inside = 0, False
+    for line in Path(f"/proc/{daemon.process.pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if "-" in head[0] and len(head) >= 5 and ":" in head[3]:  # a mapping's first line
+            inside = len(head) >= 6 and head[5].startswith("/dev/shm/jack-")
+        elif inside and head[0] == "Rss:":
+            jack_kb += int(head[1])
+    assert jack_kb < 8 * 1024, f"{jack_kb} kB of JACK's segment resident"
+
+
 def test_ctl_status_shows_the_device_and_the_clock(daemon, harness):
     code = "import sys; from dmusd.cli import main; sys.exit(main())"
     cmd = [sys.executable, "-c", code, "ctl", "--socket", daemon.socket]
