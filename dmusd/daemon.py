@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import os
 import select
 import signal
@@ -41,7 +42,7 @@ from dmusd.io.audio_sink import AudioSink, jack_server, terminate_portaudio
 from dmusd.io.control_socket import ControlServer
 from dmusd.io.midi_ports import MidiPorts
 from dmusd.io.sd_notify import Notifier, Watchdog, watchdog_interval
-from dmusd.kernel.clock import MasterClock, SampleCountClock
+from dmusd.kernel.clock import REFTIME_PER_SECOND, MasterClock, SampleCountClock
 from dmusd.resident import give_back_start_up_memory, release_jack_segment
 from dmusd.service import LivePin, SynthService
 
@@ -52,6 +53,7 @@ TICK = 0.25  # seconds the main loop sleeps between looks at the audio sink
 STATUS_PERIOD = 1.0  # seconds between STATUS updates to systemd
 FIRST_CALLBACK = 2.0  # seconds the first audio callback may take before READY anyway
 SWITCH_INTERVAL = 0.001  # seconds: the audio thread waits at most about this for the GIL
+EXACT_DELAY_STEP_MAX = 0.002  # seconds the schedule-ahead may grow to keep offsets exact
 SERVER_LOST_EXIT = AudioDeviceError.exit_code
 
 
@@ -147,7 +149,7 @@ class Daemon:
                 1000 * self.sink.latency,
                 1000 * needed,
             )
-        return round(max(wanted, needed) * 1e7)
+        return exact_delay(max(wanted, needed), self.config.audio.sample_rate)
 
     def _healthy(self, interval: float):
         limit = int(interval * 1e9 / 2)  # no callback for half the watchdog interval: stalled
@@ -324,6 +326,18 @@ class _SignalPipe:
             return os.read(self._read, 64)
         except BlockingIOError:
             return b""
+
+
+def exact_delay(seconds: float, rate: int) -> int:
+    """`seconds` in 100 ns ticks, rounded up to a whole number of frames that is also a whole
+    number of ticks (3 frames at 48 kHz), so that a frame plus the delay is a frame again,
+    exactly: every event then keeps its offset to the sample. Where that step is coarse (441
+    frames at 44.1 kHz) the delay is rounded to a tick and may move an event by one frame."""
+    step = rate // math.gcd(rate, REFTIME_PER_SECOND)  # frames
+    if step > rate * EXACT_DELAY_STEP_MAX:
+        return round(seconds * REFTIME_PER_SECOND)
+    frames = -(-math.ceil(seconds * rate) // step) * step
+    return frames * REFTIME_PER_SECOND // rate
 
 
 def _note_signal(number: int, frame: object) -> None:

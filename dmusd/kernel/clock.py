@@ -99,9 +99,12 @@ class MasterClock:
     of time). BlockTime() is then the master time of the block's first frame.
     Master time counts the device's frames at the nominal rate, so a device that runs 0.02 % fast
     makes master time run 0.02 % fast: every consumer converts with the same clock and agrees.
-    Exactly so at frame positions: FrameTime(n) = origin + n frames at the nominal rate, in
-    integers, on one line from the last re-anchoring on; block times lie on it, and so does
-    whatever is stamped by its device frame (JACK MIDI), to the sample.
+    Exactly so at frame positions, on one line from the last re-anchoring on, in integers:
+    FrameTime(n) = origin + ceil(n * 10^7 / rate), the first tick inside frame n (what a sample
+    clock's SampleToRefTime gives), for whatever is stamped by its device frame (JACK MIDI); and
+    BlockTime = origin + floor(n * 10^7 / rate), floored as the stream time the synth passes to
+    SyncToMaster is. A sample clock locked to these block times maps each FrameTime(n), and each
+    FrameTime(n) plus a whole number of ticks and frames, back to its frame exactly.
 
     GetTime() never goes backwards. Between callbacks it follows the monotonic clock along a line
     whose slope is re-aimed at each callback so that it meets the DLL's estimate one block later:
@@ -132,7 +135,7 @@ class MasterClock:
         self._dll = DelayLockedLoop(1e9 / rate, 1.0 / rate, bandwidth)
         self._running = False
         # The frame line: (frame position, its master time), replaced as one tuple.
-        self._anchor = (0, 0)
+        self._origin = 0  # master time of frame 0 on the current line (see FrameTime)
         # The segment GetTime follows: time = _seg_time + (now - _seg_ns) * _seg_gain.
         self._seg_ns = 0
         self._seg_time = 0.0
@@ -169,8 +172,9 @@ class MasterClock:
                 self.resyncs += self._running
                 self._running = True
                 dll.reset(self.frames, float(now))
-                self._anchor = (self.frames, math.ceil(max(current, float(self._last))))
-                self._set_segment(now, self._anchor[1], 1.0 / _NS_PER_TICK)
+                start = math.ceil(max(current, float(self._last)))
+                self._origin = start - self.frames * REFTIME_PER_SECOND // self.rate
+                self._set_segment(now, start, 1.0 / _NS_PER_TICK)
             else:
                 dll.observe(self.frames, float(now))
                 # Aim the next segment at the DLL's estimate of master time one block later.
@@ -180,7 +184,7 @@ class MasterClock:
                 nominal = dll.x_seconds * 1e9 / dll.slope / _NS_PER_TICK  # = the learned rate
                 gain = min(max(gain, 0.5 * nominal), 2.0 * nominal)
                 self._set_segment(now, current, gain)
-            self._block_time = self.FrameTime(self.frames)
+            self._block_time = self._origin + self.frames * REFTIME_PER_SECOND // self.rate
             self.frames += frames
 
     def skip(self, frames: int) -> None:
@@ -196,15 +200,13 @@ class MasterClock:
 
     def FrameTime(self, frame: int) -> int:
         """Master time of device frame `frame` (frames since the stream began) on the current
-        line: exact integers, so frames a block apart are exactly a block's time apart."""
-        anchor_frames, anchor_time = self._anchor
-        return anchor_time + (frame - anchor_frames) * REFTIME_PER_SECOND // self.rate
+        line: its first 100 ns tick, as SampleClock.SampleToRefTime gives it."""
+        return self._origin - (-frame * REFTIME_PER_SECOND // self.rate)
 
     def _line(self, dll: DelayLockedLoop, t_ns: float) -> float:
         """The DLL's master time at monotonic time t_ns (device frames at the nominal rate)."""
         position = dll.x0 + (t_ns - dll.y0) / dll.slope
-        anchor_frames, anchor_time = self._anchor
-        return anchor_time + (position - anchor_frames) * REFTIME_PER_SECOND / self.rate
+        return self._origin + position * REFTIME_PER_SECOND / self.rate
 
     def _set_segment(self, now: int, value: float, gain: float) -> None:
         self._seg_ns, self._seg_time, self._seg_gain = now, value, gain

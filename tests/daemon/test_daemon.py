@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from dmusd.daemon import exact_delay
 from tests.daemon.conftest import JackServer
 
 pytestmark = pytest.mark.realtime
@@ -327,3 +328,15 @@ def test_devices_lists_jack_and_the_midi_apis(jack_server):
         [sys.executable, "-m", "dmusd.cli", "devices"], capture_output=True, text=True, timeout=60
     )
     assert "JACK server" in text.stdout and "answers" in text.stdout
+
+
+@pytest.mark.parametrize("rate", [48000, 96000, 44100, 22050])
+@pytest.mark.parametrize("seconds", [0.0005, 0.010, 0.0426666, 0.06])
+def test_the_schedule_ahead_is_a_whole_number_of_frames_and_ticks_where_it_can_be(rate, seconds):
+    ticks = exact_delay(seconds, rate)
+    assert ticks >= round(seconds * 10_000_000)
+    if rate in (48000, 96000):  # a whole-tick frame count every 3 frames: exact, within 3 frames
+        assert ticks * rate % 10_000_000 == 0
+        assert ticks * rate // 10_000_000 - seconds * rate < 3
+    else:  # 441 frames at 44.1 kHz is too coarse a step: to the tick
+        assert ticks == round(seconds * 10_000_000)

@@ -170,6 +170,11 @@ def test_notes_sound_at_the_right_pitch(daemon, harness):
 
 
 # -- timing -----------------------------------------------------------------------------------
+# A note's first sample is its attack's first step, under the onset threshold (1.5e-5 against
+# 1e-4 for this one, rendered offline): the onset is found one sample after the note's start.
+ONSET_FOUND_AFTER = 1
+
+
 def _latencies(h: JackHarness, port: str, offsets: list[int]) -> np.ndarray:
     """Latency in samples of one note per slot of eight periods, written at `offsets` into the
     slot's first period; each note is cut by All Sound Off so the next starts from silence."""
@@ -207,7 +212,7 @@ def test_latency_is_constant_over_100_notes(daemon, harness):
     # frame is turned into an output frame by integer arithmetic, no clock is read. Only a stall
     # long enough to re-anchor the master clock (a loaded machine's dummy driver late by over
     # 4 ms) can move the notes stamped before it: then they may be off by the stall.
-    ahead = round(0.060 * h.rate)
+    ahead = round(0.060 * h.rate) + ONSET_FOUND_AFTER
     if daemon.ctl("status")["result"]["audio"]["clock_resyncs"] == resyncs:
         assert np.all(latency == ahead), f"latencies {sorted(set(latency.tolist()))}"
     else:
@@ -239,7 +244,7 @@ def test_an_idle_daemon_sleeps_in_native_code_and_wakes_on_time(daemon, harness)
     assert after["position"] - before["position"] >= 30 * 1024  # time played on while asleep
     latency = _latencies(harness, port_of(daemon, "a 1"), [333])
     if _audio(daemon)["clock_resyncs"] == after["clock_resyncs"]:
-        assert latency.tolist() == [round(0.060 * harness.rate)]
+        assert latency.tolist() == [round(0.060 * harness.rate) + ONSET_FOUND_AFTER]
     assert _audio(daemon)["python_callbacks"] > after["python_callbacks"]
     _until_asleep(daemon)
 

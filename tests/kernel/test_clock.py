@@ -333,8 +333,15 @@ def test_frame_time_is_exact_and_block_times_lie_on_it():
         start = round(3e9 + k * period_ns * 1.0002) + (k * 7919) % 40_000  # fast, jittered
         mono.now = start
         master.advance(512, start)
-        assert master.BlockTime() == master.FrameTime(k * 512)
+        floored = master.FrameTime(k * 512) - (k * 512 * REFTIME_PER_SECOND % 44100 != 0)
+        assert master.BlockTime() == floored  # the block's time floored, as the stream's is
     origin = master.FrameTime(0)
     # 44100 frames are exactly one second at the nominal rate, whatever the device's true rate
     assert master.FrameTime(44100 * 3) - origin == 3 * REFTIME_PER_SECOND
-    assert master.FrameTime(1) - origin == REFTIME_PER_SECOND // 44100
+    assert master.FrameTime(1) - origin == -(-REFTIME_PER_SECOND // 44100)  # its first tick
+    sample = SampleClock(44100, master)
+    sample.SyncToMaster(399 * 512 * REFTIME_PER_SECOND // 44100, True)  # the last block
+    for frame in range(400 * 512, 400 * 512 + 2000, 7):  # each frame's time maps back to it
+        assert sample.RefTimeToSample(master.FrameTime(frame)) == frame
+        # and a delay of whole frames that is whole ticks too (441 frames = 10 ms) keeps it
+        assert sample.RefTimeToSample(master.FrameTime(frame) + 100_000) == frame + 441
