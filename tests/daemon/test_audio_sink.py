@@ -14,6 +14,7 @@ import textwrap
 
 import pytest
 
+from dmusd.config import AudioConfig
 from dmusd.errors import AudioDeviceError
 
 pytestmark = pytest.mark.realtime
@@ -47,7 +48,8 @@ PLAY = textwrap.dedent(
         for port, out in zip(inputs, seen):
             out.append(float(port.get_array()[0]))
     recorder.activate()
-    ports = [p.name for p in recorder.get_ports("sinktest:")]
+    pattern = sys.argv[2] if len(sys.argv) > 2 else "^sinktest:"
+    ports = [p.name for p in recorder.get_ports(pattern, is_audio=True, is_output=True)]
     for source, target in zip(ports, inputs):
         recorder.connect(source, target)
     t0 = clock.GetTime()
@@ -120,6 +122,29 @@ def test_plays_through_jack_under_the_configured_name(private_jack_server, backe
     # The master clock follows the device: ~1 s of master time in ~1 s, at the device's rate.
     assert 0.8 < result["elapsed"] < 1.5
     assert abs(result["rate"] - server.rate) < 0.01 * server.rate
+    assert not result["lost"] and not result["abandoned"]
+
+
+def test_plays_through_alsa(private_jack_server):
+    """backend = "alsa": PortAudio's ALSA host API, here on ALSA's JACK plugin (the PCM "jack"
+    of libasound2-plugins, this machine's only ALSA output), so the path is ALSA's own: blocks of
+    the configured period, times from the callbacks' entry, the plugin's client in JACK."""
+    server = private_jack_server()
+    # the plugin names its JACK client after the process: "python.P.<pid>.<n>"
+    result = run_script(PLAY, ["alsa", r"\.P\.[0-9]+\.[0-9]+:out_"], server.env)
+    assert result["backend"] == "alsa" and result["device"].startswith("jack"), result["device"]
+    assert len(result["ports"]) == 2, result["ports"]
+    calls = result["calls"]
+    assert len(calls) == result["callbacks"] >= 20
+    assert {frames for frames, _, _ in calls} == {AudioConfig().period}
+    assert [position for _, position, _ in calls] == [
+        AudioConfig().period * i for i in range(len(calls))
+    ]
+    assert all(zero for _, _, zero in calls)
+    assert result["left"] and set(result["left"]) == {0.25}
+    assert set(result["right"]) == {-0.5}
+    assert 0.8 < result["elapsed"] < 1.5
+    assert abs(result["rate"] - server.rate) < 0.02 * server.rate
     assert not result["lost"] and not result["abandoned"]
 
 
