@@ -101,15 +101,16 @@ class Daemon:
         config = self.config
         warm_up(config)
         clock = MasterClock(config.audio.sample_rate)
-        self.service = SynthService(config, clock)
-        service = self.service
-        self.sink = AudioSink(config.audio, service.render, clock, service.asleep, service.slept)
-        service.audio_status = self.sink.status
-        service.wake = self.sink.gate.wake
-        self.sink.start()
+        self.service = service = SynthService(config, clock)
+        self.sink = sink = AudioSink(
+            config.audio, service.render, clock, service.asleep, service.slept
+        )
+        service.audio_status = sink.status
+        service.wake = sink.gate.wake
+        sink.start()
         ahead = self._schedule_ahead()
         self.ports = MidiPorts(
-            config.midi, config.pins, self.service.put_midi, clock, ahead, self.sink.jack_frame_time
+            config.midi, config.pins, service.put_midi, clock, ahead, sink.jack_frame_time
         )
         self.ports.start()
         self.control_path = socket_path(config)

@@ -10,7 +10,6 @@ holds any. Set it before the client is activated.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 from collections.abc import Callable, Sequence
 
@@ -40,17 +39,20 @@ class JackMidiGate:
     ) -> None:
         self._process = process
         self._python = _PYTHON_PROCESS(self._enter)  # kept alive as long as the client runs
-        libjack = ctypes.CDLL(ctypes.util.find_library("jack") or "libjack.so.0")
+        ffi, lib = jack._ffi, jack._lib  # libjack as JACK-Client binds it
+
+        def address(pointer: object) -> int:
+            return int(ffi.cast("uintptr_t", pointer))
+
         state = np.zeros(JACK_PORTS + len(ports), dtype=np.int64)
-        state[JACK_PY_PROCESS] = _address(self._python)
-        state[JACK_PORT_GET_BUFFER] = _address(libjack.jack_port_get_buffer)
-        state[JACK_EVENT_COUNT] = _address(libjack.jack_midi_get_event_count)
+        state[JACK_PY_PROCESS] = ctypes.cast(self._python, ctypes.c_void_p).value or 0
+        state[JACK_PORT_GET_BUFFER] = address(ffi.addressof(lib, "jack_port_get_buffer"))
+        state[JACK_EVENT_COUNT] = address(ffi.addressof(lib, "jack_midi_get_event_count"))
         state[JACK_PORT_COUNT] = len(ports)
         for i, port in enumerate(ports):
-            state[JACK_PORTS + i] = int(jack._ffi.cast("uintptr_t", port._ptr))
+            state[JACK_PORTS + i] = address(port._ptr)
         self.state = state  # read by the callback through its pointer: kept alive here
-        ffi = jack._ffi
-        error = jack._lib.jack_set_process_callback(
+        error = lib.jack_set_process_callback(
             client._ptr,
             ffi.cast("JackProcessCallback", jack_midi_process.address),
             ffi.cast("void*", state.ctypes.data),
@@ -69,7 +71,3 @@ class JackMidiGate:
         except BaseException:  # never into JACK's thread: the input thread will not hear of it
             log.exception("the JACK MIDI process callback failed")
         return 0
-
-
-def _address(function: object) -> int:
-    return ctypes.cast(function, ctypes.c_void_p).value or 0

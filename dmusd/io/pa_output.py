@@ -20,7 +20,7 @@ from dmusd.io.sleep_gate import SleepGate
 
 PA_FLOAT32 = 0x00000001
 PA_ABORT = 2
-_PYTHON_CALLBACK = ctypes.CFUNCTYPE(
+PYTHON_CALLBACK = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong
 )
 _VIEWS_KEPT = 8  # buffer views remembered (PortAudio's JACK host API reuses one or two)
@@ -45,7 +45,7 @@ class PaOutputStream:
         self.error: BaseException | None = None
         self._views: dict[tuple[int, int], np.ndarray] = {}
         # kept alive as long as this object: PortAudio calls into both
-        self._python = _PYTHON_CALLBACK(self._trampoline)
+        self._python = PYTHON_CALLBACK(self._trampoline)
         gate.state[PY_CALLBACK] = ctypes.cast(self._python, ctypes.c_void_p).value
         ffi, lib = sd._ffi, sd._lib
         params = ffi.new("PaStreamParameters*")

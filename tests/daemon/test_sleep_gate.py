@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dmusd.io.native_callbacks import PA_OUTPUT_UNDERFLOW, PY_CALLBACK, pa_output_callback
+from dmusd.io.pa_output import PYTHON_CALLBACK
 from dmusd.io.sleep_gate import SleepGate
 
 _PA_CALLBACK = ctypes.CFUNCTYPE(
@@ -19,9 +20,6 @@ _PA_CALLBACK = ctypes.CFUNCTYPE(
     ctypes.c_ulong,
     ctypes.c_void_p,
 )
-_PYTHON = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong
-)
 
 
 class Stream:
@@ -30,7 +28,7 @@ class Stream:
     def __init__(self) -> None:
         self.gate = SleepGate()
         self.calls: list[tuple[int, int]] = []
-        self.python = _PYTHON(self._python)
+        self.python = PYTHON_CALLBACK(self._python)  # as PaOutputStream makes it
         self.gate.state[PY_CALLBACK] = ctypes.cast(self.python, ctypes.c_void_p).value
         self.native = _PA_CALLBACK(pa_output_callback.address)
         self.buffer = np.full((256, 2), 0.5, dtype=np.float32)
