@@ -211,8 +211,7 @@ class LivePin:
             self.idle
             and self._panic < 0
             and not self._fresh
-            and not stream.pending
-            and not stream.engine.counts[0]
+            and not stream.busy
             and (sequencer is None or not sequencer.held)
         )
 
@@ -245,18 +244,21 @@ class LivePin:
         buffers = build_bank_downloads(instruments, self._next_dl_id, parsed.gm)
         self._next_dl_id += bank_download_count(instruments)
         handles: list[int] = []
-        try:
-            for buffer in buffers:
-                request = PropertyRequest.get(
-                    KSPROPSETID_Synth_Dls,
-                    KSPROPERTY_SYNTH_DLS.DOWNLOAD,
-                    SYNTHDOWNLOAD.SIZE,
-                    instance=buffer,
-                )
-                handles.append(SYNTHDOWNLOAD.unpack(self.request(request).value).DownloadHandle)
-        except BaseException:
-            self._unload(handles)
-            raise
+        # the bank reaches the engine whole, its tables prepared once
+        with self.stream.downloads.batch():
+            try:
+                for buffer in buffers:
+                    request = PropertyRequest.get(
+                        KSPROPSETID_Synth_Dls,
+                        KSPROPERTY_SYNTH_DLS.DOWNLOAD,
+                        SYNTHDOWNLOAD.SIZE,
+                        instance=buffer,
+                    )
+                    reply = self.request(request).value
+                    handles.append(SYNTHDOWNLOAD.unpack(reply).DownloadHandle)
+            except BaseException:
+                self._unload(handles)
+                raise
         return LoadedBank(bank_id, parsed.path, tuple(handles), len(instruments), parsed.signature)
 
     def unload(self, bank: LoadedBank) -> None:
@@ -265,13 +267,13 @@ class LivePin:
         self._unload(bank.handles)
 
     def _unload(self, handles: Iterable[int]) -> None:
-        # instruments before the waves they use (the reverse of download order)
-        for handle in reversed(list(handles)):
-            self.request(
-                PropertyRequest.set(
-                    KSPROPSETID_Synth_Dls, KSPROPERTY_SYNTH_DLS.UNLOAD, struct.pack("<Q", handle)
+        # instruments before the waves they use (the reverse of download order), published once
+        with self.stream.downloads.batch():
+            for handle in reversed(list(handles)):
+                unload = struct.pack("<Q", handle)
+                self.request(
+                    PropertyRequest.set(KSPROPSETID_Synth_Dls, KSPROPERTY_SYNTH_DLS.UNLOAD, unload)
                 )
-            )
 
     # -- MIDI and panic -----------------------------------------------------------------------
     def put(self, group: int, data: bytes, time: int) -> None:
@@ -308,7 +310,7 @@ class LivePin:
             return
         if self._quiet >= self._idle_after:
             stream.Render(buffer, 0, position)  # bookkeeping only: downloads, events, state
-            if stream.active_voices == 0 and not stream.pending and not stream.engine.counts[0]:
+            if stream.active_voices == 0 and not stream.busy:
                 stream.skip(frames, position)  # idle frames count in the running stats
                 self._move_chorus(frames)
                 return

@@ -5,9 +5,10 @@ back. The rules DirectMusic states, and how they hold here:
 
 - A wave stays while an instrument uses it: unloading a wave that instruments still reference
   only marks it; it goes when the last of those instruments is unloaded.
-- Sample data is freed only when no voice uses it: the engine calls `Wave.acquire()` when a voice
-  starts and `Wave.release()` when it ends, and `collect()` frees a retired wave only when its
-  count is zero *and* the engine has moved past every table that could still reach it.
+- Sample data is freed only when no voice uses it: `collect()` frees a retired wave only when
+  the engine has moved past every table that could still reach it (so no new voice can start
+  on it) *and* no engine voice still reads its span of the pool (`plays`; or, for waves outside
+  a pool, while `Wave.voices` counts a user).
 - Instruments flagged as GM-set yield to user instruments with the same patch; among equals the
   newest download wins, and unloading it brings the previous one back.
 - One copy of the samples: once a stream attaches its engine (`attach`), a downloaded wave's
@@ -16,8 +17,9 @@ back. The rules DirectMusic states, and how they hold here:
   or a new engine (a re-opened synth) gets fresh views, and a freed wave's span goes back to the
   pool for later downloads.
 - Publishing is the simple thread-safe way: each change builds a new immutable `InstrumentTable`
-  and replaces `self.table` in one attribute assignment. The engine reads `manager.table` once
-  per block and reports the generation it uses with `engine_uses(table.generation)`.
+  and replaces `self.table` in one attribute assignment, then tells `on_publish` (the stream,
+  which prepares the compiled call's tables from it on this same control thread). The engine
+  reports the generation it uses with `engine_uses(table.generation)` at each block.
 
 Download and unload are serialised by a lock that only control threads take; the audio thread
 never waits on it.
@@ -26,7 +28,8 @@ never waits on it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
@@ -77,6 +80,8 @@ class SamplePool(Protocol):
 
     def reserve(self, waves: int, samples: int) -> None: ...
 
+    def plays(self, offset: int) -> bool: ...
+
 
 @dataclass(slots=True)
 class _WaveEntry:
@@ -113,6 +118,9 @@ class DownloadManager:
         self.engine_generation: int | None = None
         self._store: SamplePool | None = None
         self._pool: np.ndarray | None = None  # the pool array the waves' views are of
+        # Called with each new table, under the manager's lock (control threads only).
+        self.on_publish: Callable[[InstrumentTable], None] | None = None
+        self._batch = 0  # > 0: inside batch(), on_publish waits for its end
 
     def attach(self, store: SamplePool) -> None:
         """Keep sample data in `store`'s pool from now on; the waves already here move in
@@ -216,7 +224,23 @@ class DownloadManager:
         table = {e.instrument.patch: e.instrument for e in ordered}
         generation = self.table.generation + 1
         self.table = InstrumentTable(generation, MappingProxyType(table))
+        if self.on_publish is not None and not self._batch:
+            self.on_publish(self.table)
         return generation
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Downloads and unloads inside are published to `on_publish` once, at the end: a
+        bank's instruments reach the engine together, and its tables are prepared once."""
+        with self._lock:
+            self._batch += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._batch -= 1
+                if not self._batch and self.on_publish is not None:
+                    self.on_publish(self.table)
 
     # --- freeing ---------------------------------------------------------------------------------
     def collect(self) -> int:
@@ -231,7 +255,10 @@ class DownloadManager:
         seen = self.engine_generation
         for entry in self._retired:
             reachable = seen is not None and seen < entry.retired_at
-            if entry.wave.voices or reachable:
+            played = (
+                entry.offset >= 0 and self._store is not None and self._store.plays(entry.offset)
+            )
+            if entry.wave.voices or reachable or played:
                 keep.append(entry)
             else:
                 freed += entry.wave.nbytes

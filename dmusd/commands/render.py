@@ -69,15 +69,16 @@ def find_bank(path: str | None) -> tuple[Bank, bool]:
 def download_bank(port: PortDMus, pin: Pin, bank: Bank, gm: bool) -> None:
     """Put every instrument of `bank` on the pin as a DirectMusic client does: one
     KSPROPERTY_SYNTH_DLS_DOWNLOAD per buffer, waves first."""
-    for buffer in build_bank_downloads(list(bank.instruments.values()), 1, gm):
-        request = PropertyRequest.get(
-            KSPROPSETID_Synth_Dls,
-            KSPROPERTY_SYNTH_DLS.DOWNLOAD,
-            SYNTHDOWNLOAD.SIZE,
-            pin=pin.id,
-            instance=buffer,
-        )
-        port.property_request(request)
+    with pin.stream.downloads.batch():  # the synth prepares its tables once, at the end
+        for buffer in build_bank_downloads(list(bank.instruments.values()), 1, gm):
+            request = PropertyRequest.get(
+                KSPROPSETID_Synth_Dls,
+                KSPROPERTY_SYNTH_DLS.DOWNLOAD,
+                SYNTHDOWNLOAD.SIZE,
+                pin=pin.id,
+                instance=buffer,
+            )
+            port.property_request(request)
 
 
 class Progress:
@@ -169,7 +170,7 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
         "peak": peak,
         "clipped": clipped,
         "limited": synth.engine.limited,
-        "lost_notes": synth.voices.lost_notes,
+        "lost_notes": synth.lost_notes,
         "missed_patches": synth.missed_patches,
         "events": len(events),
     }

@@ -84,7 +84,7 @@ from dmusd.kernel.synth_props import (
     KSPROPSETID_Synth_Dls,
     synth_item,
 )
-from dmusd.synth.control_logic import InstrumentSource
+from dmusd.synth.instrument_tables import InstrumentSource
 from dmusd.synth.stream import SynthConfig, SynthStream
 
 PIN_RENDER, PIN_WAVE = 0, 1
@@ -322,9 +322,9 @@ class SynthMiniport(IMiniportDMus):
             )
         group, channel = where.ChannelGroup - 1, where.Channel
         if request.flags & 2:
-            synth.voices.set_priority(group, channel, struct.unpack_from("<I", request.value)[0])
+            synth.set_priority(group, channel, struct.unpack_from("<I", request.value)[0])
             return None
-        return struct.pack("<I", synth.voices.priority(group, channel))
+        return struct.pack("<I", synth.priority(group, channel))
 
     def _latency_clock(self, request: PropertyRequest, stream) -> bytes:
         return struct.pack("<Q", self._synth(stream).latency_clock.GetTime())

@@ -29,43 +29,37 @@ busy mix off the rail), voices, channel groups, sample rate and effects
 
 from __future__ import annotations
 
-import heapq
 import math
 import os
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from dmusd.banks.download_manager import DownloadManager
-from dmusd.errors import ConfigError, DmusdError
+from dmusd.banks.download_manager import DownloadManager, InstrumentTable
+from dmusd.errors import ConfigError
 from dmusd.kernel.allocator import AllocatorMXF
 from dmusd.kernel.clock import IMasterClock, LatencyClock, SampleClock
-from dmusd.kernel.event import (
-    DMUS_KEF_EVENT_INCOMPLETE,
-    DMUS_KEF_PACKAGE_EVENT,
-    DMUS_KERNEL_EVENT,
-    chain_length,
-)
+from dmusd.kernel.event import DMUS_KERNEL_EVENT
 from dmusd.kernel.mxf import KSSTATE, MXF
-from dmusd.synth.control_logic import ControlLogic, InstrumentSource, MasterControls
 from dmusd.synth.engine import Engine
 from dmusd.synth.engine import layout as L
-from dmusd.synth.voice_allocator import VoiceAllocator
-from dmusd.synth.voice_builder import VoiceBuilder
+from dmusd.synth.engine import pin_layout as P
+from dmusd.synth.engine.note_logic import master_gain
+from dmusd.synth.engine.pin_render import pin_render
+from dmusd.synth.event_ring import EventRing
+from dmusd.synth.instrument_tables import InstrumentSource, InstrumentTables, TableBuilder
+from dmusd.synth.pin_state import PinState, VoiceInfo
+from dmusd.synth.stream_input import StreamInput
 
 DEFAULT_BOOST = 600  # 1/100 dB: the DDI's default VOLUMEBOOST (+6 dB)
 # 1/100 dB: room left on the mix bus for many voices. One GM note at full velocity and volume
 # peaks near full scale on its own (TimGM6mb: +7 dB with the boost), so without it a busy
 # song would live in the master limiter; with it, dense GM files peak near -5 dBFS.
 MIX_HEADROOM = 1200
-VOLUME_FLOOR = -9600  # 1/100 dB: silence
-MAX_SYSEX = 65536  # bytes a joined SysEx may reach; longer ones are dropped
+VOLUME_FLOOR = P.VOLUME_FLOOR  # 1/100 dB: silence
 INTERPOLATION = {"linear": L.INTERP_LINEAR, "cubic": L.INTERP_CUBIC, "sinc": L.INTERP_SINC}
-# Leave this much room in the engine's command queue before preparing more of a block.
-_COMMAND_HEADROOM = 4096
 
 
 @dataclass(slots=True, frozen=True)
@@ -117,6 +111,12 @@ class _Stats:
     lost_base: int = 0  # lost notes counted before the last entry into RUN
 
 
+_NO_TABLES = TableBuilder.empty()
+# what a re-opened synth carries over: lost-note counts, and the events not yet played
+_KEPT_COUNTERS = (P.ST_STOLEN, P.ST_REFUSED, P.ST_STARTED, P.ST_NOTES, P.ST_UNPLAYABLE,
+                  P.ST_MISSED, P.ST_LATE, P.ST_STRAY, P.ST_PENDING, P.ST_PEND_HEAD)  # fmt: skip
+
+
 class SynthStream(MXF):
     """IMXF + ISynthSinkDMus for one pin instance: a whole virtual synthesizer."""
 
@@ -131,29 +131,25 @@ class SynthStream(MXF):
         self.master_clock = master_clock
         self.config = config or SynthConfig()
         self.downloads = DownloadManager()
-        self._instruments = instruments  # a fixed source, or None: the downloads
-        self._table = None  # the downloads table the control logic uses
+        self.downloads.on_publish = self._downloads_published
+        self._source = instruments  # a fixed source, or None: the downloads
+        self._tables = _NO_TABLES  # what the compiled call plays now
+        self._tables_lock = threading.Lock()  # control threads building tables
         self._volume = 0
         self._boost = DEFAULT_BOOST
         self.share = 0
         self.has_render = False  # the miniport pairs one render pin and one wave pin per stream
         self.has_sink = False
-        self._incoming: deque[DMUS_KERNEL_EVENT] = deque()  # chains from PutMessage
-        self._queue: list[tuple[int, int, DMUS_KERNEL_EVENT]] = []  # (sample, arrival, event)
-        self._arrivals = 0
-        self._sysex: dict[int, bytearray] = {}  # INCOMPLETE pieces by channel group
+        self.ring = EventRing()
+        self.input = StreamInput(self.ring)
         self._lock = threading.Lock()  # Render vs. re-opening the synthesizer
-        self._notes_off = False  # set by a state change, done by the next Render
         self._stats = _Stats()
-        self.late = 0  # events that came after their sample had been rendered
-        self.stray = 0  # events for a channel group the synth does not have
-        self.sysex_dropped = 0  # SysEx cut short or longer than MAX_SYSEX
-        self.errors = 0  # messages the synth could not act on (e.g. a region it cannot play)
         self._open(self.config)
 
     # -- the synthesizer --------------------------------------------------------------------
     def _open(self, config: SynthConfig) -> None:
         """Build engine, voices and channel groups for `config` (the DDK's CSynth::Open)."""
+        old = getattr(self, "state_arrays", None)
         self.config = config
         self.engine = Engine(
             sample_rate=config.rate,
@@ -165,21 +161,23 @@ class SynthStream(MXF):
         self.engine.set_chorus(enabled=config.chorus)
         self.engine.set_limiter(enabled=True)
         self.downloads.attach(self.engine)  # downloaded samples live in its pool, once
-        old = getattr(self, "voices", None)
-        self.voices = VoiceAllocator(self.engine, config.voices)
-        if old is not None:  # keep the priorities a client has set
-            old.clear()
-            self.voices.priorities.update(old.priorities)
-        self.builder = VoiceBuilder(self.engine, config.interpolation)
-        self.master = MasterControls()
-        self.groups = [
-            ControlLogic(g, self.engine, self.voices, self.builder, self._instruments, self.master)
-            for g in range(config.channel_groups)
-        ]
-        self._table = None
+        pin = PinState(
+            self.engine, config.channel_groups, config.voices, config.interpolation, self.ring
+        )
+        if old is not None:  # keep the priorities a client has set, and the counters
+            keep = min(old.priorities.size, pin.priorities.size)
+            pin.priorities[:keep] = old.priorities[:keep]
+            for i in _KEPT_COUNTERS:
+                pin.stats[i] = old.stats[i]
+            pin.pending[:] = old.pending
+            pin.pending_values[:] = old.pending_values
+        self.state_arrays = pin
+        self.input.groups = config.channel_groups
+        self.builder = TableBuilder(self.engine)
         self.sample_clock = SampleClock(config.rate, self.master_clock)
+        self.input.to_sample = self.sample_clock.RefTimeToSample
         self.latency_clock = LatencyClock(self.sample_clock)
-        self._applied_gain = None
+        self._rebuild_tables()
         self._apply_gain()
 
     def reopen(self, **changes) -> SynthConfig:
@@ -196,29 +194,39 @@ class SynthStream(MXF):
                 self._open(config)
         return self.config
 
+    # -- instruments ------------------------------------------------------------------------
     @property
     def instruments(self) -> InstrumentSource | None:
         """What the channels play: the fixed source, else the downloads' current table."""
-        return self._instruments if self._instruments is not None else self._table
+        return self._source if self._source is not None else self.downloads.table
 
     @instruments.setter
     def instruments(self, source: InstrumentSource | None) -> None:
         """Play a fixed instrument set (a Bank); None goes back to the downloads."""
-        self._instruments = source
-        self._table = None
-        for logic in self.groups:
-            logic.instruments = source
+        self._source = source
+        self._rebuild_tables()
 
-    def _pick_up_downloads(self) -> None:
-        """At a block boundary: use the newest downloads table and say so to the manager."""
-        if self._instruments is not None:
+    @property
+    def tables(self) -> InstrumentTables:
+        """The instrument tables the compiled call plays now."""
+        return self._tables
+
+    def _rebuild_tables(self) -> None:
+        source = self._source
+        if source is None:
+            self._downloads_published(self.downloads.table)
             return
-        table = self.downloads.table
-        if table is not self._table:
-            self._table = table
-            for logic in self.groups:
-                logic.instruments = table
-        self.downloads.engine_uses(table.generation)
+        with self._tables_lock:
+            generation = self._tables.generation + 1
+            self._tables = self.builder.build(source.instruments, generation)
+
+    def _downloads_published(self, table: InstrumentTable) -> None:
+        """A download or unload made a new table (on its control thread): prepare what the
+        compiled call needs and publish it; the next block picks it up."""
+        if self._source is not None:
+            return
+        with self._tables_lock:
+            self._tables = self.builder.build(table.instruments, table.generation)
 
     # -- volume (KSPROPERTY_SYNTH_VOLUME / VOLUMEBOOST, 1/100 dB) ------------------------------
     @property
@@ -240,65 +248,33 @@ class SynthStream(MXF):
         self._apply_gain()
 
     def _apply_gain(self) -> None:
-        """Volume + boost + the SysEx master volume - the mix headroom, into the engine's
-        master stage."""
-        v = self.master.volume
-        sysex = VOLUME_FLOOR if v <= 0.0 else max(VOLUME_FLOOR, round(2000.0 * math.log10(v)))
-        gain = max(VOLUME_FLOOR, self._volume + self._boost + sysex - MIX_HEADROOM)
-        if gain != self._applied_gain:
-            self._applied_gain = gain
-            self.engine.master_volume = gain
+        """Volume + boost - the mix headroom, with the SysEx master volume, into the engine's
+        master stage (the compiled call redoes it when a SysEx changes the master volume)."""
+        pf = self.state_arrays.pf
+        pf[P.PF_GAIN_CB] = self._volume + self._boost - MIX_HEADROOM
+        master_gain(pf, self.engine.params)
 
     # -- IMXF -------------------------------------------------------------------------------
     def PutMessage(self, chain: DMUS_KERNEL_EVENT | None) -> None:
-        """Queue a chain for the next Render (any thread). In STOP it goes straight back."""
+        """Write a chain's events to the event ring (any thread); they go back to the
+        allocator at once. In STOP they go straight back."""
         if chain is None:
             return
         if self.state == KSSTATE.STOP:
             self.allocator.PutMessage(chain)
             return
-        self._incoming.append(chain)
+        self.allocator.PutMessage(self.input.put(chain))
 
     def on_state(self, old: KSSTATE, new: KSSTATE) -> None:
         if old == KSSTATE.RUN:
-            self._notes_off = True
+            self.state_arrays.stats[P.ST_NOTES_OFF] = 1  # done by the next Render
         if new == KSSTATE.RUN:
-            self._stats = _Stats(lost_base=self.voices.lost_notes)
+            self._stats = _Stats(lost_base=self.lost_notes)
         elif new == KSSTATE.STOP:
             with self._lock:
-                self._return_held()
-
-    def _return_held(self) -> None:
-        while self._incoming:
-            self.allocator.PutMessage(self._incoming.popleft())
-        for _, _, ev in self._queue:
-            ev.pNextEvt = None
-            self.allocator.PutMessage(ev)
-        self._queue.clear()
-        self._arrivals = 0
-        self._sysex.clear()
-
-    def _take_incoming(self, position: int) -> None:
-        """Move PutMessage's chains into the time-ordered queue, times now in samples."""
-        incoming, queue = self._incoming, self._queue
-        to_sample = self.sample_clock.RefTimeToSample
-        while incoming:
-            ev = incoming.popleft()
-            while ev is not None:
-                nxt = ev.pNextEvt
-                ev.pNextEvt = None
-                if ev.usFlags & DMUS_KEF_PACKAGE_EVENT:
-                    # unwrap, and clear the pointer before the wrapper goes home (DDI rule)
-                    sub, ev.pPackageEvt, ev.cbEvent = ev.pPackageEvt, None, 0
-                    self.allocator.PutMessage(ev)
-                    if sub is not None:
-                        incoming.appendleft(sub)
-                else:
-                    t = ev.ullPresTime100ns
-                    sample = position if t == 0 else to_sample(t)  # 0 = as soon as possible
-                    heapq.heappush(queue, (sample, self._arrivals, ev))
-                    self._arrivals += 1
-                ev = nxt
+                self.ring.clear()
+                self.state_arrays.clear_pending()
+                self.input.clear()
 
     # -- ISynthSinkDMus ---------------------------------------------------------------------
     def Render(self, buffer: np.ndarray, length: int, position: int) -> None:
@@ -306,93 +282,27 @@ class SynthStream(MXF):
         added to, as the DDK synth does)."""
         started = time.perf_counter()
         with self._lock:
-            self._render(buffer, length, position)
-        self._count(length, time.perf_counter() - started)
-
-    def _render(self, buffer: np.ndarray, length: int, position: int) -> None:
-        self._pick_up_downloads()
-        self._take_incoming(position)
-        cursor = 0  # frames of this block already rendered
-        done: DMUS_KERNEL_EVENT | None = None
-        if self._notes_off:  # the pin left RUN: every note is released
-            self._notes_off = False
-            for record in self.voices.records():
-                record.key_down = False
-                self.voices.release(record, 0)
-        if self.state == KSSTATE.RUN:
-            queue, end = self._queue, position + length
-            engine_counts = self.engine.counts
-            room = self.engine.cmd_i.shape[0] - _COMMAND_HEADROOM
-            while queue and queue[0][0] < end:
-                sample, _, ev = heapq.heappop(queue)
-                at = sample - position
-                if at < cursor:
-                    self.late += at < 0
-                    at = cursor
-                first = ev.abData[0] if ev.SHORT_EVT() else ev.pbData[0]
-                sysex = first >= 0xF0 or first < 0x80  # SysEx or one of its later pieces
-                if sysex:  # it may change the master stage: render up to its sample first
-                    cursor = self._render_into(buffer, cursor, at)
-                data, targets = self._message(ev)
-                for logic in targets:
-                    if engine_counts[0] > room:
-                        # the engine's command queue is filling: render what is due first
-                        # (an overload of one sample's events moves the rest one sample on)
-                        cursor = self._render_into(buffer, cursor, max(at, cursor + 1))
-                        at = max(at, cursor)
-                    try:
-                        logic.message(data, at - cursor)
-                    except DmusdError:
-                        self.errors += 1  # never raise on the audio thread
-                ev.pNextEvt = done
-                done = ev
-                if sysex:
-                    self._apply_gain()
-        self._render_into(buffer, cursor, length)
+            tables = self._tables
+            if self._source is None:
+                # from this block on the engine looks only at this table
+                self.downloads.engine_uses(tables.generation)
+            pin_render(
+                length,
+                buffer,
+                position,
+                self.state == KSSTATE.RUN,
+                self.state_arrays.arrays,
+                tables.arrays,
+                self.engine.render_arrays(),
+            )
         self.latency_clock.rendered(position + length)
-        if done is not None:
-            self.allocator.PutMessage(done)
+        self._count(length, time.perf_counter() - started)
 
     def skip(self, frames: int, position: int) -> None:
         """A silent block its caller did not render (nothing sounds, nothing is queued): keep
         the latency clock and the running stats as Render would have."""
         self.latency_clock.rendered(position + frames)
         self._count(frames, 0.0)
-
-    def _render_into(self, buffer: np.ndarray, cursor: int, until: int) -> int:
-        until = min(until, buffer.shape[0])
-        if until > cursor:
-            buffer[cursor:until] += self.engine.render(until - cursor)
-            self.voices.retire(self.engine.finished)
-        return max(cursor, until)
-
-    def _message(self, ev: DMUS_KERNEL_EVENT) -> tuple[bytes, list[ControlLogic]]:
-        """The complete message an event finishes (SysEx pieces joined per channel group) and
-        the channel groups it goes to (none for a piece that is not the last)."""
-        group = ev.usChannelGroup
-        data = ev.data()
-        pending = self._sysex.get(group)
-        if ev.usFlags & DMUS_KEF_EVENT_INCOMPLETE:
-            if pending is None:
-                self._sysex[group] = bytearray(data)
-            elif len(pending) + len(data) > MAX_SYSEX:
-                del self._sysex[group]
-                self.sysex_dropped += 1
-            else:
-                pending += data
-            return data, []
-        if pending is not None and data and (data[0] < 0x80 or data[0] == 0xF7):
-            del self._sysex[group]
-            data = bytes(pending) + data  # the last piece of a SysEx
-        elif pending is not None and not (len(data) == 1 and data[0] >= 0xF8):
-            del self._sysex[group]  # a SysEx cut short by another message
-            self.sysex_dropped += 1
-        if group == 0:
-            return data, self.groups
-        if group <= len(self.groups):
-            return data, [self.groups[group - 1]]
-        self.stray += 1
-        return data, []
 
     def SyncToMaster(self, t: int, fStart: bool) -> None:
         self.sample_clock.SyncToMaster(t, fStart)
@@ -403,24 +313,94 @@ class SynthStream(MXF):
     def RefTimeToSample(self, ref: int) -> int:
         return self.sample_clock.RefTimeToSample(ref)
 
-    # -- what the property handlers and the render command read ---------------------------------
+    # -- what the property handlers, the service and the render command read -------------------
+    def priority(self, group: int, channel: int) -> int:
+        """The DirectMusic voice priority of a 0-based group's channel."""
+        return self.state_arrays.priority(group, channel)
+
+    def set_priority(self, group: int, channel: int, priority: int) -> None:
+        self.state_arrays.set_priority(group, channel, priority)
+
     @property
     def pending(self) -> int:
         """Events queued and not yet played."""
-        return len(self._queue) + sum(chain_length(chain) for chain in list(self._incoming))
+        return len(self.ring) + self.state_arrays.counter(P.ST_PENDING)
+
+    @property
+    def busy(self) -> bool:
+        """Something is queued: events, or engine commands for a later block."""
+        return bool(self.pending or self.engine.counts[0])
 
     @property
     def active_voices(self) -> int:
         return self.engine.active_count
 
+    def voices(self) -> list[VoiceInfo]:
+        """The note logic's live voices, oldest first (status and tests)."""
+        tables = self._tables
+        return self.state_arrays.voices(tables.regions, tables.generation)
+
+    def held(self, group: int, channel: int) -> list[VoiceInfo]:
+        """The live voices of a 0-based group's channel that are not being stopped."""
+        return [
+            v for v in self.voices() if v.group == group and v.channel == channel and not v.stopping
+        ]
+
+    def mode(self, group: int) -> str:
+        """GM, GS or XG: the last reset a 0-based channel group had."""
+        return self.state_arrays.mode(group)
+
     @property
     def missed_patches(self) -> int:
-        return sum(logic.missed_patches for logic in self.groups)
+        return self.state_arrays.counter(P.ST_MISSED)
+
+    @property
+    def notes(self) -> int:
+        """Note-ons that started at least one voice."""
+        return self.state_arrays.counter(P.ST_NOTES)
+
+    @property
+    def errors(self) -> int:
+        """Regions the synth could not play (the other layers of the note still sound)."""
+        return self.state_arrays.counter(P.ST_UNPLAYABLE)
+
+    @property
+    def late(self) -> int:
+        """Events that came after their sample had been rendered."""
+        return self.state_arrays.counter(P.ST_LATE)
+
+    @property
+    def stray(self) -> int:
+        """Events for a channel group the synth does not have."""
+        return self.input.stray + self.state_arrays.counter(P.ST_STRAY)
+
+    @property
+    def sysex_dropped(self) -> int:
+        return self.input.sysex_dropped
+
+    @property
+    def lost_events(self) -> int:
+        """Events the ring had no room for."""
+        return self.ring.lost
+
+    @property
+    def lost_notes(self) -> int:
+        """Voices stolen or refused, and events lost to a full ring (SYNTH_STATS.LostNotes)."""
+        stats = self.state_arrays.stats
+        return int(stats[P.ST_STOLEN] + stats[P.ST_REFUSED]) + self.ring.lost
+
+    @property
+    def stolen(self) -> int:
+        return self.state_arrays.counter(P.ST_STOLEN)
+
+    @property
+    def refused(self) -> int:
+        return self.state_arrays.counter(P.ST_REFUSED)
 
     def _count(self, frames: int, seconds: float) -> None:
         stats = self._stats
         stats.frames += frames
-        stats.voice_frames += self.voices.sounding * frames
+        stats.voice_frames += self.state_arrays.counter(P.ST_SOUNDING) * frames
         stats.cpu += seconds
 
     def running_stats(self) -> dict[str, float]:
@@ -436,7 +416,7 @@ class SynthStream(MXF):
             "voices": voices,
             "total_cpu": 100.0 * cpu,
             "cpu_per_voice": 100.0 * cpu / voices if voices else 0.0,
-            "lost_notes": self.voices.lost_notes - stats.lost_base,
+            "lost_notes": self.lost_notes - stats.lost_base,
             "peak_volume": VOLUME_FLOOR if peak <= 0.0 else 2000.0 * math.log10(peak),
             "free_memory": free_memory(),
         }

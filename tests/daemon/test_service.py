@@ -161,7 +161,7 @@ def test_channel_groups_reach_only_their_group(rig_of, banks):
     audio = rig.render(0.2)
     assert rms_db(audio[RATE // 20 :]) > -30
     assert abs(fundamental(audio[RATE // 20 :]) - key_hz(69)) < 10
-    groups = sorted(r.group for r in rig.service.pins["a"].stream.voices.records())
+    groups = sorted(r.group for r in rig.service.pins["a"].stream.voices())
     assert groups == [0, 1]  # one voice in each group (0-based), the first one muted
     dropped = rig.service.dropped
     rig.send("a", 3, 0x90, 70, 100)  # no group 3: dropped, never raised
@@ -394,16 +394,18 @@ def test_stats_are_running_stats_per_pin(rig_of, banks):
 
 # -- idle ------------------------------------------------------------------------------------
 def count_engine_calls(pin) -> list[int]:
-    """Watch a pin's engine: the frames of each render() it is asked for."""
+    """Watch a pin's synth: the frames of each block it is asked to render (a call for no
+    frames only does the bookkeeping)."""
     calls: list[int] = []
-    engine = pin.stream.engine
-    render = engine.render
+    stream = pin.stream
+    render = stream.Render
 
-    def counting(frames: int):
-        calls.append(frames)
-        return render(frames)
+    def counting(buffer, frames: int, position: int):
+        if frames:
+            calls.append(frames)
+        return render(buffer, frames, position)
 
-    engine.render = counting
+    stream.Render = counting
     return calls
 
 

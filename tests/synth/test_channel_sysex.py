@@ -1,7 +1,9 @@
-"""Channel state (controllers, RPN/NRPN, data entry) and SysEx decoding."""
+"""Channel state (engine/channel_state.py: controllers, RPN/NRPN, data entry) and SysEx
+decoding."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from dmusd.banks.connection import (
@@ -13,25 +15,70 @@ from dmusd.banks.connection import (
 )
 from dmusd.midifile import read_midi_file
 from dmusd.synth import sysex as S
-from dmusd.synth.channel import Channel
+from dmusd.synth.engine import channel_state as C
+from dmusd.synth.engine import layout as L
+from dmusd.synth.engine import pin_layout as P
+from dmusd.synth.engine.note_logic import channel_patch
 from tests.support import SHARED_DATA
 
 
-def rpn(ch: Channel, number: int, *data: tuple[int, int]) -> list:
+class Channel:
+    """One engine channel's compiled state, driven the way the note logic drives it; `sent`
+    collects the source values each call sends to the engine."""
+
+    def __init__(self, number: int) -> None:
+        self.e = number
+        self.chs = np.zeros((16, P.CH_N), dtype=np.int64)
+        self.cc = np.zeros((16, 128), dtype=np.int64)
+        self.mirror = np.full((16, L.N_SOURCES), -1.0)
+        self.cmd_i = np.zeros((8192, L.CMD_NI), dtype=np.int64)
+        self.cmd_f = np.zeros(8192)
+        self.counts = np.zeros(2, dtype=np.int64)
+        C.reset_channel(self.e, self.chs, self.cc)
+
+    def field(self, column: int) -> int:
+        return int(self.chs[self.e, column])
+
+    def _sent(self) -> dict[int, float]:
+        n = int(self.counts[0])
+        self.counts[0] = 0
+        return {int(self.cmd_i[k, L.CMD_B]): float(self.cmd_f[k]) for k in range(n)}
+
+    def control_change(self, cc: int, value: int) -> dict[int, float]:
+        args = (self.chs, self.cc, self.mirror, self.cmd_i, self.cmd_f, self.counts)
+        C.control_change(self.e, cc, value, 0, *args)
+        return self._sent()
+
+    def set_pitch_wheel(self, lsb: int, msb: int) -> dict[int, float]:
+        args = (self.chs, self.mirror, self.cmd_i, self.cmd_f, self.counts)
+        C.pitch_wheel(self.e, lsb, msb, 0, *args)
+        return self._sent()
+
+    def sources(self) -> dict[int, float]:
+        args = (self.chs, self.cc, self.mirror, self.cmd_i, self.cmd_f, self.counts)
+        C.send_all_sources(self.e, 0, *args)
+        return self._sent()
+
+    @property
+    def patch(self) -> int:
+        return channel_patch(self.e, self.chs, np.zeros(1, dtype=np.int64))
+
+
+def rpn(ch: Channel, number: int, *data: tuple[int, int]) -> dict[int, float]:
     ch.control_change(101, number >> 7)
     ch.control_change(100, number & 0x7F)
-    out = []
+    out = {}  # every source value the data entry sent (an unchanged one is not sent again)
     for cc, value in data:
-        out = ch.control_change(cc, value)
-    return dict(out)
+        out.update(ch.control_change(cc, value))
+    return out
 
 
 def test_defaults_and_drum_channel():
     ch = Channel(0)
-    assert (ch.cc[7], ch.cc[10], ch.cc[11], ch.pitch_wheel) == (100, 64, 127, 8192)
-    assert not ch.drum and Channel(9).drum
+    assert tuple(ch.cc[0, [7, 10, 11]]) + (ch.field(P.CH_WHEEL),) == (100, 64, 127, 8192)
+    assert not ch.field(P.CH_DRUM) and Channel(9).field(P.CH_DRUM)
     assert Channel(9).patch == 0x8000_0000
-    src = dict(ch.sources())
+    src = ch.sources()
     assert src[CONN_SRC_CC(10)] == 0.5 and src[CONN_SRC_PITCHWHEEL] == 0.5
     assert src[CONN_SRC_RPN0] == 2 / 128 and src[CONN_SRC_RPN1] == 0.5 and src[CONN_SRC_RPN2] == 0.5
 
@@ -40,38 +87,38 @@ def test_bank_select_and_program_make_the_patch():
     ch = Channel(3)
     ch.control_change(0, 8)
     ch.control_change(32, 1)
-    ch.program = 25
+    ch.chs[3, P.CH_PROGRAM] = 25
     assert ch.patch == (8 << 16) | (1 << 8) | 25
 
 
 def test_pitch_bend_range_rpn0_with_data_entry_and_increment():
     ch = Channel(0)
     out = rpn(ch, 0, (6, 12))
-    assert ch.bend_range == 12 * 128 and out[CONN_SRC_RPN0] == 12 / 128
+    assert ch.field(P.CH_BEND_RANGE) == 12 * 128 and out[CONN_SRC_RPN0] == 12 / 128
     rpn(ch, 0, (38, 50))
-    assert ch.bend_range == 12 * 128 + 50
+    assert ch.field(P.CH_BEND_RANGE) == 12 * 128 + 50
     for _ in range(60):  # +60 cents carries into the semitone
         ch.control_change(96, 0)
-    assert ch.bend_range == 13 * 128 + 10
+    assert ch.field(P.CH_BEND_RANGE) == 13 * 128 + 10
     ch.control_change(97, 0)
-    assert ch.bend_range == 13 * 128 + 9
+    assert ch.field(P.CH_BEND_RANGE) == 13 * 128 + 9
 
 
 def test_fine_and_coarse_tuning_rpns():
     ch = Channel(0)
     out = rpn(ch, 1, (6, 0x50), (38, 0))
-    assert ch.fine_tune == 0x50 << 7 and out[CONN_SRC_RPN1] == (0x50 << 7) / 16384
+    assert ch.field(P.CH_FINE_TUNE) == 0x50 << 7 and out[CONN_SRC_RPN1] == (0x50 << 7) / 16384
     out = rpn(ch, 2, (6, 66))
-    assert ch.coarse_tune == 66 and out[CONN_SRC_RPN2] == 66 / 128
+    assert ch.field(P.CH_COARSE_TUNE) == 66 and out[CONN_SRC_RPN2] == 66 / 128
 
 
 def test_null_rpn_and_nrpn_swallow_data_entry():
     ch = Channel(0)
-    assert rpn(ch, 0x3FFF, (6, 24)) == {} and ch.bend_range == 2 * 128
+    assert rpn(ch, 0x3FFF, (6, 24)) == {} and ch.field(P.CH_BEND_RANGE) == 2 * 128
     ch.control_change(99, 1)
     ch.control_change(98, 8)
-    assert ch.control_change(6, 24) == [] and ch.bend_range == 2 * 128
-    assert ch.selected_rpn is None
+    assert ch.control_change(6, 24) == {} and ch.field(P.CH_BEND_RANGE) == 2 * 128
+    assert ch.field(P.CH_PARAM_IS_RPN) == 0
 
 
 def test_reset_all_controllers_keeps_volume_and_pan():
@@ -80,8 +127,8 @@ def test_reset_all_controllers_keeps_volume_and_pan():
         ch.control_change(cc, v)
     ch.set_pitch_wheel(0, 0)
     ch.control_change(121, 0)
-    assert (ch.cc[7], ch.cc[10]) == (30, 0)
-    assert (ch.cc[64], ch.cc[11], ch.cc[1], ch.pitch_wheel) == (0, 127, 0, 8192)
+    assert (ch.cc[0, 7], ch.cc[0, 10]) == (30, 0)
+    assert (ch.cc[0, 64], ch.cc[0, 11], ch.cc[0, 1], ch.field(P.CH_WHEEL)) == (0, 127, 0, 8192)
 
 
 @pytest.mark.parametrize(

@@ -209,7 +209,7 @@ def test_gm_reset_brings_controllers_back_and_counts_as_a_reset():
     rig.send(rig.position + 1, note_on(60))
     out = rig.render(4800)
     assert peak(out[1000:]) > 0.1 and rig.logic.mode == "GM"
-    assert rig.logic.channels[0].cc[7] == 100
+    assert rig.logic.cc(0, 7) == 100
 
 
 def test_missing_patches_fall_back_the_gm_way_and_are_counted_once():
@@ -234,7 +234,7 @@ def test_channel_10_is_drums_and_gs_use_for_rhythm_makes_another_channel_drums()
     assert abs(pitch_cents(drums, 72)) < 3.0
     gs_rhythm = bytes([0xF0, 0x41, 0x10, 0x42, 0x12, 0x40, 0x12, 0x15, 0x01, 0x18, 0xF7])
     assert abs(pitch_cents(measure(rig, 60, gs_rhythm, ch=1), 72)) < 3.0  # part 2 = channel 2
-    assert rig.logic.channels[1].drum
+    assert rig.logic.drum(1)
     gs_normal = bytes([0xF0, 0x41, 0x10, 0x42, 0x12, 0x40, 0x10, 0x15, 0x00, 0x1B, 0xF7])
     assert abs(pitch_cents(measure(rig, 60, gs_normal, ch=9), 60)) < 3.0  # part 0 = channel 10
 

@@ -64,6 +64,7 @@ from dmusd.kernel.synth_props import (
     KSPROPSETID_Synth_Dls,
 )
 from dmusd.kernel.unpacker import Unpacker
+from dmusd.synth.engine import pin_layout as P
 from dmusd.synth.miniport import PIN_RENDER, PIN_WAVE, SinkSide, SynthMiniport
 from dmusd.synth.stream import SynthConfig, SynthStream
 
@@ -168,8 +169,41 @@ class Rig:
         return out
 
     @property
-    def logic(self):
-        return self.stream.groups[0]
+    def logic(self) -> GroupView:
+        return GroupView(self.stream, 0)
+
+    @property
+    def groups(self) -> list[GroupView]:
+        return [GroupView(self.stream, g) for g in range(self.stream.config.channel_groups)]
+
+
+class GroupView:
+    """One channel group of a stream, as the tests look at it."""
+
+    def __init__(self, stream: SynthStream, group: int) -> None:
+        self.stream = stream
+        self.group = group
+
+    def held(self, ch: int) -> list:
+        return self.stream.held(self.group, ch)
+
+    def cc(self, ch: int, number: int) -> int:
+        return int(self.stream.state_arrays.cc[16 * self.group + ch, number])
+
+    def drum(self, ch: int) -> bool:
+        return bool(self.stream.state_arrays.chs[16 * self.group + ch, P.CH_DRUM])
+
+    @property
+    def mode(self) -> str:
+        return self.stream.mode(self.group)
+
+    @property
+    def missed_patches(self) -> int:
+        return self.stream.missed_patches  # the pin's count: these tests play one group
+
+    @property
+    def unplayable(self) -> int:
+        return self.stream.errors
 
 
 def note_on(key: int, velocity: int = 127, ch: int = 0) -> bytes:
@@ -230,12 +264,12 @@ def test_time_zero_means_as_soon_as_possible():
 
 
 # -- events go home ---------------------------------------------------------------------------
-def test_every_consumed_event_goes_back_to_the_allocator():
+def test_every_event_goes_back_to_the_allocator_once_its_record_is_in_the_ring():
     rig = Rig()
     for i in range(50):
         rig.send(100 * i, note_on(40 + i % 30), note_off(40 + (i + 7) % 30))
     rig.send(6000, bytes([0xF0, 0x7E, 0x7F, 0x09, 0x01, 0xF7]))
-    assert rig.pool.free < rig.pool.capacity  # held by the stream until their block
+    assert rig.pool.all_home() and rig.stream.pending == 101  # their records wait in the ring
     rig.render(3000)
     assert 0 < rig.stream.pending < 101
     rig.render(4000)
@@ -270,7 +304,7 @@ def test_sysex_pieces_flagged_incomplete_are_joined_per_channel_group():
     rig.send(10, gs_reset, group=1)
     rig.send(10, xg_on, group=2)
     rig.render(256)
-    assert [g.mode for g in rig.stream.groups] == ["GS", "XG"]
+    assert [g.mode for g in rig.groups] == ["GS", "XG"]
     assert rig.stream.sysex_dropped == 0 and rig.pool.all_home()
 
 
@@ -395,17 +429,21 @@ def test_caps_port_parameters_channel_groups_and_priorities():
         2,
     )
     synth = midi.stream
-    assert (synth.config.voices, len(synth.groups), synth.engine.sample_rate) == (4096, 3, 44100)
+    assert (synth.config.voices, synth.config.channel_groups, synth.engine.sample_rate) == (
+        4096,
+        3,
+        44100,
+    )
     assert prop(port, wave, S.CHANNELGROUPS).ulong() == 3
     prop(port, midi, S.CHANNELGROUPS, value=struct.pack("<I", 5))
-    assert len(synth.groups) == 5 and synth.engine.channels == 80
+    assert synth.config.channel_groups == 5 and synth.engine.channels == 80
     where = SYNTHVOICEPRIORITY_INSTANCE(ChannelGroup=5, Channel=9).pack()
     assert prop(port, midi, S.VOICEPRIORITY, instance=where).ulong() == (
         DAUD_STANDARD_VOICE_PRIORITY | 0xF
     )
     prop(port, midi, S.VOICEPRIORITY, value=struct.pack("<I", 7), instance=where)
     assert prop(port, midi, S.VOICEPRIORITY, instance=where).ulong() == 7
-    assert synth.voices.priority(4, 9) == 7
+    assert synth.priority(4, 9) == 7
     bad = SYNTHVOICEPRIORITY_INSTANCE(ChannelGroup=6, Channel=0).pack()
     with pytest.raises(PropertyError, match="channel group 6"):
         prop(port, midi, S.VOICEPRIORITY, instance=bad)
@@ -475,7 +513,7 @@ def test_instruments_downloaded_through_the_pin_play_and_unload_safely():
     assert synth.downloads.sample_memory == 0
     # and nothing on the voice side still holds the wave: a daemon that loads and unloads
     # banks for months must not keep every wave it ever played
-    assert held not in synth.builder._pool
+    assert held not in synth.builder._fixed_waves
     with pytest.raises(PropertyError, match="STATUS_INVALID_HANDLE"):
         unload(port, midi, handles[0])
     port.close()
@@ -566,9 +604,8 @@ def test_an_overload_of_events_on_one_sample_is_played_not_dropped():
     rig.send(100, *[cc(7, v % 128, ch=v % 16) for v in range(6000)], note_on(60))
     out = rig.render(2048)
     assert rig.stream.errors == 0 and rig.stream.pending == 0 and peak(out) > 0.0
-    channels = rig.logic.channels
-    assert [channels[ch].cc[7] for ch in range(16)] == [(5984 + ch) % 128 for ch in range(16)]
-    sent = rig.logic._sent  # what the engine was told is what it has
+    assert [rig.logic.cc(ch, 7) for ch in range(16)] == [(5984 + ch) % 128 for ch in range(16)]
+    sent = rig.stream.state_arrays.sent  # what the engine was told is what it has
     assert np.allclose(rig.stream.engine.chan[:16, 0x87], sent[:, 0x87])
 
 
@@ -585,5 +622,5 @@ def test_more_channel_groups_than_the_command_queue_holds_open_and_the_last_one_
     rig = Rig(channel_groups=600)  # 9600 channels, one CC91 default each: > 8192 commands
     rig.send(0, note_on(A4, ch=3), group=600)
     out = rig.render(12000)[2000:, 0]
-    assert abs(pitch_cents(out, A4)) < 3 and rig.stream.groups[599].held(3)
+    assert abs(pitch_cents(out, A4)) < 3 and rig.stream.held(599, 3)
     assert rig.stream.engine.chan[599 * 16 + 3, 0xDB] == 40 / 128  # CC91 starts at 40

@@ -25,13 +25,14 @@ from dmusd.synth.engine import connections as C
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.cache import drop_stale_cache
 from dmusd.synth.engine.interpolation import make_table
+from dmusd.synth.engine.pin_render import engine_busy, pin_render
 from dmusd.synth.engine.render import render_block
+from dmusd.synth.engine.voice_setup import free_slot, setup_voice
 from dmusd.synth.engine.voice_spec import VoiceSpec
 
 # before the first call loads anything from disk
-drop_stale_cache([render_block, reverb_process, chorus_process])
+drop_stale_cache([render_block, pin_render, reverb_process, chorus_process])
 
-_MIN_LOOP = 1  # shorter loops cannot be played; they become one-shots
 _PREPARE_CACHE = 4096  # converted connection lists kept (one per region in use)
 _DEFAULT_CC = {7: 100, 10: 64, 11: 127}  # GM power-on controller values
 
@@ -108,7 +109,7 @@ class Engine:
         self.set_reverb(enabled=True, in_gain_db=0.0, mix=0.25)
         self.set_chorus(enabled=True, in_gain_db=0.0, mix=0.5)
         self._prepare_cache: dict[int, tuple[object, np.ndarray, np.ndarray, float]] = {}
-        self._free = list(range(max_voices - 1, -1, -1))  # a stack: pop() gives the lowest slot
+        self._scratch = np.zeros((max_block, 2), dtype=np.float32)  # the pin call's block
         self._serial = 0
         self.master_volume = 0
         limiter_settings(self.params, sample_rate, enabled=False)
@@ -129,7 +130,7 @@ class Engine:
         uses it. Placing is serialised by a lock: control threads take it to download, the
         audio thread only for a wave no download placed (a fixed instrument source).
         """
-        offset = self._offset_in_pool(samples)
+        offset = self.pool_offset(samples)
         if offset >= 0:
             return offset
         data = np.asarray(samples, dtype=np.float32).reshape(-1)
@@ -174,7 +175,7 @@ class Engine:
         """Samples in holes below the end of the used pool."""
         return sum(size for _, size in self._holes)
 
-    def _offset_in_pool(self, samples: object) -> int:
+    def pool_offset(self, samples: object) -> int:
         """The offset of a view into this engine's pool (or an older copy of it); -1 if not."""
         base = getattr(samples, "base", None)
         if (
@@ -220,7 +221,8 @@ class Engine:
     def start(self, spec: VoiceSpec, offset: int = 0) -> int:
         """Fill a free voice slot from spec; it starts sounding at sample `offset`. Returns the
         voice number the other calls take."""
-        if not self._free:
+        v = free_slot(self.vi)
+        if v < 0:
             raise StateError(f"no free voice: all {self.max_voices} are in use")
         if not 0 <= spec.channel < self.channels:
             raise StateError(f"channel {spec.channel} is outside 0..{self.channels - 1}")
@@ -232,43 +234,33 @@ class Engine:
                 offset=spec.wave_offset,
             )
         rows, scale, key_cents = self._prepared(spec.connections)
-        n = rows.shape[0]
-        loop_type, ls, ll = spec.loop_type, spec.loop_start, spec.loop_length
-        if (
-            loop_type not in (L.LOOP_FORWARD, L.LOOP_RELEASE)
-            or ll < _MIN_LOOP
-            or ls < 0
-            or ls + ll > spec.wave_length
-        ):
-            loop_type = L.LOOP_NONE
-        mode = spec.interpolation
-        v = self._free.pop()
         self._serial += 1
-        # fill Python lists and write each table row once: numpy element writes cost ~0.1 us each
-        ints = [0] * L.VI_N
-        ints[L.VI_STATE] = L.VOICE_PENDING
-        ints[L.VI_CHANNEL] = spec.channel
-        ints[L.VI_KEY] = min(max(int(spec.key), 0), 127)
-        ints[L.VI_VELOCITY] = min(max(int(spec.velocity), 0), 127)
-        ints[L.VI_WAVE_OFFSET] = spec.wave_offset
-        ints[L.VI_WAVE_LENGTH] = spec.wave_length
-        ints[L.VI_LOOP_TYPE] = loop_type
-        ints[L.VI_LOOP_START] = ls
-        ints[L.VI_LOOP_END] = ls + ll
-        ints[L.VI_INTERP] = mode if mode in (L.INTERP_LINEAR, L.INTERP_CUBIC, L.INTERP_SINC) else 1
-        ints[L.VI_N_CONN] = n
-        ints[L.VI_SERIAL] = self._serial
-        self.vi[v] = ints
-        floats = [0.0] * L.VF_N
-        floats[L.VF_RATE_RATIO] = spec.sample_rate / self.sample_rate
-        # The key tracking (KEYNUMBER -> PITCH, 100 cents a key by default; SF2 scaleTuning
-        # may say 50 or 0) places the key in cents: the unity note must sit at the same scale.
-        floats[L.VF_PITCH_OFFSET] = spec.fine_tune - spec.unity_note * key_cents
-        floats[L.VF_ATTENUATION] = min(spec.attenuation / 655360.0, 0.0)
-        self.vf[v] = floats
-        if n:
-            self.conn[v, :n] = rows
-            self.cscale[v, :n, 0] = scale
+        setup_voice(
+            v,
+            self.vi,
+            self.vf,
+            self.conn,
+            self.cscale,
+            rows,
+            scale,
+            0,
+            rows.shape[0],
+            spec.channel,
+            int(spec.key),
+            int(spec.velocity),
+            spec.wave_offset,
+            spec.wave_length,
+            spec.loop_type,
+            spec.loop_start,
+            spec.loop_start + spec.loop_length,
+            spec.interpolation,
+            self._serial,
+            spec.sample_rate / self.sample_rate,
+            # The key tracking (KEYNUMBER -> PITCH, 100 cents a key by default; SF2 scaleTuning
+            # may say 50 or 0) places the key in cents: the unity note must sit at the same scale.
+            spec.fine_tune - spec.unity_note * key_cents,
+            spec.attenuation / 655360.0,
+        )
         self._command(offset, L.CMD_START, v, self._serial)
         return v
 
@@ -430,11 +422,9 @@ class Engine:
             ch.ints,
             ch.flts,
         )
-        for i in range(int(self.counts[1])):
-            v = int(self._fin_block[i])
-            self._free.append(v)
-            self._finished[self._n_finished] = v
-            self._n_finished += 1
+        n = int(self.counts[1])
+        self._finished[self._n_finished : self._n_finished + n] = self._fin_block[:n]
+        self._n_finished += n
 
     # --- what the glue reads ---------------------------------------------------------------------
     @property
@@ -460,11 +450,48 @@ class Engine:
     @property
     def active_count(self) -> int:
         """Voices started and not yet finished."""
-        return self.max_voices - len(self._free)
+        return engine_busy(self.vi)
 
     @property
     def free_count(self) -> int:
-        return len(self._free)
+        return self.max_voices - self.active_count
+
+    def plays(self, offset: int) -> bool:
+        """Whether a voice started and not yet finished reads the wave at pool `offset`."""
+        vi = self.vi
+        busy = vi[:, L.VI_STATE] != L.VOICE_FREE
+        return bool(np.any(busy & (vi[:, L.VI_WAVE_OFFSET] == offset)))
+
+    def render_arrays(self) -> tuple:
+        """The arrays of the block call, in its order, then a scratch block: what a pin's
+        compiled call renders with (made anew per call: the pool may have grown)."""
+        rv, ch = self.reverb, self.chorus
+        return (
+            self.vi,
+            self.vf,
+            self.conn,
+            self.cscale,
+            self.chan,
+            self.poly,
+            self.pool,
+            self.interp_table,
+            self.cmd_i,
+            self.cmd_f,
+            self.counts,
+            self._fin_block,
+            self.params,
+            self._acc,
+            self._has,
+            self._bus,
+            self._vbuf,
+            rv.buf,
+            rv.ints,
+            rv.flts,
+            ch.buf,
+            ch.ints,
+            ch.flts,
+            self._scratch,
+        )
 
     # --- master and effects ----------------------------------------------------------------------
     @property

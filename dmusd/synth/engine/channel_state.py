@@ -1,0 +1,194 @@
+"""One MIDI channel's state as the DLS sources see it, compiled (the audio thread runs it).
+
+Channel messages become source values (the numbers DLS connection blocks read: CC values, pitch
+wheel, pressure, RPN 0/1/2) normalised the DLS way (7-bit v/128, 14-bit v/16384), sent to the
+engine as timed SOURCE commands; the channel also keeps what the note logic needs: program and
+bank, the drum flag, pedals, RPN/NRPN selection and data entry with increment/decrement.
+
+`sent[channel, source]` mirrors what the engine was last told, so a reset or a reset-all-
+controllers sends only the values that changed.
+"""
+
+from __future__ import annotations
+
+from dmusd.banks.connection import (
+    CONN_SRC_CHANNELPRESSURE,
+    CONN_SRC_PITCHWHEEL,
+    CONN_SRC_RPN0,
+    CONN_SRC_RPN1,
+    CONN_SRC_RPN2,
+)
+from dmusd.synth.engine import layout as L
+from dmusd.synth.engine import pin_layout as P
+from dmusd.synth.engine.jit import realtime, realtime_inline
+
+CC_BANK_MSB, CC_BANK_LSB = 0, 32
+CC_DATA_MSB, CC_DATA_LSB = 6, 38
+CC_SUSTAIN, CC_SOSTENUTO, CC_SOFT = 64, 66, 67
+CC_DATA_INC, CC_DATA_DEC = 96, 97
+CC_NRPN_LSB, CC_NRPN_MSB, CC_RPN_LSB, CC_RPN_MSB = 98, 99, 100, 101
+CC_ALL_SOUND_OFF, CC_RESET_ALL, CC_ALL_NOTES_OFF = 120, 121, 123
+_CC_SOURCE = 0x80  # CONN_SRC_CC(cc) = 0x80 + cc
+
+
+@realtime_inline
+def command(cmd_i, cmd_f, counts, offset, kind, a, b, value) -> bool:
+    """Append one timed engine command; False when the queue is full (the caller made room)."""
+    k = counts[0]
+    if k >= cmd_i.shape[0]:
+        return False
+    cmd_i[k, L.CMD_OFFSET] = offset
+    cmd_i[k, L.CMD_KIND] = kind
+    cmd_i[k, L.CMD_A] = a
+    cmd_i[k, L.CMD_B] = b
+    cmd_f[k] = value
+    counts[0] = k + 1
+    return True
+
+
+@realtime_inline
+def send(ch, source, value, offset, sent, cmd_i, cmd_f, counts) -> None:
+    """Tell the engine a source value of engine channel `ch` at `offset`, if it changed."""
+    if sent[ch, source] != value:
+        sent[ch, source] = value
+        command(cmd_i, cmd_f, counts, offset, L.CMD_SOURCE, ch, source, value)
+
+
+@realtime
+def reset_controllers(ch, chs, cc) -> None:
+    """CC121 (RP-015): wheel, pressure, expression, pedals, RPN selection. Not volume/pan."""
+    chs[ch, P.CH_WHEEL] = 8192
+    chs[ch, P.CH_PRESSURE] = 0
+    for c in (1, 2, 4, 5, 65, 84, CC_SUSTAIN, CC_SOSTENUTO, CC_SOFT):
+        cc[ch, c] = 0
+    cc[ch, 11] = 127
+    chs[ch, P.CH_PARAM] = P.NULL_PARAMETER
+    chs[ch, P.CH_PARAM_IS_RPN] = 1
+
+
+@realtime
+def reset_channel(ch, chs, cc) -> None:
+    """Power-on / GM System On: every controller, program and tuning to its default (GM1 /
+    RP-015: volume 100, pan centre, expression 127, reverb send 40), channel 10 drums."""
+    for c in range(128):
+        cc[ch, c] = 0
+    cc[ch, 7] = 100
+    cc[ch, 10] = 64
+    cc[ch, 91] = 40
+    chs[ch, P.CH_PROGRAM] = 0
+    chs[ch, P.CH_BANK_MSB] = 0
+    chs[ch, P.CH_BANK_LSB] = 0
+    chs[ch, P.CH_DRUM] = 1 if ch % 16 == 9 else 0
+    reset_controllers(ch, chs, cc)
+    chs[ch, P.CH_BEND_RANGE] = 2 * 128
+    chs[ch, P.CH_FINE_TUNE] = 8192
+    chs[ch, P.CH_COARSE_TUNE] = 64
+    chs[ch, P.CH_MOD_RANGE] = 64
+    chs[ch, P.CH_CACHED_GEN] = -1
+
+
+@realtime
+def send_rpn_sources(ch, offset, chs, sent, cmd_i, cmd_f, counts) -> None:
+    bend = chs[ch, P.CH_BEND_RANGE]
+    semis = bend // 128
+    cents = bend % 128  # RPN 0's LSB is cents (0..99)
+    send(ch, CONN_SRC_RPN0, (semis + cents / 100.0) / 128.0, offset, sent, cmd_i, cmd_f, counts)
+    send(ch, CONN_SRC_RPN1, chs[ch, P.CH_FINE_TUNE] / 16384.0, offset, sent, cmd_i, cmd_f, counts)
+    send(ch, CONN_SRC_RPN2, chs[ch, P.CH_COARSE_TUNE] / 128.0, offset, sent, cmd_i, cmd_f, counts)
+
+
+@realtime
+def send_all_sources(ch, offset, chs, cc, sent, cmd_i, cmd_f, counts) -> None:
+    """Every source of the channel that differs from what the engine has."""
+    for c in range(128):
+        send(ch, _CC_SOURCE + c, cc[ch, c] / 128.0, offset, sent, cmd_i, cmd_f, counts)
+    wheel = chs[ch, P.CH_WHEEL] / 16384.0
+    send(ch, CONN_SRC_PITCHWHEEL, wheel, offset, sent, cmd_i, cmd_f, counts)
+    pressure = chs[ch, P.CH_PRESSURE] / 128.0
+    send(ch, CONN_SRC_CHANNELPRESSURE, pressure, offset, sent, cmd_i, cmd_f, counts)
+    send_rpn_sources(ch, offset, chs, sent, cmd_i, cmd_f, counts)
+
+
+@realtime
+def pitch_wheel(ch, lsb, msb, offset, chs, sent, cmd_i, cmd_f, counts) -> None:
+    chs[ch, P.CH_WHEEL] = msb << 7 | lsb
+    value = chs[ch, P.CH_WHEEL] / 16384.0
+    send(ch, CONN_SRC_PITCHWHEEL, value, offset, sent, cmd_i, cmd_f, counts)
+
+
+@realtime
+def channel_pressure(ch, value, offset, chs, sent, cmd_i, cmd_f, counts) -> None:
+    chs[ch, P.CH_PRESSURE] = value
+    send(ch, CONN_SRC_CHANNELPRESSURE, value / 128.0, offset, sent, cmd_i, cmd_f, counts)
+
+
+@realtime_inline
+def _select(ch, msb, value, rpn, chs) -> None:
+    if chs[ch, P.CH_PARAM_IS_RPN] != rpn:  # switching between RPN and NRPN starts a new number
+        chs[ch, P.CH_PARAM] = P.NULL_PARAMETER
+        chs[ch, P.CH_PARAM_IS_RPN] = rpn
+    param = chs[ch, P.CH_PARAM]
+    if msb:
+        chs[ch, P.CH_PARAM] = (value << 7) | (param & 0x7F)
+    else:
+        chs[ch, P.CH_PARAM] = (param & 0x3F80) | value
+
+
+@realtime_inline
+def _edit(c, value, total, lsb_span) -> int:
+    """A data entry MSB/LSB or an increment/decrement (one LSB step, carrying) applied to
+    `total` = MSB x lsb_span + LSB; returns the new total."""
+    msb = total // lsb_span
+    lsb = total % lsb_span
+    if c == CC_DATA_MSB:
+        return value * lsb_span + (0 if lsb_span > 1 else lsb)
+    if c == CC_DATA_LSB:
+        return msb * lsb_span + (min(value, lsb_span - 1) if lsb_span > 1 else lsb)
+    step = 1 if c == CC_DATA_INC else -1
+    return max(0, min(total + step, 128 * lsb_span - 1))
+
+
+@realtime
+def _data_entry(ch, c, value, offset, chs, sent, cmd_i, cmd_f, counts) -> None:
+    if chs[ch, P.CH_PARAM_IS_RPN] == 0 or chs[ch, P.CH_PARAM] == P.NULL_PARAMETER:
+        return  # NRPNs are accepted and ignored: no GS/XG NRPN is mapped yet
+    rpn = chs[ch, P.CH_PARAM]
+    if rpn == 0:  # pitch bend range: MSB semitones, LSB cents
+        bend = chs[ch, P.CH_BEND_RANGE]
+        total = _edit(c, value, (bend // 128) * 100 + bend % 128, 100)
+        chs[ch, P.CH_BEND_RANGE] = min(total // 100, 127) * 128 + total % 100
+    elif rpn == 1:  # fine tuning: 14-bit, 8192 = centre, +-100 cents
+        chs[ch, P.CH_FINE_TUNE] = _edit(c, value, chs[ch, P.CH_FINE_TUNE], 128) & 0x3FFF
+    elif rpn == 2:  # coarse tuning: MSB semitones around 64, LSB unused
+        chs[ch, P.CH_COARSE_TUNE] = min(_edit(c, value, chs[ch, P.CH_COARSE_TUNE], 1), 127)
+    elif rpn == 5:  # modulation depth range (stored for queries)
+        chs[ch, P.CH_MOD_RANGE] = _edit(c, value, chs[ch, P.CH_MOD_RANGE], 128)
+        return
+    else:
+        return
+    send_rpn_sources(ch, offset, chs, sent, cmd_i, cmd_f, counts)
+
+
+@realtime
+def control_change(ch, c, value, offset, chs, cc, sent, cmd_i, cmd_f, counts) -> None:
+    """Store a controller and send the source values it changes. The note-level effects of
+    pedals and channel-mode messages are the note logic's (note_logic.control_change)."""
+    cc[ch, c] = value
+    if c == CC_BANK_MSB:
+        chs[ch, P.CH_BANK_MSB] = value
+    elif c == CC_BANK_LSB:
+        chs[ch, P.CH_BANK_LSB] = value
+    elif c in (CC_RPN_LSB, CC_RPN_MSB):
+        _select(ch, c == CC_RPN_MSB, value, 1, chs)
+    elif c in (CC_NRPN_LSB, CC_NRPN_MSB):
+        _select(ch, c == CC_NRPN_MSB, value, 0, chs)
+    elif c in (CC_DATA_MSB, CC_DATA_LSB, CC_DATA_INC, CC_DATA_DEC):
+        _data_entry(ch, c, value, offset, chs, sent, cmd_i, cmd_f, counts)
+        return
+    elif c == CC_RESET_ALL:
+        reset_controllers(ch, chs, cc)
+        send_all_sources(ch, offset, chs, cc, sent, cmd_i, cmd_f, counts)
+        return
+    # every CC is a source the articulation may read, pedals and bank selects included
+    sent[ch, _CC_SOURCE + c] = value / 128.0
+    command(cmd_i, cmd_f, counts, offset, L.CMD_SOURCE, ch, _CC_SOURCE + c, value / 128.0)

@@ -1,0 +1,358 @@
+"""The control logic of a pin's channel groups, compiled (the DDK sample synth's CControlLogic).
+
+Each event record acts at a sample offset into the part of the block not yet rendered, and
+everything it causes is queued in the engine at that offset:
+
+- note-on: the channel's patch picks an instrument (with the GM fallbacks; a fallback counts as
+  a missed patch), every region holding the key and velocity sounds (DLS2 layering); first the
+  same key's earlier voices are quick-stopped unless every region is self-non-exclusive, and
+  voices of the same key group (exclusive class) on the channel and instrument are cut;
+- note-off: released, unless the sustain pedal (CC64) or the sostenuto pedal (CC66, for the notes
+  that were down when it was pressed) holds the note until the pedal comes up;
+- controllers, pitch wheel and pressure: source values (channel_state.py); CC120 cuts every
+  voice, CC123-127 act as note-offs for every key down;
+- the SysEx the Python side decoded: GM/GS/XG resets, GS use-for-rhythm, master volume and
+  tuning (synth-wide).
+
+Engine channel `e` = 16 x group + MIDI channel.
+"""
+
+from __future__ import annotations
+
+import math
+
+from dmusd.banks.model import F_INSTRUMENT_DRUMS
+from dmusd.synth.engine import channel_state as C
+from dmusd.synth.engine import layout as L
+from dmusd.synth.engine import pin_layout as P
+from dmusd.synth.engine.jit import realtime
+from dmusd.synth.engine.voice_allocation import allocate, quick_stop, record, release
+from dmusd.synth.engine.voice_setup import setup_voice
+
+XG_DRUM_MSB = 127  # XG: bank MSB 127 selects a drum kit on any channel
+_INSTRUMENT_UID = 1 << 24  # instrument uid = generation x this + index
+
+
+# -- programs --------------------------------------------------------------------------------------
+@realtime
+def _lookup(patch, inst) -> int:
+    """The instrument row of exactly `patch` (rows sorted by patch), or -1."""
+    lo = 0
+    hi = inst.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if inst[mid, P.IN_PATCH] < patch:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < inst.shape[0] and inst[lo, P.IN_PATCH] == patch:
+        return lo
+    return -1
+
+
+@realtime
+def find_instrument(patch, inst) -> int:
+    """The instrument for a patch with the GM fallbacks a synth uses when nothing matches: a drum
+    patch falls back to the standard kit (its program, then program 0), a melodic one to bank 0
+    with the same program."""
+    found = _lookup(patch, inst)
+    if found >= 0:
+        return found
+    if patch & F_INSTRUMENT_DRUMS:
+        found = _lookup(F_INSTRUMENT_DRUMS | (patch & 0x7F), inst)
+        if found >= 0:
+            return found
+        return _lookup(F_INSTRUMENT_DRUMS, inst)
+    return _lookup(patch & 0x7F, inst)
+
+
+@realtime
+def channel_patch(e, chs, modes) -> int:
+    """The DirectMusic patch engine channel `e` plays now (drum bit from the group's mode)."""
+    program = chs[e, P.CH_PROGRAM] & 0x7F
+    msb = chs[e, P.CH_BANK_MSB] & 0x7F
+    if modes[e // 16] == P.MODE_XG and msb == XG_DRUM_MSB:
+        return F_INSTRUMENT_DRUMS | program
+    patch = msb << 16 | (chs[e, P.CH_BANK_LSB] & 0x7F) << 8 | program
+    if chs[e, P.CH_DRUM] != 0:
+        patch |= F_INSTRUMENT_DRUMS
+    return patch
+
+
+@realtime
+def channel_instrument(e, chs, modes, inst, generation, stats) -> int:
+    """The instrument row for the channel's patch, cached per patch and table. A new patch that
+    only a GM fallback answers (or nothing) counts once as a missed patch."""
+    patch = channel_patch(e, chs, modes)
+    if chs[e, P.CH_CACHED_GEN] == generation and chs[e, P.CH_CACHED_PATCH] == patch:
+        return chs[e, P.CH_CACHED_INST]
+    found = find_instrument(patch, inst)
+    if found < 0 or inst[found, P.IN_PATCH] != patch:
+        stats[P.ST_MISSED] += 1
+    chs[e, P.CH_CACHED_PATCH] = patch
+    chs[e, P.CH_CACHED_GEN] = generation
+    chs[e, P.CH_CACHED_INST] = found
+    return found
+
+
+# -- notes -----------------------------------------------------------------------------------------
+@realtime
+def _matches(r, key, velocity, rg) -> bool:
+    return (
+        rg[r, P.RG_KEY_LOW] <= key <= rg[r, P.RG_KEY_HIGH]
+        and rg[r, P.RG_VEL_LOW] <= velocity <= rg[r, P.RG_VEL_HIGH]
+        and rg[r, P.RG_WAVE_LENGTH] > 0
+    )
+
+
+@realtime
+def _of_channel(v, group, ch, vr) -> bool:
+    """Slot v holds a live, not stopping voice of this group's channel."""
+    return (
+        vr[v, P.VR_LIVE] != 0
+        and vr[v, P.VR_STOPPING] == 0
+        and vr[v, P.VR_GROUP] == group
+        and vr[v, P.VR_CHANNEL] == ch
+    )
+
+
+@realtime
+def note_on(e, key, velocity, offset, S, T, E) -> None:
+    ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
+    inst, rg, rgf, rows, scale, generation = T
+    vi, vf, conn, cscale, cmd_i, cmd_f, counts = E
+    found = channel_instrument(e, chs, modes, inst, generation[0], stats)
+    if found < 0:
+        return
+    first = inst[found, P.IN_FIRST_REGION]
+    end = first + inst[found, P.IN_REGIONS]
+    any_region = False
+    all_non_exclusive = True
+    for r in range(first, end):
+        if _matches(r, key, velocity, rg):
+            any_region = True
+            if rg[r, P.RG_SELF_NON_EXCLUSIVE] == 0:
+                all_non_exclusive = False
+    if not any_region:
+        return
+    group = e // 16
+    ch = e % 16
+    uid = generation[0] * _INSTRUMENT_UID + found
+    for v in range(vr.shape[0]):
+        if not _of_channel(v, group, ch, vr):
+            continue
+        cut = not all_non_exclusive and vr[v, P.VR_KEY] == key
+        kg = vr[v, P.VR_KEY_GROUP]
+        if not cut and kg != 0 and vr[v, P.VR_INSTRUMENT] == uid:
+            for r in range(first, end):
+                if _matches(r, key, velocity, rg) and rg[r, P.RG_KEY_GROUP] == kg:
+                    cut = True
+                    break
+        if cut:
+            quick_stop(v, offset, vi, vr, stats, cmd_i, cmd_f, counts)
+    tuning = pf[P.PF_MASTER_FINE] + 100.0 * pf[P.PF_MASTER_COARSE]
+    priority = prio[e]
+    started = False
+    for r in range(first, end):
+        if not _matches(r, key, velocity, rg):
+            continue
+        if rg[r, P.RG_PLAYABLE] == 0:
+            stats[P.ST_UNPLAYABLE] += 1  # a region the engine cannot play: the others sound
+            continue
+        v = allocate(priority, offset, vi, vr, stats, cmd_i, cmd_f, counts)
+        if v < 0:
+            continue
+        serial = stats[P.ST_SERIAL] + 1  # record() counts it: newer voices, bigger serials
+        fixed_key = rg[r, P.RG_FIXED_KEY]
+        fixed_velocity = rg[r, P.RG_FIXED_VELOCITY]
+        unity = rg[r, P.RG_UNITY_NOTE]
+        fine = rgf[r, P.RF_FINE_TUNE] + tuning
+        setup_voice(
+            v,
+            vi,
+            vf,
+            conn,
+            cscale,
+            rows,
+            scale,
+            rg[r, P.RG_FIRST_CONN],
+            rg[r, P.RG_CONNS],
+            e,
+            fixed_key if fixed_key >= 0 else key,
+            fixed_velocity if fixed_velocity >= 0 else velocity,
+            rg[r, P.RG_WAVE_OFFSET],
+            rg[r, P.RG_WAVE_LENGTH],
+            rg[r, P.RG_LOOP_TYPE],
+            rg[r, P.RG_LOOP_START],
+            rg[r, P.RG_LOOP_END],
+            stats[P.ST_INTERPOLATION],
+            serial,
+            rgf[r, P.RF_RATE_RATIO],
+            fine - unity * rgf[r, P.RF_KEY_CENTS],
+            rgf[r, P.RF_ATTENUATION],
+        )
+        C.command(cmd_i, cmd_f, counts, offset, L.CMD_START, v, serial, 0.0)
+        record(v, group, ch, key, priority, uid, r, rg[r, P.RG_KEY_GROUP], generation[0], vr, stats)
+        started = True
+    if started:
+        stats[P.ST_NOTES] += 1
+
+
+@realtime
+def _release_unless_held(v, e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts) -> None:
+    sustain = cc[e, C.CC_SUSTAIN] >= 64
+    sostenuto = cc[e, C.CC_SOSTENUTO] >= 64
+    if not (sustain or (sostenuto and vr[v, P.VR_SOSTENUTO] != 0)):
+        release(v, offset, vi, vr, cmd_i, cmd_f, counts)
+
+
+@realtime
+def note_off(e, key, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts) -> None:
+    group = e // 16
+    ch = e % 16
+    for v in range(vr.shape[0]):
+        if _of_channel(v, group, ch, vr) and vr[v, P.VR_KEY] == key and vr[v, P.VR_KEY_DOWN]:
+            vr[v, P.VR_KEY_DOWN] = 0
+            _release_unless_held(v, e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
+
+
+@realtime
+def _release_held(e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts) -> None:
+    """A pedal came up: release the notes whose keys are up and no pedal still holds."""
+    group = e // 16
+    ch = e % 16
+    sustain = cc[e, C.CC_SUSTAIN] >= 64
+    sostenuto = cc[e, C.CC_SOSTENUTO] >= 64
+    for v in range(vr.shape[0]):
+        if not _of_channel(v, group, ch, vr):
+            continue
+        if not sostenuto:
+            vr[v, P.VR_SOSTENUTO] = 0
+        if vr[v, P.VR_KEY_DOWN] == 0 and not sustain and vr[v, P.VR_SOSTENUTO] == 0:
+            release(v, offset, vi, vr, cmd_i, cmd_f, counts)
+
+
+@realtime
+def all_notes_off(e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts) -> None:
+    """CC123-127: a note-off for every key down (the pedals still hold what they hold)."""
+    group = e // 16
+    ch = e % 16
+    for v in range(vr.shape[0]):
+        if _of_channel(v, group, ch, vr) and vr[v, P.VR_KEY_DOWN] != 0:
+            vr[v, P.VR_KEY_DOWN] = 0
+            _release_unless_held(v, e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
+
+
+@realtime
+def all_sound_off(group, ch, offset, vi, vr, stats, cmd_i, cmd_f, counts) -> None:
+    """CC120 (one channel) or a reset (ch -1: the whole group): cut every voice now."""
+    for v in range(vr.shape[0]):
+        mine = vr[v, P.VR_LIVE] != 0 and vr[v, P.VR_GROUP] == group
+        if mine and (ch < 0 or vr[v, P.VR_CHANNEL] == ch):
+            quick_stop(v, offset, vi, vr, stats, cmd_i, cmd_f, counts)
+
+
+@realtime
+def control_change(e, c, value, offset, S, E) -> None:
+    ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
+    vi, vf, conn, cscale, cmd_i, cmd_f, counts = E
+    group = e // 16
+    ch = e % 16
+    was_down = cc[e, c] >= 64
+    if c == C.CC_SOSTENUTO and value >= 64 and not was_down:
+        for v in range(vr.shape[0]):
+            if _of_channel(v, group, ch, vr):
+                latched = vr[v, P.VR_KEY_DOWN] != 0 and vr[v, P.VR_RELEASED] == 0
+                vr[v, P.VR_SOSTENUTO] = 1 if latched else 0
+    C.control_change(e, c, value, offset, chs, cc, sent, cmd_i, cmd_f, counts)
+    if (
+        c == C.CC_RESET_ALL
+        or (c == C.CC_SUSTAIN or c == C.CC_SOSTENUTO)
+        and was_down
+        and value < 64
+    ):
+        _release_held(e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
+    elif c == C.CC_ALL_SOUND_OFF:
+        all_sound_off(group, ch, offset, vi, vr, stats, cmd_i, cmd_f, counts)
+    elif C.CC_ALL_NOTES_OFF <= c <= 127:
+        all_notes_off(e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
+
+
+# -- a whole message -------------------------------------------------------------------------------
+@realtime
+def reset_group(group, mode, offset, S, E) -> None:
+    """GM System On, GS reset or XG System On: cut the group's voices, every channel to its
+    power-on state (channel 10 drums), in the given mode."""
+    ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
+    vi, vf, conn, cscale, cmd_i, cmd_f, counts = E
+    modes[group] = mode
+    all_sound_off(group, -1, offset, vi, vr, stats, cmd_i, cmd_f, counts)
+    for ch in range(16):
+        e = 16 * group + ch
+        C.reset_channel(e, chs, cc)
+        C.send_all_sources(e, offset, chs, cc, sent, cmd_i, cmd_f, counts)
+
+
+@realtime
+def master_gain(pf, params) -> None:
+    """The engine's master gain from the pin's volume, boost and headroom and the SysEx master
+    volume (all in 1/100 dB but the last, a 0..1 fraction)."""
+    v = pf[P.PF_MASTER_VOLUME]
+    sysex = float(P.VOLUME_FLOOR)
+    if v > 0.0:
+        sysex = max(float(P.VOLUME_FLOOR), float(round(2000.0 * math.log10(v))))
+    gain = max(float(P.VOLUME_FLOOR), pf[P.PF_GAIN_CB] + sysex)
+    params[L.P_MASTER_GAIN] = 10.0 ** (gain / 2000.0)
+
+
+@realtime
+def group_message(group, kind, a, b, c, value, offset, S, T, E) -> None:
+    """One record for one channel group (0-based) at `offset`."""
+    ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
+    vi, vf, conn, cscale, cmd_i, cmd_f, counts = E
+    if kind == P.EK_MIDI:
+        status = a
+        if status < 0x80 or status >= 0xF0:
+            return  # system common and real-time messages do nothing to a synth's channels
+        e = 16 * group + (status & 0x0F)
+        op = status & 0xF0
+        if op == 0x90:
+            if c != 0:
+                note_on(e, b, c, offset, S, T, E)
+            else:
+                note_off(e, b, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
+        elif op == 0x80:
+            note_off(e, b, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
+        elif op == 0xB0:
+            control_change(e, b, c, offset, S, E)
+        elif op == 0xC0:
+            chs[e, P.CH_PROGRAM] = b
+        elif op == 0xE0:
+            C.pitch_wheel(e, b, c, offset, chs, sent, cmd_i, cmd_f, counts)
+        elif op == 0xD0:
+            C.channel_pressure(e, b, offset, chs, sent, cmd_i, cmd_f, counts)
+        elif op == 0xA0:
+            C.command(cmd_i, cmd_f, counts, offset, L.CMD_POLY_PRESSURE, e, b, c / 128.0)
+    elif kind == P.EK_GM_ON:
+        reset_group(group, P.MODE_GM, offset, S, E)
+    elif kind == P.EK_GS_RESET:
+        reset_group(group, P.MODE_GS, offset, S, E)
+    elif kind == P.EK_XG_ON:
+        reset_group(group, P.MODE_XG, offset, S, E)
+    elif kind == P.EK_GS_RHYTHM and 0 <= a < 16:
+        chs[16 * group + a, P.CH_DRUM] = 1 if value != 0.0 else 0
+
+
+@realtime
+def pin_message(kind, value, pf, params) -> bool:
+    """A synth-wide record (master volume and tuning); False for any other kind."""
+    if kind == P.EK_MASTER_VOLUME:
+        pf[P.PF_MASTER_VOLUME] = value
+        master_gain(pf, params)
+    elif kind == P.EK_MASTER_FINE:
+        pf[P.PF_MASTER_FINE] = value
+    elif kind == P.EK_MASTER_COARSE:
+        pf[P.PF_MASTER_COARSE] = value
+    else:
+        return False
+    return True

@@ -1,0 +1,159 @@
+"""The one compiled call per pin per block: events in, the mixed block out, no Python.
+
+`pin_render` takes the records the pin's event ring holds (written by SynthStream.PutMessage
+on any thread), keeps them in a pending list sorted by sample, and plays every record due
+before the end of the block at its own sample: the note logic turns it into engine commands at
+its offset, and the engine renders the voices, effects, volume and limiter. A master-volume
+change renders up to its sample first, and so does a command queue that is filling up (an
+overload of one sample's events moves the rest one sample on). Records due later stay pending;
+outside RUN nothing is played and records wait.
+
+Argument tuples (built once by the Python side, see stream.py):
+- S, the pin state: ring, ring values, ring positions, pending, pending values, channel state,
+  controllers, sources sent, voice records, priorities, group modes, counters, pin floats;
+- T, the instrument tables: instruments, regions (int, float), connection rows and scales,
+  generation;
+- R, the engine: the render_block arrays in its order, then a (max_block, 2) scratch block.
+"""
+
+from __future__ import annotations
+
+from dmusd.synth.engine import layout as L
+from dmusd.synth.engine import pin_layout as P
+from dmusd.synth.engine.jit import realtime
+from dmusd.synth.engine.note_logic import group_message, pin_message
+from dmusd.synth.engine.render import render_block
+from dmusd.synth.engine.voice_allocation import release, retire
+
+_COMMAND_HEADROOM = 4096  # room kept in the engine's command queue before each record
+
+
+@realtime
+def _drain(position, S) -> None:
+    """Move the ring's new records into the pending list, in sample order (stable)."""
+    ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
+    capacity = ring.shape[0]
+    room = pend.shape[0]
+    while ring_pos[P.RING_READ] < ring_pos[P.RING_WRITE] and stats[P.ST_PENDING] < room:
+        i = ring_pos[P.RING_READ] % capacity
+        head = stats[P.ST_PEND_HEAD]
+        count = stats[P.ST_PENDING]
+        if head + count >= room:  # slide the list back to the front
+            for j in range(count):
+                for c in range(P.EV_N):
+                    pend[j, c] = pend[head + j, c]
+                pend_value[j] = pend_value[head + j]
+            head = 0
+            stats[P.ST_PEND_HEAD] = 0
+        sample = ring[i, P.EV_SAMPLE]
+        if sample == P.ASAP:
+            sample = position
+        j = head + count
+        while j > head and pend[j - 1, P.EV_SAMPLE] > sample:
+            for c in range(P.EV_N):
+                pend[j, c] = pend[j - 1, c]
+            pend_value[j] = pend_value[j - 1]
+            j -= 1
+        for c in range(P.EV_N):
+            pend[j, c] = ring[i, c]
+        pend[j, P.EV_SAMPLE] = sample
+        pend_value[j] = ring_value[i]
+        stats[P.ST_PENDING] = count + 1
+        ring_pos[P.RING_READ] += 1  # after the copy: the producer may now reuse the slot
+
+
+@realtime
+def _flush(out, cursor, until, frames, S, R) -> int:
+    """Render the voices from `cursor` up to `until` (frames of this block) into out."""
+    ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
+    (vi, vf, conn, cscale, chan, poly, pool, table, cmd_i, cmd_f, counts, finished, params, acc,
+     has, bus, vbuf, rv_buf, rv_int, rv_flt, ch_buf, ch_int, ch_flt, scratch) = R  # fmt: skip
+    until = min(until, frames)
+    while cursor < until:
+        n = min(until - cursor, scratch.shape[0])
+        render_block(
+            n, scratch, vi, vf, conn, cscale, chan, poly, pool, table, cmd_i, cmd_f, counts,
+            finished, params, acc, has, bus, vbuf, rv_buf, rv_int, rv_flt, ch_buf, ch_int, ch_flt,
+        )  # fmt: skip
+        retire(finished, counts[1], vr, stats)
+        for s in range(n):
+            out[cursor + s, 0] += scratch[s, 0]
+            out[cursor + s, 1] += scratch[s, 1]
+        cursor += n
+    return cursor
+
+
+@realtime
+def pin_render(frames, out, position, running, S, T, R) -> None:
+    """Mix `frames` frames of the pin from stream sample `position` into out[:frames]."""
+    ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
+    (vi, vf, conn, cscale, chan, poly, pool, table, cmd_i, cmd_f, counts, finished, params, acc,
+     has, bus, vbuf, rv_buf, rv_int, rv_flt, ch_buf, ch_int, ch_flt, scratch) = R  # fmt: skip
+    E = (vi, vf, conn, cscale, cmd_i, cmd_f, counts)
+    _drain(position, S)
+    if stats[P.ST_NOTES_OFF] != 0:  # the pin left RUN: every note is released
+        stats[P.ST_NOTES_OFF] = 0
+        for v in range(vr.shape[0]):
+            if vr[v, P.VR_LIVE] != 0:
+                vr[v, P.VR_KEY_DOWN] = 0
+                release(v, 0, vi, vr, cmd_i, cmd_f, counts)
+    groups = modes.shape[0]
+    room = cmd_i.shape[0] - _COMMAND_HEADROOM
+    cursor = 0  # frames of this block already rendered
+    end = position + frames
+    while running and stats[P.ST_PENDING] > 0:
+        k = stats[P.ST_PEND_HEAD]
+        if pend[k, P.EV_SAMPLE] >= end:
+            break
+        at = pend[k, P.EV_SAMPLE] - position
+        if at < cursor:
+            if at < 0:
+                stats[P.ST_LATE] += 1
+            at = cursor
+        group = pend[k, P.EV_GROUP]
+        kind = pend[k, P.EV_KIND]
+        a = pend[k, P.EV_A]
+        b = pend[k, P.EV_B]
+        c = pend[k, P.EV_C]
+        value = pend_value[k]
+        stats[P.ST_PEND_HEAD] = k + 1
+        stats[P.ST_PENDING] -= 1
+        if kind == P.EK_MASTER_VOLUME:  # it changes the master stage: render up to it first
+            cursor = _flush(out, cursor, at, frames, S, R)
+        if pin_message(kind, value, pf, params):
+            continue
+        first = group
+        last = group + 1
+        if group < 0:
+            first = 0
+            last = groups
+        elif group >= groups:
+            stats[P.ST_STRAY] += 1
+            continue
+        for g in range(first, last):
+            if counts[0] > room:
+                # the engine's command queue is filling: render what is due first
+                cursor = _flush(out, cursor, max(at, cursor + 1), frames, S, R)
+                at = max(at, cursor)
+            group_message(g, kind, a, b, c, value, at - cursor, S, T, E)
+    if stats[P.ST_PENDING] == 0:
+        stats[P.ST_PEND_HEAD] = 0
+    _flush(out, cursor, frames, frames, S, R)
+
+
+@realtime
+def sounding_voices(vr) -> int:
+    """Slots that hold a voice of the note logic (for status and idle detection)."""
+    n = 0
+    for v in range(vr.shape[0]):
+        n += vr[v, P.VR_LIVE] != 0
+    return n
+
+
+@realtime
+def engine_busy(vi) -> int:
+    """Engine voices started and not yet finished."""
+    n = 0
+    for v in range(vi.shape[0]):
+        n += vi[v, L.VI_STATE] != L.VOICE_FREE
+    return n
