@@ -6,6 +6,10 @@ session and stops it at the end. It fails, never skips: these tests are the daem
 
 Tests that kill a server use `private_jack_server` (a factory): each server gets a distinct name,
 so killing it never touches the shared one; clients reach it with JACK_DEFAULT_SERVER=name.
+
+`daemon` runs one `dmusd run` (tests/daemon/daemon_process.py) per test module on the shared
+server, and `harness` is a JACK harness recording its output; a module that stops the daemon
+stops only its own.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ import time
 import uuid
 
 import pytest
+
+from tests.daemon.daemon_process import CLIENT, Daemon
+from tests.daemon.jack_harness import JackHarness
 
 JACK_RATE = 48000
 JACK_PERIOD = 1024
@@ -128,3 +135,18 @@ def private_jack_server():
     yield make
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def daemon(jack_server, tmp_path_factory):
+    d = Daemon(tmp_path_factory.mktemp("dmusd-e2e"))
+    yield d
+    d.stop()
+
+
+@pytest.fixture(scope="module")
+def harness(daemon):
+    with JackHarness("dmusd-e2e-daw") as h:
+        outputs = h.wait_for_port(f"^{CLIENT}:", is_audio=True, is_output=True)
+        h.connect_audio(sorted(outputs))
+        yield h
