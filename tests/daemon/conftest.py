@@ -24,8 +24,7 @@ import uuid
 
 import pytest
 
-from tests.daemon.daemon_process import CLIENT, Daemon
-from tests.daemon.jack_harness import JackHarness
+from tests.daemon.daemon_process import Daemon
 
 JACK_RATE = 48000
 JACK_PERIOD = 1024
@@ -146,7 +145,5 @@ def daemon(jack_server, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def harness(daemon):
-    with JackHarness("dmusd-e2e-daw") as h:
-        outputs = h.wait_for_port(f"^{CLIENT}:", is_audio=True, is_output=True)
-        h.connect_audio(sorted(outputs))
+    with daemon.harness() as h:
         yield h

@@ -5,6 +5,7 @@ JACK ports. The `daemon` and `harness` fixtures (conftest.py) start one per test
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,9 +13,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.daemon.jack_harness import JackHarness
 
 TIMGM = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 READY_TIMEOUT = 180.0  # a cold numba cache compiles the engine first
@@ -87,6 +91,14 @@ class Daemon:
                     break
                 reply += chunk
         return json.loads(reply)
+
+    @contextlib.contextmanager
+    def harness(self) -> Iterator[JackHarness]:
+        """A JACK harness recording this daemon's audio outputs (MIDI is wired per test)."""
+        with JackHarness("dmusd-e2e-daw") as h:
+            outputs = h.wait_for_port(f"^{CLIENT}:", is_audio=True, is_output=True)
+            h.connect_audio(sorted(outputs))
+            yield h
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
         if self.process.poll() is None:
