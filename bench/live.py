@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import jack
@@ -42,18 +43,30 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # -- servers and synths ---------------------------------------------------------------------
+def _reap(process: subprocess.Popen) -> None:
+    process.kill()
+    process.wait()
+
+
 class Jackd:
     def __init__(self, period: int, rate: int = 48000) -> None:
         self.name = f"dmusd-bench-{uuid.uuid4().hex[:6]}"
         self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.name, JACK_NO_AUDIO_RESERVATION="1")
         cmd = ["jackd", "-n", self.name, "-d", "dummy", "-r", str(rate), "-p", str(period)]
         self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        subprocess.run(["jack_wait", "-w", "-t", "10"], env=self.env, capture_output=True)
+        try:
+            subprocess.run(["jack_wait", "-w", "-t", "10"], env=self.env, capture_output=True)
+        except BaseException:  # Ctrl-C while it starts: nobody else holds it to stop it
+            _reap(self.process)
+            raise
         os.environ["JACK_DEFAULT_SERVER"] = self.name  # for the harness in this process
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(10)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            _reap(self.process)
         os.environ.pop("JACK_DEFAULT_SERVER", None)
 
 
@@ -64,16 +77,21 @@ class Synth:
     name = ""
     midi_pattern = ""  # regex of its MIDI input port's full name
     audio_pattern = ""  # regex of its audio output ports' full names
+    socket = ""  # dmusd's control socket
 
     def __init__(self, cmd: list[str], env: dict[str, str], ready: str, timeout: float) -> None:
         self.log = tempfile.NamedTemporaryFile("w+b", suffix=".log", delete=False)  # noqa: SIM115
         self.started = time.monotonic()
         self.process = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = self.started + timeout
-        while not re.search(ready, self.text()):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{cmd[0]} did not start:\n{self.text()[-3000:]}")
-            time.sleep(0.02)
+        try:
+            while not re.search(ready, self.text()):
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{cmd[0]} did not start:\n{self.text()[-3000:]}")
+                time.sleep(0.02)
+        except BaseException:  # failed or interrupted: nobody else holds it to stop it
+            _reap(self.process)
+            raise
         self.ready_wall = time.monotonic() - self.started
 
     def text(self) -> str:
@@ -130,6 +148,7 @@ def dmusd(tmp: Path, env: dict[str, str], period: int = 1024, voices: int = 256)
     cmd = [sys.executable, "-c", code, "run", "--config", str(config)]
     s = Synth(cmd, env, r" ready in [0-9.]+ s", 300)
     s.name = "dmusd"
+    s.socket = str(sock)
     # MIDI: "dmusd-bench synth 1:synth 1" (one rtmidi client per port) or "dmusd-bench:synth 1"
     # (one JACK client for all ports); audio: PortAudio's client "dmusd-bench" (or "-01").
     s.midi_pattern = rf"^{re.escape(CLIENT)}[^:]*:synth 1$"
@@ -202,31 +221,41 @@ def timing(synth: Synth, quick: bool) -> dict:
     return out
 
 
-def xruns(period: int, voices: int, tmp: Path, seconds: float) -> dict:
+@contextlib.contextmanager
+def private_dmusd(
+    period: int, voices: int, tmp: Path, harness: str, audio: bool = True
+) -> Iterator[tuple[Synth, JackHarness]]:
+    """dmusd on a jackd of its own at `period` frames, wired to a harness named `harness`; the
+    harness, the daemon and the server are stopped after, in that order, however it ends."""
     server = Jackd(period)
     try:
         synth = dmusd(tmp, server.env, period=period, voices=voices)
         try:
-            with JackHarness("bench-load") as h:
-                synth.wire(h, audio=False)
-                now = h.frame_time + h.period
-                # Sustained organ notes on 16 channels x 32 keys = up to 512 voices.
-                events = [(now, bytes([0xC0 | ch, 16])) for ch in range(16) if ch != 9]
-                n = 0
-                for key in range(36, 100):
-                    for ch in (c for c in range(16) if c != 9):
-                        if n < voices:
-                            events.append((now + 10 + n, bytes([0x90 | ch, key, 90])))
-                            n += 1
-                h.play(events)
-                time.sleep(1.0)
-                before = h.xruns
-                time.sleep(seconds)
-                count = h.xruns - before
+            with JackHarness(harness) as h:
+                synth.wire(h, audio=audio)
+                yield synth, h
         finally:
             synth.stop()
     finally:
         server.stop()
+
+
+def xruns(period: int, voices: int, tmp: Path, seconds: float) -> dict:
+    with private_dmusd(period, voices, tmp, "bench-load", audio=False) as (_, h):
+        now = h.frame_time + h.period
+        # Sustained organ notes on 16 channels x 32 keys = up to 512 voices.
+        events = [(now, bytes([0xC0 | ch, 16])) for ch in range(16) if ch != 9]
+        n = 0
+        for key in range(36, 100):
+            for ch in (c for c in range(16) if c != 9):
+                if n < voices:
+                    events.append((now + 10 + n, bytes([0x90 | ch, key, 90])))
+                    n += 1
+        h.play(events)
+        time.sleep(1.0)
+        before = h.xruns
+        time.sleep(seconds)
+        count = h.xruns - before
     print(f"  period {period:5d}, {voices} voices: {count} xruns in {seconds:.0f} s")
     return {"period": period, "voices": voices, "seconds": seconds, "xruns": count}
 

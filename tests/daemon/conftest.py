@@ -6,6 +6,10 @@ session and stops it at the end. It fails, never skips: these tests are the daem
 
 Tests that kill a server use `private_jack_server` (a factory): each server gets a distinct name,
 so killing it never touches the shared one; clients reach it with JACK_DEFAULT_SERVER=name.
+
+`daemon` runs one `dmusd run` (tests/daemon/daemon_process.py) per test module on the shared
+server, and `harness` is a JACK harness recording its output; a module that stops the daemon
+stops only its own.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import time
 import uuid
 
 import pytest
+
+from tests.daemon.daemon_process import Daemon
 
 JACK_RATE = 48000
 JACK_PERIOD = 1024
@@ -128,3 +134,16 @@ def private_jack_server():
     yield make
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def daemon(jack_server, tmp_path_factory):
+    d = Daemon(tmp_path_factory.mktemp("dmusd-e2e"))
+    yield d
+    d.stop()
+
+
+@pytest.fixture(scope="module")
+def harness(daemon):
+    with daemon.harness() as h:
+        yield h

@@ -9,6 +9,10 @@ output to the frame, so latency is measured in samples, not guessed:
   from the two audio inputs; each period is copied to index last_frame_time - start, so a
   recorded sample's frame time is exact even across an xrun (missed periods stay zero).
 - an optional MIDI input port keeps what it hears with its frame time (for capture ports).
+- `play_recorded(events, frames)` does both from a period boundary a few periods ahead.
+
+Below the class, what the tests and benches read from a recording: onsets, pitch, levels per
+window and silent gaps (dropouts).
 
 Latency of a note = (frame of its onset in the recording) - (frame it was written at). The
 process callback is Python: it only copies into preallocated arrays and pops due events.
@@ -125,6 +129,14 @@ class JackHarness:
             self._rec, self._rec_start, self._rec_end = rec, start, start + frames
             self._rec_done.clear()
 
+    def play_recorded(self, events: Iterable[tuple[int, bytes]], frames: int, lead: int = 4) -> int:
+        """Arm a recording of `frames` and play (frame offset, bytes) events relative to its
+        start, a period boundary `lead` periods ahead (time to queue them); returns the start."""
+        start = (self.frame_time // self.period + lead) * self.period
+        self.record(start, frames)
+        self.play((start + int(offset), data) for offset, data in events)
+        return start
+
     def wait_recorded(self, timeout: float | None = None) -> np.ndarray:
         """Block until the armed recording is complete; returns it ((frames, 2) float32)."""
         if timeout is None:
@@ -173,6 +185,40 @@ class JackHarness:
         if self.midi_in is not None:
             for offset, data in self.midi_in.incoming_midi_events():
                 self.heard.append((now + offset, bytes(data)))
+
+
+def held_note(
+    on: int, off: int, channel: int = 0, key: int = 64, program: int = 16
+) -> list[tuple[int, bytes]]:
+    """A note held from frame `on` to `off` on an organ (GM program 17 = index 16): its looped
+    sustain has no decay, so any dip in its level is a dropout, not the instrument."""
+    return [
+        (0, bytes([0xC0 | channel, program])),
+        (on, bytes([0x90 | channel, key, 100])),
+        (off, bytes([0x80 | channel, key, 0])),
+    ]
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+
+
+def window_levels(signal: np.ndarray, lo: int, hi: int, window: int) -> np.ndarray:
+    """The rms of each whole window of `window` frames in [lo, hi)."""
+    count = (hi - lo) // window
+    blocks = signal[lo : lo + count * window].astype(np.float64).reshape(count, window, -1)
+    return np.sqrt(np.mean(np.square(blocks), axis=(1, 2)))
+
+
+def silent_gaps(
+    signal: np.ndarray, min_frames: int = 64, floor: float = 1e-7
+) -> list[tuple[int, int]]:
+    """(start, length) of each run of at least `min_frames` frames whose every channel stays
+    below `floor`: sounding music never does that, a missed period (JACK cycle) does."""
+    quiet = np.abs(signal.reshape(len(signal), -1)).max(axis=1) < floor
+    edges = np.diff(np.concatenate(([0], quiet.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(a), int(b - a)) for a, b in zip(starts, ends, strict=True) if b - a >= min_frames]
 
 
 def onsets(signal: np.ndarray, starts: Iterable[int], window: int, threshold: float) -> list[int]:

@@ -1,9 +1,10 @@
 """The daemon end to end: `dmusd run` as a subprocess on a JACK dummy server, played and recorded
 by the JACK harness like a DAW would.
 
-One daemon serves the module (two pins: "a" with the built-in GM bank and two channel groups,
-"b" with TimGM6mb), the last test stops it with SIGTERM. The server-loss test runs its own daemon
-on its own private jackd. Timing facts measured here are printed (pytest -s shows them).
+One daemon serves the module (the `daemon` fixture: two pins, "a" with the built-in GM bank and
+two channel groups, "b" with TimGM6mb), the last test stops it with SIGTERM. The server-loss
+test runs its own daemon on its own private jackd. Timing facts measured here are printed
+(pytest -s shows them).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,113 +20,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.daemon.jack_harness import JackHarness, cents, onsets, peak_hz
+from tests.daemon.daemon_process import CLIENT, TIMGM, Daemon, port_of
+from tests.daemon.jack_harness import (
+    JackHarness,
+    cents,
+    held_note,
+    onsets,
+    peak_hz,
+    rms,
+    window_levels,
+)
 
 pytestmark = pytest.mark.realtime
-
-TIMGM = "/usr/share/sounds/sf2/TimGM6mb.sf2"
-READY_TIMEOUT = 180.0  # a cold numba cache compiles the engine first
-CLIENT = "dmusd-e2e"
-
-CONFIG = """\
-[audio]
-backend = "jack"
-period = {period}
-schedule_ahead_ms = 60.0  # > a 1024-frame period (21.3 ms) + a busy machine's wake-ups
-client_name = "{client}"
-
-[midi]
-client_name = "{client}"
-
-[[pins]]
-name = "a"
-channel_groups = 2
-reverb = false
-chorus = false
-
-[[pins]]
-name = "b"
-banks = ["{timgm}"]
-reverb = false
-chorus = false
-
-[control]
-socket = "{socket}"
-"""
-
-
-class Daemon:
-    """A `dmusd run` subprocess with its config, log and control socket."""
-
-    def __init__(self, tmp: Path, env: dict[str, str] | None = None, period: int = 1024) -> None:
-        self.socket = str(tmp / "control.sock")
-        self.config = tmp / "dmusd.toml"
-        self.config.write_text(
-            CONFIG.format(period=period, client=CLIENT, timgm=TIMGM, socket=self.socket)
-        )
-        self.log_path = tmp / "dmusd.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 (open while the daemon runs)
-        code = "import sys; from dmusd.cli import main; sys.exit(main())"
-        cmd = [sys.executable, "-c", code, "run", "--config", str(self.config)]
-        self.process = subprocess.Popen(
-            cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env or dict(os.environ)
-        )
-        deadline = time.monotonic() + READY_TIMEOUT
-        while " ready in " not in self.log:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"dmusd run did not get ready:\n{self.log}")
-            time.sleep(0.05)
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def ctl(self, cmd: str, **args) -> dict:
-        """One request over the control socket (raw JSON lines); returns the reply."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(30)
-            s.connect(self.socket)
-            s.sendall(json.dumps({"cmd": cmd, **args}).encode() + b"\n")
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
-        return json.loads(reply)
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self._log.close()
-        return self.process.returncode
-
-
-@pytest.fixture(scope="module")
-def daemon(jack_server, tmp_path_factory):
-    d = Daemon(tmp_path_factory.mktemp("dmusd-e2e"))
-    yield d
-    d.stop()
-
-
-@pytest.fixture(scope="module")
-def harness(daemon):
-    with JackHarness("dmusd-e2e-daw") as h:
-        outputs = h.wait_for_port(f"^{CLIENT}:", is_audio=True, is_output=True)
-        h.connect_audio(sorted(outputs))
-        yield h
-
-
-def port_of(daemon: Daemon, short: str) -> str:
-    """Full JACK name of the daemon's MIDI port `short` (e.g. 'a 1'). The MIDI client has the
-    audio client's name, which is taken, so its inputs live on "<client> MIDI"."""
-    return f"{CLIENT} MIDI:{short}"
 
 
 def play_and_record(h: JackHarness, port: str, events, seconds: float, lead: int = 4):
@@ -135,19 +40,12 @@ def play_and_record(h: JackHarness, port: str, events, seconds: float, lead: int
     h.disconnect_midi()
     h.connect_midi(port)
     h.late = 0
-    start = (h.frame_time // h.period + lead) * h.period
-    frames = int(seconds * h.rate)
-    h.record(start, frames)
-    h.play((start + f, data) for f, data in events)
+    start = h.play_recorded(events, int(seconds * h.rate), lead)
     return start, h.wait_recorded()
 
 
 def note(ch: int, key: int, on: int, off: int, velocity: int = 100):
     return [(on, bytes([0x90 | ch, key, velocity])), (off, bytes([0x80 | ch, key, 0]))]
-
-
-def rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
 
 
 # -- pitch ------------------------------------------------------------------------------------
@@ -326,10 +224,8 @@ def test_bank_download_and_unload_while_notes_play(daemon, harness):
     seconds = 3.0
     h.disconnect_midi()
     h.connect_midi(port_of(daemon, "a 1"))
-    start = (h.frame_time // h.period + 4) * h.period
-    h.record(start, int(seconds * r))
-    # An organ (program 17) held for the whole window: it has no decay to confuse a dropout.
-    h.play([(start, b"\xc0\x10"), *[(start + f, m) for f, m in note(0, 64, 1000, 2.8 * r)]])
+    # An organ held for the whole window: it has no decay to confuse a dropout.
+    start = h.play_recorded(held_note(1000, int(2.8 * r)), int(seconds * r))
     h.wait_until(start + int(0.5 * r))
     loaded = daemon.ctl("load", pin="a", path=TIMGM)
     assert loaded["ok"], loaded
@@ -340,7 +236,7 @@ def test_bank_download_and_unload_while_notes_play(daemon, harness):
     rec = h.wait_recorded()[:, 0]
     # Every 20 ms window while the note is held stays near the level before the download.
     win = int(0.02 * r)
-    levels = [rms(rec[i : i + win]) for i in range(int(0.2 * r), int(2.7 * r), win)]
+    levels = window_levels(rec, int(0.2 * r), int(2.7 * r), win)
     ref = np.median(levels[:10])
     print(f"held note: window rms {min(levels):.3e}..{max(levels):.3e} (first 0.4 s {ref:.3e})")
     assert ref > 1e-3
