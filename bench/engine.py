@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from dmusd.synth.engine import Engine, VoiceSpec, default_connections
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fluidsynth26  # noqa: E402
+
 from dmusd.synth.engine import connections as C
 from dmusd.synth.engine import layout as L
 
@@ -150,7 +153,7 @@ def fluidsynth_time(voices: int, seconds: float, effects: bool, tmp: Path) -> fl
     mid = tmp / f"held{voices}.mid"
     midi_file(mid, min(voices * 2, 960) if voices else 0, seconds)
     cmd = [
-        "fluidsynth",
+        *fluidsynth26.command(),
         "-ni",
         "-q",
         "-g",
@@ -220,7 +223,7 @@ def main() -> int:
         print(f"  real-time polyphony on one core: {poly}")
         result[f"dmusd_{label}"] = {"ns_per_voice_sample": ns, "realtime_polyphony": poly}
 
-    have_fs = shutil.which("fluidsynth") and SOUNDFONT.exists() and not args.no_fluidsynth
+    have_fs = SOUNDFONT.exists() and not args.no_fluidsynth
     if have_fs:
         with tempfile.TemporaryDirectory() as tmp:
             for effects in (False, True):
