@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine import pin_layout as P
-from dmusd.synth.engine.jit import realtime
+from dmusd.synth.engine.jit import realtime, realtime_inline
 from dmusd.synth.engine.note_logic import group_message, pin_message
 from dmusd.synth.engine.render import render_block
 from dmusd.synth.engine.voice_allocation import release, retire
@@ -62,7 +62,7 @@ def _drain(position, S) -> None:
         ring_pos[P.RING_READ] += 1  # after the copy: the producer may now reuse the slot
 
 
-@realtime
+@realtime_inline
 def _flush(out, cursor, until, frames, S, R) -> int:
     """Render the voices from `cursor` up to `until` (frames of this block) into out."""
     ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S

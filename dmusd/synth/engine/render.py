@@ -14,7 +14,7 @@ from dmusd.synth.effects.limiter import limit
 from dmusd.synth.effects.reverb import reverb_process
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.envelope import eg_release
-from dmusd.synth.engine.jit import realtime
+from dmusd.synth.engine.jit import realtime, realtime_inline
 from dmusd.synth.engine.modulators import control_point, note_on
 from dmusd.synth.engine.voice import render_voice
 
@@ -123,7 +123,7 @@ def _apply(k, vi, vf, conn, cscale, chan, poly, params, acc, has, cmd_i, cmd_f) 
                 _release(v, vi, vf, conn, cscale, chan, poly, params, acc)
 
 
-@realtime
+@realtime_inline  # inlined into the pin call: one compiled tree, one optimisation of it
 def render_block(
     frames,
     out,
