@@ -93,6 +93,8 @@ class ControlProtocol:
                 request = json.loads(line)
             except (UnicodeDecodeError, ValueError) as error:
                 raise DmusdError(f"not JSON: {error}") from None
+            except RecursionError:  # [[[[...]]]]: the parser's own depth bound, not a bug
+                raise DmusdError("JSON nested too deeply for a request") from None
             if not isinstance(request, dict):
                 raise DmusdError(f"a request is a JSON object, not {type(request).__name__}")
             request_id = request.pop("id", None)

@@ -129,7 +129,7 @@ def bank_signature(path: str) -> tuple[int, int]:
         return (0, 0)
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path
         return (-1, -1)
     return (st.st_mtime_ns, st.st_size)
 
