@@ -77,6 +77,23 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+REPORTS = frozenset({"ping", "status", "stats"})  # commands that only read
+
+
+def is_report(line: bytes) -> bool:
+    """Whether a request line asks for a report (or is not a request at all, which is answered
+    at once), so the control server may run it beside a change."""
+    try:
+        request = json.loads(line)
+    except (ValueError, RecursionError):
+        return True
+    return (
+        not isinstance(request, dict)
+        or request.get("cmd") in REPORTS
+        or (request.get("cmd") not in COMMANDS)
+    )
+
+
 class ControlProtocol:
     """Turns request lines into reply lines against one service and the daemon's reload."""
 

@@ -486,9 +486,10 @@ class SynthService:
     def load_bank(self, pin: str, path: str) -> dict:
         """Parse a bank file here, download it on top of the pin's banks (it overrides them on
         the same patches). A bad file raises BankError and the pin keeps what it had."""
+        self._pin(pin)  # an unknown pin is refused before the file is read
+        parsed = parse_bank(path)  # outside the lock: reports go on while a big bank parses
         with self._control:
             live = self._pin(pin)
-            parsed = parse_bank(path)
             loaded = live.download(parsed, self._bank_id())
             live.banks.append(loaded)
             log.info(

@@ -6,6 +6,9 @@ session and stops it at the end. It fails, never skips: these tests are the daem
 
 Tests that kill a server use `private_jack_server` (a factory): each server gets a distinct name,
 so killing it never touches the shared one; clients reach it with JACK_DEFAULT_SERVER=name.
+
+`service` and `serve`: an in-process SynthService (one pin "a", a sine bank) and a factory of
+ControlServers on it, for the control socket tests.
 """
 
 from __future__ import annotations
@@ -19,6 +22,14 @@ import time
 import uuid
 
 import pytest
+
+from dmusd.banks.dls_writer import save_dls
+from dmusd.config import PinConfig
+from dmusd.io.control_socket import ControlServer
+from dmusd.kernel.clock import SampleCountClock
+from dmusd.service import SynthService
+from tests.daemon.test_service import RATE, config
+from tests.synth.test_stream import sine_bank
 
 JACK_RATE = 48000
 JACK_PERIOD = 1024
@@ -126,5 +137,36 @@ def private_jack_server():
         return server
 
     yield make
+    for server in servers:
+        server.stop()
+
+
+# -- a control socket on an in-process service (test_control_socket, test_control_abuse) --
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    path = tmp_path_factory.mktemp("socket-banks") / "sine.dls"
+    save_dls(sine_bank(), path)
+    service = SynthService(config(PinConfig("a", banks=(str(path),))), SampleCountClock(RATE))
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def serve(service, tmp_path):
+    """Start a server (closed after the test); returns it."""
+    servers: list[ControlServer] = []
+
+    def start(path=None, reload=None, **kw) -> ControlServer:
+        server = ControlServer(
+            str(path or tmp_path / "run" / "ctl.sock"),
+            service,
+            reload or (lambda: {"reloaded": True}),
+            **kw,
+        )
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
     for server in servers:
         server.stop()
