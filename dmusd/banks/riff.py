@@ -11,10 +11,12 @@ can be converted block by block without a second copy of the file in memory. Fil
 so that nothing can block (regular files only, see dmusd/regular_file.py), and a read error
 (EIO, a file in /proc) is a BankError too.
 
-Proportionality: a list may hold at most MAX_CHILDREN chunks. An empty chunk costs 8 bytes of
-file but a Python object here, so without a bound 4 million empty INFO chunks (a legal 38 MB
-file) cost a gigabyte and half a minute; with it, such a list is refused after at most
-MAX_CHILDREN headers, naming the list and the offset of the first chunk past the bound.
+Proportionality: an empty chunk costs 8 bytes of file but a Chunk object (about 250 bytes)
+here, so without a bound 4 million empty INFO chunks (a legal 32 MB file) cost a gigabyte and
+half a minute. So a list may hold at most MAX_CHILDREN chunks, and past its first SMALL_LIST
+they must average MIN_AVERAGE bytes (real waves, instruments and regions are far bigger): the
+objects then stay within a small multiple of the file (250 / 32 < 8) and the time linear. A
+list breaking either rule is refused, naming it and the offset where the count ran over.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ INDEXED_FORMS = frozenset({"ins ", "rgn ", "rgn2", "wave"})
 # instrument list (a few thousand entries; SoundFont sample indices are 16-bit, so a converted
 # SF2 has at most 65536 waves): twice that is still far from any real file.
 MAX_CHILDREN = 1 << 17
+SMALL_LIST = 4096  # chunks any list may hold, whatever their size (INFO strings are tiny)
+MIN_AVERAGE = 32  # bytes a chunk must average in a list longer than that
 
 _HEADER = struct.Struct("<4sI")
 
@@ -158,10 +162,18 @@ class RiffReader:
         prefix = f"{parent.path}/" if parent.path else ""
         parent_name = parent.path or parent.form.rstrip()
         while pos < end:
-            if len(out) >= MAX_CHILDREN:
+            count = len(out)
+            if count >= MAX_CHILDREN:
                 raise self.error(
                     f"'{parent_name}' holds more than {MAX_CHILDREN} chunks: no bank needs "
                     "that many, refused",
+                    parent,
+                    pos,
+                )
+            if count >= SMALL_LIST and pos - parent.data_offset < MIN_AVERAGE * count:
+                raise self.error(
+                    f"'{parent_name}' holds more than {count} chunks of under {MIN_AVERAGE} "
+                    "bytes on average: a flood of empty chunks, refused",
                     parent,
                     pos,
                 )

@@ -19,7 +19,7 @@ import pytest
 
 from dmusd.banks.dls_writer import dls_bytes
 from dmusd.banks.loader import parse_bank_bytes
-from dmusd.banks.riff import MAX_CHILDREN
+from dmusd.banks.riff import MAX_CHILDREN, SMALL_LIST
 from dmusd.errors import BankError
 from tests.banks.builders import sample_bank, simple_sf2
 
@@ -92,13 +92,23 @@ def test_millions_of_empty_info_chunks_are_refused_in_bounded_memory(tmp_path, k
 
 
 def test_the_bound_names_the_list_and_the_first_chunk_past_it():
-    data = sf2_with_empty_info(MAX_CHILDREN + 5)
+    data = sf2_with_empty_info(SMALL_LIST + 5)
     info = data.find(b"INFO") - 8
-    with pytest.raises(BankError, match="'INFO' holds more than") as error:
+    with pytest.raises(BankError, match="'INFO' holds more than 4096 chunks of under 32") as error:
         parse_bank_bytes(data, "flood.sf2")
     assert error.value.chunk == "INFO"
     # the INFO list's own chunks (ifil, isng, INAM, ...) come first, then the empty ones
-    assert info < error.value.offset < info + 12 + 8 * (MAX_CHILDREN + 64)
+    assert info < error.value.offset < info + 12 + 8 * (SMALL_LIST + 64)
+
+
+def test_big_chunks_may_be_many_but_not_too_many():
+    """Chunks of 40 bytes pass the average rule; past MAX_CHILDREN the count rule stops them."""
+    data = simple_sf2()
+    at = data.find(b"INFO") - 8
+    filler = b"ICMT" + struct.pack("<I", 32) + bytes(32)
+    assert parse_bank_bytes(grow_list(data, at, filler * (SMALL_LIST * 2)), "big.sf2").instruments
+    with pytest.raises(BankError, match=f"holds more than {MAX_CHILDREN} chunks: no bank"):
+        parse_bank_bytes(grow_list(data, at, filler * (MAX_CHILDREN + 1)), "huge.sf2")
 
 
 def test_a_list_just_under_the_bound_still_loads():
