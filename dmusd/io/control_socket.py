@@ -214,6 +214,8 @@ class ControlServer:
         return True
 
     def _io(self, client: Client, events: int) -> None:
+        if client.sock not in self._clients:
+            return  # closed earlier in this round (made room for a newcomer)
         try:
             if events & selectors.EVENT_WRITE:
                 client.flush(time.monotonic())
