@@ -87,11 +87,10 @@ def is_report(line: bytes) -> bool:
         request = json.loads(line)
     except (ValueError, RecursionError):
         return True
-    return (
-        not isinstance(request, dict)
-        or request.get("cmd") in REPORTS
-        or (request.get("cmd") not in COMMANDS)
-    )
+    if not isinstance(request, dict):
+        return True
+    name = request.get("cmd")  # may be any JSON value: a list is not hashable
+    return not isinstance(name, str) or name in REPORTS or name not in COMMANDS
 
 
 class ControlProtocol:
