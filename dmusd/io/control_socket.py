@@ -170,7 +170,11 @@ class ControlServer:
                     elif key.fileobj is self._listener:
                         self._accept()
                     else:
-                        self._io(key.data, events)
+                        try:
+                            self._io(key.data, events)
+                        except Exception:  # a bug: lose this connection, never the server
+                            log.exception("control socket: a connection failed")
+                            self._drop(key.data, None)
                 if self._stopping:
                     return
                 for client, reply in self._workers.finished():
