@@ -372,7 +372,10 @@ def test_a_fifo_never_wedges_the_daemon(jack_server, daemons, tmp_path):
     assert "is a FIFO (named pipe)" in daemon.log, daemon.log
     assert daemon.request(cmd="status")["ok"]
     daemon.process.send_signal(signal.SIGTERM)
-    assert daemon.process.wait(timeout=5) == 0, daemon.log
+    try:
+        assert daemon.process.wait(timeout=5) == 0, daemon.log
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"no exit within 5 s of SIGTERM; log:\n{daemon.log}") from None
     assert "Traceback" not in daemon.log and "internal error" not in daemon.log
     for sock in idle:
         sock.close()
