@@ -77,6 +77,22 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+REPORTS = frozenset({"ping", "status", "stats"})  # commands that only read
+
+
+def is_report(line: bytes) -> bool:
+    """Whether a request line asks for a report (or is not a request at all, which is answered
+    at once), so the control server may run it beside a change."""
+    try:
+        request = json.loads(line)
+    except (ValueError, RecursionError):
+        return True
+    if not isinstance(request, dict):
+        return True
+    name = request.get("cmd")  # may be any JSON value: a list is not hashable
+    return not isinstance(name, str) or name in REPORTS or name not in COMMANDS
+
+
 class ControlProtocol:
     """Turns request lines into reply lines against one service and the daemon's reload."""
 
@@ -93,6 +109,8 @@ class ControlProtocol:
                 request = json.loads(line)
             except (UnicodeDecodeError, ValueError) as error:
                 raise DmusdError(f"not JSON: {error}") from None
+            except RecursionError:  # [[[[...]]]]: the parser's own depth bound, not a bug
+                raise DmusdError("JSON nested too deeply for a request") from None
             if not isinstance(request, dict):
                 raise DmusdError(f"a request is a JSON object, not {type(request).__name__}")
             request_id = request.pop("id", None)

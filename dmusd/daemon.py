@@ -12,7 +12,9 @@ the main loop, in order: SIGTERM/SIGINT stop the daemon, SIGHUP reloads the conf
 during start-up, the default actions stand (a stop request while numba compiles just ends it).
 
 Shutdown: MIDI ports close first (no new notes), then all sound off, then the audio stream, then
-the control socket, then the service. Exit 0.
+the control socket, then the service. Exit 0. Nothing a control request does can hold the main
+loop: SIGHUP reloads on a thread of its own, and the shutdown steps that need the service's lock
+wait for it at most LOCK_WAIT seconds (a bank load may hold it for its download).
 
 Audio server loss (AudioSink.lost): with on_server_loss = "exit", the daemon logs, removes its
 socket, and leaves with os._exit(3) within a second or two, never touching the dead stream
@@ -32,6 +34,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -55,6 +58,7 @@ FIRST_CALLBACK = 2.0  # seconds the first audio callback may take before READY a
 SWITCH_INTERVAL = 0.001  # seconds: the audio thread waits at most about this for the GIL
 EXACT_DELAY_STEP_MAX = 0.002  # seconds the schedule-ahead may grow to keep offsets exact
 SERVER_LOST_EXIT = AudioDeviceError.exit_code
+LOCK_WAIT = 2.0  # seconds a shutdown step waits for the service's control lock
 
 
 class Daemon:
@@ -168,7 +172,11 @@ class Daemon:
             for number in self._signals.wait(TICK):
                 if number == signal.SIGHUP:
                     log.info("SIGHUP: reloading the config")
-                    self._reload_logged()
+                    # On a thread: a reload parses banks and waits for the control lock, and
+                    # the main loop must go on seeing signals and the loss of the audio server.
+                    threading.Thread(
+                        target=self._reload_logged, name="dmusd-reload", daemon=True
+                    ).start()
                     continue
                 log.info("%s: shutting down", signal.Signals(number).name)
                 self.notifier.stopping("shutting down")
@@ -230,19 +238,24 @@ class Daemon:
         """Stop everything that started, in a safe order; 0 unless the stream had to be left."""
         if self.watchdog is not None:
             self.watchdog.stop()
+        # The steps that take the service's control lock wait at most LOCK_WAIT for it: a
+        # bank download still running on a control worker must not hold up a stop.
         steps = (
-            ("MIDI ports", self.ports and self.ports.stop),
-            ("all sound off", self.service and self.sink and self.service.panic),
-            ("audio", self.sink and self.sink.stop),
-            ("control socket", self.control and self.control.stop),
-            ("synth", self.service and self.service.close),
+            ("MIDI ports", self.ports and self.ports.stop, None),
+            ("all sound off", self.service and self.sink and self.service.panic, LOCK_WAIT),
+            ("audio", self.sink and self.sink.stop, None),
+            ("control socket", self.control and self.control.stop, None),
+            ("synth", self.service and self.service.close, LOCK_WAIT),
         )
-        for what, step in steps:
+        for what, step, limit in steps:
             if not step:
                 continue
             began = time.monotonic()
             try:
-                step()
+                if limit is None:
+                    step()
+                elif not run_within(step, limit):
+                    log.warning("shutdown: %s did not finish within %g s; going on", what, limit)
             except Exception:
                 log.exception("shutdown: %s failed", what)
             log.debug("shutdown: %s took %.3f s", what, time.monotonic() - began)
@@ -339,6 +352,26 @@ def exact_delay(seconds: float, rate: int) -> int:
         return round(seconds * REFTIME_PER_SECOND)
     frames = -(-math.ceil(seconds * rate) // step) * step
     return frames * REFTIME_PER_SECOND // rate
+
+
+def run_within(step: Callable[[], object], seconds: float) -> bool:
+    """Run `step` on a daemon thread; whether it finished within `seconds` (if not, it is left
+    to finish on its own: the process leaves with os._exit, which does not wait for it).
+    An exception in `step` is raised here."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            step()
+        except BaseException as error:  # handed to the caller
+            failure.append(error)
+
+    thread = threading.Thread(target=run, name="dmusd-shutdown-step", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if failure:
+        raise failure[0]
+    return not thread.is_alive()
 
 
 def _note_signal(number: int, frame: object) -> None:

@@ -93,3 +93,16 @@ class EventBufferError(DmusdError):
     def __init__(self, message: str, *, offset: int) -> None:
         super().__init__(message, where=f"event buffer: offset {offset}")
         self.offset = offset
+
+
+class OutputError(DmusdError):
+    """An output file could not be written (no space, read-only, no folder). Names the file."""
+
+
+class Interrupted(DmusdError):
+    """A signal stopped a command; the exit code is the shell's 128 + the signal number."""
+
+    def __init__(self, signum: int, message: str, *, where: str | None = None) -> None:
+        super().__init__(message, where=where)
+        self.signum = signum
+        self.exit_code = 128 + signum

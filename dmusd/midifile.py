@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dmusd.errors import MidiFileError
+from dmusd.regular_file import open_regular
 
 REF_PER_SECOND = 10_000_000
 DEFAULT_TEMPO = 500_000  # microseconds per quarter note (120 bpm)
@@ -44,10 +45,12 @@ class _TrackEvent:
 
 def read_midi_file(path: str | Path) -> MidiSong:
     path = str(path)
+    stream, _ = open_regular(path, lambda message: MidiFileError(message, file=path))
     try:
-        data = Path(path).read_bytes()
+        with stream:
+            data = stream.read()
     except OSError as error:
-        raise MidiFileError(error.strerror or str(error), file=path) from None
+        raise MidiFileError(f"cannot read: {error.strerror or error}", file=path) from None
     return parse_midi_bytes(data, path)
 
 

@@ -129,7 +129,7 @@ def bank_signature(path: str) -> tuple[int, int]:
         return (0, 0)
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path
         return (-1, -1)
     return (st.st_mtime_ns, st.st_size)
 
@@ -488,9 +488,10 @@ class SynthService:
     def load_bank(self, pin: str, path: str) -> dict:
         """Parse a bank file here, download it on top of the pin's banks (it overrides them on
         the same patches). A bad file raises BankError and the pin keeps what it had."""
+        self._pin(pin)  # an unknown pin is refused before the file is read
+        parsed = parse_bank(path)  # outside the lock: reports go on while a big bank parses
         with self._control:
             live = self._pin(pin)
-            parsed = parse_bank(path)
             loaded = live.download(parsed, self._bank_id())
             live.banks.append(loaded)
             log.info(

@@ -30,15 +30,18 @@ def read_bank(reader: RiffReader, caps: Capabilities = DEFAULT_CAPABILITIES) -> 
         return read_dls(reader, caps)
     if kind == "SF2":
         return read_soundfont_bank(reader)
+    # What was expected, never what was found: the file may be anyone's (/etc/shadow).
+    found = "an empty file" if not head else "something else"
     raise BankError(
-        f"not a DLS or SoundFont file (starts with {head[:12]!r})", file=reader.file, offset=0
+        f"not a DLS or SoundFont file: expected a RIFF header of form 'DLS ' or 'sfbk' in the "
+        f"first 12 bytes, found {found}",
+        file=reader.file,
+        offset=0,
     )
 
 
 def load_bank(path: str | os.PathLike[str], caps: Capabilities = DEFAULT_CAPABILITIES) -> Bank:
     """Load a DLS Level 1/2, SF2 or SF3 file into the instrument model."""
-    if os.path.isdir(path):
-        raise BankError("is a directory, not a bank file", file=os.fspath(path))
     with RiffReader.open(path) as reader:
         return read_bank(reader, caps)
 

@@ -7,7 +7,16 @@ raise one BankError naming the file, the chunk path (`lins/ins[12]/lrgn/rgn2[3]/
 byte offset. Odd-sized chunks are followed by a pad byte, which may be missing at a parent's end.
 
 The reader seeks in a binary stream instead of holding the file, so a SoundFont's sample chunk
-can be converted block by block without a second copy of the file in memory.
+can be converted block by block without a second copy of the file in memory. Files are opened
+so that nothing can block (regular files only, see dmusd/regular_file.py), and a read error
+(EIO, a file in /proc) is a BankError too.
+
+Proportionality: an empty chunk costs 8 bytes of file but a Chunk object (about 250 bytes)
+here, so without a bound 4 million empty INFO chunks (a legal 32 MB file) cost a gigabyte and
+half a minute. So a list may hold at most MAX_CHILDREN chunks, and past its first SMALL_LIST
+they must average MIN_AVERAGE bytes (real waves, instruments and regions are far bigger): the
+objects then stay within a small multiple of the file (250 / 32 < 8) and the time linear. A
+list breaking either rule is refused, naming it and the offset where the count ran over.
 """
 
 from __future__ import annotations
@@ -19,10 +28,17 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from dmusd.errors import BankError
+from dmusd.regular_file import open_regular
 
 MAX_DEPTH = 12  # a DLS file nests 6 deep (RIFF/lins/ins/lrgn/rgn2/lar2); more is an attack
 # LIST types that repeat under one parent and get an index in chunk paths.
 INDEXED_FORMS = frozenset({"ins ", "rgn ", "rgn2", "wave"})
+# Chunks in one list at most. The largest lists real banks have are a wave pool and an
+# instrument list (a few thousand entries; SoundFont sample indices are 16-bit, so a converted
+# SF2 has at most 65536 waves): twice that is still far from any real file.
+MAX_CHILDREN = 1 << 17
+SMALL_LIST = 4096  # chunks any list may hold, whatever their size (INFO strings are tiny)
+MIN_AVERAGE = 32  # bytes a chunk must average in a list longer than that
 
 _HEADER = struct.Struct("<4sI")
 
@@ -81,11 +97,9 @@ class RiffReader:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> RiffReader:
-        try:
-            stream = open(path, "rb")  # noqa: SIM115 - closed by close()/__exit__
-        except OSError as error:
-            raise BankError(f"cannot open: {error.strerror}", file=str(path)) from None
-        reader = cls(stream, str(path))
+        name = os.fsdecode(path) if isinstance(path, bytes) else str(path)
+        stream, size = open_regular(path, lambda message: BankError(message, file=name))
+        reader = cls(stream, name, size)
         reader._owned = True
         return reader
 
@@ -148,6 +162,21 @@ class RiffReader:
         prefix = f"{parent.path}/" if parent.path else ""
         parent_name = parent.path or parent.form.rstrip()
         while pos < end:
+            count = len(out)
+            if count >= MAX_CHILDREN:
+                raise self.error(
+                    f"'{parent_name}' holds more than {MAX_CHILDREN} chunks: no bank needs "
+                    "that many, refused",
+                    parent,
+                    pos,
+                )
+            if count >= SMALL_LIST and pos - parent.data_offset < MIN_AVERAGE * count:
+                raise self.error(
+                    f"'{parent_name}' holds more than {count} chunks of under {MIN_AVERAGE} "
+                    "bytes on average: a flood of empty chunks, refused",
+                    parent,
+                    pos,
+                )
             remaining = end - pos
             if remaining < 8:
                 tail = self.read_at(pos, remaining, parent)
@@ -190,8 +219,11 @@ class RiffReader:
     def read_at(self, offset: int, size: int, where: Chunk | str | None = None) -> bytes:
         if offset < 0 or size < 0 or offset + size > self.size:
             raise self.error(f"read of {size} bytes past the end of the file", where, offset)
-        self.stream.seek(offset)
-        data = self.stream.read(size)
+        try:
+            self.stream.seek(offset)
+            data = self.stream.read(size)
+        except OSError as error:
+            raise self.error(f"cannot read: {error.strerror or error}", where, offset) from None
         if len(data) != size:
             raise self.error("file changed or shrank while reading", where, offset)
         return data
@@ -208,8 +240,11 @@ class RiffReader:
         """Fill `buffer` from the file at `offset` (bounds checked), for block-wise conversion."""
         if offset < 0 or offset + len(buffer) > self.size:
             raise self.error("read past the end of the file", where, offset)
-        self.stream.seek(offset)
-        got = self.stream.readinto(buffer)
+        try:
+            self.stream.seek(offset)
+            got = self.stream.readinto(buffer)
+        except OSError as error:
+            raise self.error(f"cannot read: {error.strerror or error}", where, offset) from None
         if got != len(buffer):
             raise self.error("file changed or shrank while reading", where, offset)
 

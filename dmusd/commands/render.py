@@ -7,7 +7,13 @@ synth stream -> engine); the paired wave pin is pulled block by block by a file 
 drives a sample-count master clock. Events are fed a little ahead of the block that plays
 them, as a live client sends them ahead of time, so the event pool stays small however long the
 song. After the last event the release tails and effects are rendered until silence (at most
-MAX_TAIL seconds). The same input gives the same file, bit for bit.
+MAX_TAIL seconds), and never past --max-length (a song may say it lasts for years). The same
+input gives the same file, bit for bit.
+
+Data safety: the file is written under a temporary name beside OUT and renamed to OUT only once
+complete (AtomicFile); a failure (full disk, read-only or missing folder) or SIGTERM/SIGINT/SIGHUP
+removes it and ends with one line saying why: exit 1 for an error, 128 + the signal's number for
+a signal (143, 130, 129).
 """
 
 from __future__ import annotations
@@ -19,11 +25,14 @@ import struct
 import sys
 import time
 
+import soundfile
+
 from dmusd.banks import load_bank
 from dmusd.banks.download import build_bank_downloads
 from dmusd.banks.model import Bank
 from dmusd.errors import ConfigError
-from dmusd.io.file_sink import FileSink
+from dmusd.io.atomic_file import AtomicFile
+from dmusd.io.file_sink import FileSink, audio_format
 from dmusd.kernel.clock import REFTIME_PER_SECOND, SampleCountClock
 from dmusd.kernel.ks import PropertyRequest
 from dmusd.kernel.mxf import KSSTATE
@@ -36,11 +45,13 @@ from dmusd.kernel.synth_props import (
     KSPROPSETID_Synth_Dls,
 )
 from dmusd.midifile import read_midi_file
+from dmusd.signal_stop import stop_on_signals
 from dmusd.synth.miniport import PIN_RENDER, PIN_WAVE, SynthMiniport
 from dmusd.synth.stream import INTERPOLATION, SynthConfig
 
 MAX_TAIL = 20.0  # seconds rendered after the song at most, waiting for silence
 QUIET = 0.2  # seconds of silence (16-bit zeros) with no voice left that end a render
+MAX_LENGTH = 4 * 3600.0  # seconds: --max-length's default
 SYSTEM_BANKS = (
     "/usr/share/sounds/sf2/default-GM.sf2",
     "/usr/share/sounds/sf3/default-GM.sf3",
@@ -138,7 +149,9 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
     events = song.events
     ahead = 2 * block * REFTIME_PER_SECOND // rate  # how far ahead of its block an event goes in
     song_end = -(-song.duration * rate // REFTIME_PER_SECOND)  # frames, rounded up
-    limit = song_end + round(MAX_TAIL * rate)
+    cap = round(getattr(args, "max_length", MAX_LENGTH) * rate)  # callers that predate it
+    limit = min(song_end + round(MAX_TAIL * rate), cap)
+    ended = False  # by silence after the song, not by the limit
     quiet = round(QUIET * rate)
     progress = Progress(song.duration / REFTIME_PER_SECOND)
     i = 0
@@ -154,6 +167,7 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
                 progress.update(out.position / rate)
                 idle = synth.active_voices == 0 and not synth.pending and i == len(events)
                 if idle and out.position >= max(song_end, out.sound_end + quiet):
+                    ended = True
                     break
             # The file ends where the sound ends (in whole 10 ms), and never before the song:
             # the same however the blocks fell.
@@ -173,19 +187,54 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
         "lost_notes": synth.lost_notes,
         "missed_patches": synth.missed_patches,
         "events": len(events),
+        "cut": not ended and limit == cap,  # the song or its tail went on past --max-length
+        "song_seconds": song.duration / REFTIME_PER_SECOND,
     }
+
+
+def _years(seconds: float) -> str:
+    year = 365.25 * 86400
+    return f" ({seconds / year:.1f} years)" if seconds >= year else ""
+
+
+def render_to_file(args: argparse.Namespace) -> dict[str, float]:
+    """render_song into a temporary file that becomes args.output only when complete."""
+    audio_format(args.output)  # a bad suffix is refused naming OUT, not the temporary file
+    with stop_on_signals(f"{args.output} not written"):
+        output = AtomicFile(args.output)
+        try:
+            figures = render_song(argparse.Namespace(**{**vars(args), "output": output.path}))
+            output.commit()
+        except (OSError, soundfile.SoundFileError) as error:
+            output.discard()
+            raise output.failure(error) from None
+        except BaseException:
+            output.discard()
+            raise
+    return figures
 
 
 def run(args: argparse.Namespace) -> int:
     if args.block < 1:
         raise ConfigError(f"block size {args.block} must be at least 1 frame", key="--block")
-    figures = render_song(args)
+    if not args.max_length > 0:
+        raise ConfigError(f"{args.max_length} must be a positive number of seconds",
+                          key="--max-length")  # fmt: skip
+    figures = render_to_file(args)
     peak = figures["peak"]
     note = f", peak {20 * math.log10(peak):.1f} dBFS" if peak > 0 else ", silent"
     if figures["limited"]:
         note += f", limiter on {figures['limited']} frames (try a lower --volume)"
     if figures["clipped"]:
         note += f", {figures['clipped']} samples clipped"
+    if figures["cut"]:
+        song = figures["song_seconds"]
+        what = (
+            f"the song runs {song:.1f} s{_years(song)}"
+            if song > args.max_length
+            else "its release tail went on past it"
+        )
+        note += f", cut at --max-length {args.max_length:g} s: {what}"
     print(
         f"dmusd: wrote {args.output}: {figures['seconds']:.2f} s at {args.rate} Hz, "
         f"{figures['events']} events, {figures['lost_notes']} lost notes, "
@@ -217,4 +266,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "boost of +6 dB comes on top)",
     )
     p.add_argument("--block", type=int, default=1024, help="frames per Render call (default 1024)")
+    p.add_argument(
+        "--max-length",
+        type=float,
+        default=MAX_LENGTH,
+        metavar="SECONDS",
+        help=f"longest file to write; a longer song is cut, and the summary says so (default "
+        f"{MAX_LENGTH:g} s = {MAX_LENGTH / 3600:g} h)",
+    )
     p.set_defaults(func=run)

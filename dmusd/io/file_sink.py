@@ -30,6 +30,16 @@ FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 SILENCE = 0.5 / 32768.0  # below half a 16-bit step: stored as 0
 
 
+def audio_format(path: str) -> str:
+    """libsndfile's format name for a file's suffix; ConfigError naming the file if none."""
+    file_format = FORMATS.get(Path(path).suffix.lower())
+    if file_format is None:
+        raise ConfigError(
+            f"cannot tell the audio format from the suffix: use {' or '.join(FORMATS)}", key=path
+        )
+    return file_format
+
+
 class FileSink:
     """Writes stereo 16-bit WAV or FLAC (chosen by the file's suffix)."""
 
@@ -40,12 +50,7 @@ class FileSink:
         clock: SampleCountClock | None = None,
     ) -> None:
         self.path = str(path)
-        file_format = FORMATS.get(Path(self.path).suffix.lower())
-        if file_format is None:
-            raise ConfigError(
-                f"cannot tell the audio format from the suffix: use {' or '.join(FORMATS)}",
-                key=self.path,
-            )
+        file_format = audio_format(self.path)
         self.rate = rate
         self.clock = clock if clock is not None else SampleCountClock(rate)
         self.position = 0  # frames rendered

@@ -8,7 +8,8 @@ a dozen lines, so it is written here rather than pulling in a dependency.
 The watchdog (WatchdogSec= in the unit, $WATCHDOG_USEC here) wants WATCHDOG=1 more often than
 its interval; Watchdog pings from its own thread at half the interval, but only while `healthy()`
 says so (for the daemon: audio callbacks keep arriving), so a stalled audio path stops the pings
-and systemd restarts the service.
+and systemd restarts the service. Sends never block: a message systemd has no room for is
+dropped (and logged at debug level), so the caller goes on.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ class Notifier:
         if self._socket is None:
             return False
         try:
-            self._socket.sendto("\n".join(lines).encode(), self.address)
+            # Never waits: a notify socket nobody reads (its queue holds 10 datagrams) must not
+            # stop the main loop, which sends STATUS between looks at signals and the audio.
+            self._socket.sendto("\n".join(lines).encode(), socket.MSG_DONTWAIT, self.address)
             return True
         except OSError as error:
             log.debug("sd_notify failed: %s", error)

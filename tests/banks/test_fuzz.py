@@ -1,17 +1,21 @@
-"""Hostile input: mutated DLS, SF2/SF3 files and download buffers.
+"""Hostile input: mutated DLS, SF2/SF3, Standard MIDI files and download buffers.
 
 The only acceptable outcomes are success or our typed BankError: never another exception,
 never a hang (a watchdog alarm fails the test), and never an allocation sized by a field
 nobody checked (tracemalloc's peak stays within a small multiple of the input). Each target
-runs a fixed number of seeded mutations, so a failure replays exactly.
+runs a fixed number of seeded mutations, so a failure replays exactly. bench/fuzz.py runs the
+same mutations longer, each file in a worker process with its own timeout and peak RSS.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import signal
 import struct
+import subprocess
+import sys
 import tracemalloc
 from collections.abc import Callable, Iterator
 
@@ -28,10 +32,13 @@ from dmusd.banks.download import (
 )
 from dmusd.banks.loader import parse_bank_bytes
 from dmusd.banks.model import Bank
-from dmusd.errors import BankError
-from tests.banks.builders import SPEC_TEST_SF2, sample_bank, simple_sf2, timgm6mb
+from dmusd.errors import BankError, MidiFileError
+from dmusd.midifile import parse_midi_bytes
+from tests.banks.builders import REPO, SPEC_TEST_SF2, sample_bank, simple_sf2, timgm6mb
+from tests.support import SHARED_DATA
 
 HANG_SECONDS = 30
+MIDI = SHARED_DATA / "test-midi-files" / "midi"
 FOURCCS = [
     b"RIFF", b"LIST", b"colh", b"ptbl", b"insh", b"rgnh", b"wsmp", b"wlnk", b"art1", b"art2",
     b"fmt ", b"data", b"cdl ", b"phdr", b"pbag", b"pmod", b"pgen", b"inst", b"ibag", b"imod",
@@ -65,9 +72,46 @@ def _fields(data: bytes) -> list[int]:
     return [o for o in out if o + 4 <= len(data)]
 
 
+def _grow_lists(buf: bytearray, at: int, extra: bytes) -> None:
+    """Insert `extra` at `at`, growing every RIFF/LIST whose span holds `at` to keep it legal."""
+    for tag in (b"RIFF", b"LIST"):
+        start = 0
+        while (p := buf.find(tag, start, at)) >= 0:
+            start = p + 1
+            if p + 8 > len(buf):
+                break
+            (size,) = struct.unpack_from("<I", buf, p + 4)
+            if p + 12 <= at <= p + 8 + size and size + len(extra) < 1 << 32:
+                struct.pack_into("<I", buf, p + 4, size + len(extra))
+    buf[at:at] = extra
+
+
+def mutate_structure(data: bytes, rng: random.Random) -> bytes:
+    """Legal RIFF that costs: a flood of empty chunks, or lists nested deeper than any bank."""
+    buf = bytearray(data)
+    lists, start = [], 0
+    while len(lists) < 4096 and (p := buf.find(b"LIST", start)) >= 0:
+        lists.append(p)
+        start = p + 1
+    lists = lists or [0]
+    at = rng.choice(lists) + 12
+    if rng.randrange(2):
+        tag = rng.choice(FOURCCS + [b"ICMT", b"zzzz"])
+        _grow_lists(buf, at, (tag + b"\0\0\0\0") * rng.choice([1, 100, 10_000, 10_000, 140_000]))
+    else:
+        depth = rng.choice([8, 13, 40])
+        nest = b""
+        for _ in range(depth):
+            nest = b"LIST" + struct.pack("<I", 4 + len(nest)) + b"lart" + nest
+        _grow_lists(buf, at, nest)
+    return bytes(buf)
+
+
 def mutate(data: bytes, rng: random.Random) -> bytes:
     buf = bytearray(data)
-    kind = rng.randrange(6)
+    kind = rng.randrange(7)
+    if kind == 6:
+        return mutate_structure(data, rng)
     if kind == 0:  # truncation
         return bytes(buf[: rng.randrange(len(buf))])
     if kind == 1:  # bit flips
@@ -249,6 +293,53 @@ def test_random_splices_into_a_dls_file(junk, at):
     at = min(at, len(data))
     with watchdog(), contextlib.suppress(BankError):
         parse_bank_bytes(data[:at] + junk + data[at + len(junk) :], "splice.dls")
+
+
+def test_structural_mutations_are_refused_or_loaded_in_bounded_memory():
+    for n, data in enumerate((dls_bytes(sample_bank(16, stereo=False)), simple_sf2())):
+        rng = random.Random(30 + n)
+        with watchdog():
+            for _ in range(12):
+                sample = mutate_structure(data, rng)
+                tracemalloc.start()
+                try:
+                    check_invariants(parse_bank_bytes(sample, "structure.bank"))
+                except BankError as error:
+                    assert error.offset is None or 0 <= error.offset < len(sample)
+                finally:
+                    _, peak = tracemalloc.get_traced_memory()
+                    tracemalloc.stop()
+                assert peak < 24 * len(sample) + (4 << 20), f"{peak} bytes for {len(sample)}"
+
+
+def test_mutated_midi_files():
+    """The SMF reader: MidiFileError or a song, from mutations of every test file."""
+    rng = random.Random(40)
+    songs = sorted(MIDI.glob("*.mid"))
+    refused = 0
+    with watchdog():
+        for n in range(400):
+            data = songs[n % len(songs)].read_bytes() or b"MThd"
+            try:
+                parse_midi_bytes(mutate(data, rng), "fuzz.mid")
+            except MidiFileError:
+                refused += 1
+    assert 0 < refused < 400
+
+
+@pytest.mark.slow
+def test_the_fuzz_bench_runs_and_finds_nothing():
+    """bench/fuzz.py, short: every target, every outcome typed (the bench's own check)."""
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "fuzz.py"), "--count", "25", "--seconds", "30"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["files"] >= 100 and figures["unexpected"] == 0 and figures["hangs"] == 0
 
 
 @pytest.mark.parametrize("size", [0, 4, 11, 12, 13, 16])

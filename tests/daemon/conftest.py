@@ -10,6 +10,9 @@ so killing it never touches the shared one; clients reach it with JACK_DEFAULT_S
 `daemon` runs one `dmusd run` (tests/daemon/daemon_process.py) per test module on the shared
 server, and `harness` is a JACK harness recording its output; a module that stops the daemon
 stops only its own.
+
+`service` and `serve`: an in-process SynthService (one pin "a", a sine bank) and a factory of
+ControlServers on it, for the control socket tests.
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ import uuid
 
 import pytest
 
+from dmusd.banks.dls_writer import save_dls
+from dmusd.config import PinConfig
+from dmusd.io.control_socket import ControlServer
+from dmusd.kernel.clock import SampleCountClock
+from dmusd.service import SynthService
 from tests.daemon.daemon_process import Daemon
+from tests.daemon.test_service import RATE, config
+from tests.synth.test_stream import sine_bank
 
 JACK_RATE = 48000
 JACK_PERIOD = 1024
@@ -147,3 +157,34 @@ def daemon(jack_server, tmp_path_factory):
 def harness(daemon):
     with daemon.harness() as h:
         yield h
+
+
+# -- a control socket on an in-process service (test_control_socket, test_control_abuse) --
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    path = tmp_path_factory.mktemp("socket-banks") / "sine.dls"
+    save_dls(sine_bank(), path)
+    service = SynthService(config(PinConfig("a", banks=(str(path),))), SampleCountClock(RATE))
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def serve(service, tmp_path):
+    """Start a server (closed after the test); returns it."""
+    servers: list[ControlServer] = []
+
+    def start(path=None, reload=None, **kw) -> ControlServer:
+        server = ControlServer(
+            str(path or tmp_path / "run" / "ctl.sock"),
+            service,
+            reload or (lambda: {"reloaded": True}),
+            **kw,
+        )
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

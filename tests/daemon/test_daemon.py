@@ -340,3 +340,42 @@ def test_the_schedule_ahead_is_a_whole_number_of_frames_and_ticks_where_it_can_b
         assert ticks * rate // 10_000_000 - seconds * rate < 3
     else:  # 441 frames at 44.1 kHz is too coarse a step: to the tick
         assert ticks == round(seconds * 10_000_000)
+
+
+def test_a_fifo_never_wedges_the_daemon(jack_server, daemons, tmp_path):
+    """The attack: `ctl load synth FIFO` blocked the control thread in open() with the service
+    lock held, then status, SIGHUP and SIGTERM all hung. Now every step answers at once."""
+    name = f"dmusd-test-{uuid.uuid4().hex[:6]}"
+    daemon = daemons(tmp_path, config_text(tmp_path, name), dict(os.environ))
+    daemon.wait_ready()
+    fifo = tmp_path / "pipe.dls"
+    os.mkfifo(fifo)
+    ctl = [sys.executable, "-m", "dmusd.cli", "ctl", "--socket", str(daemon.socket)]
+    load = subprocess.run([*ctl, "load", "synth", str(fifo)], capture_output=True, text=True,
+                          timeout=30)  # fmt: skip
+    assert load.returncode == 1
+    assert load.stderr.strip() == f"dmusd: {fifo}: is a FIFO (named pipe), not a regular file"
+    # 16 idle connections hold every slot; `ctl status` still gets in
+    idle = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(16)]
+    for sock in idle:
+        sock.connect(str(daemon.socket))
+    status = subprocess.run([*ctl, "status"], capture_output=True, text=True, timeout=30)
+    assert status.returncode == 0, status.stderr
+    # the FIFO as a config bank: reload (SIGHUP) refuses it, the old setup plays on
+    daemon.config_file.write_text(
+        daemon.config_file.read_text().replace("voices = 32", f'voices = 32\nbanks = ["{fifo}"]')
+    )
+    daemon.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "reload refused" not in daemon.log and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "is a FIFO (named pipe)" in daemon.log, daemon.log
+    assert daemon.request(cmd="status")["ok"]
+    daemon.process.send_signal(signal.SIGTERM)
+    try:
+        assert daemon.process.wait(timeout=5) == 0, daemon.log
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"no exit within 5 s of SIGTERM; log:\n{daemon.log}") from None
+    assert "Traceback" not in daemon.log and "internal error" not in daemon.log
+    for sock in idle:
+        sock.close()

@@ -65,6 +65,23 @@ def test_a_vanished_socket_is_not_an_error(tmp_path):
     assert not notifier.status("x")  # ENOENT: reported as False, never raised
 
 
+def test_a_socket_nobody_reads_never_blocks_the_sender(systemd):
+    """The queue holds a few datagrams (net.unix.max_dgram_qlen, 10 by default); past that a
+    blocking send would wedge the daemon's main loop, which sends STATUS every second."""
+    sock, address = systemd
+    notifier = Notifier(address)
+    results: list[bool] = []
+    sender = threading.Thread(
+        target=lambda: results.extend(notifier.status(str(i)) for i in range(200))
+    )
+    sender.start()
+    sender.join(10)
+    assert not sender.is_alive(), "notify blocked on a full socket"
+    assert results[0] and not results[-1]  # the first got through, the overflow was dropped
+    assert receive(sock) == ["STATUS=0"]
+    notifier.close()
+
+
 def test_watchdog_interval(monkeypatch):
     monkeypatch.delenv("WATCHDOG_PID", raising=False)
     monkeypatch.setenv("WATCHDOG_USEC", "10000000")
