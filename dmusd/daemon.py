@@ -117,6 +117,7 @@ class Daemon:
             config.midi, config.pins, service.put_midi, clock, ahead, sink.jack_frame_time
         )
         self.ports.start()
+        self.service.midi_status = self.ports.status
         self.control_path = socket_path(config)
         self.control = ControlServer(self.control_path, self.service, self.reload)
         self.control.start()

@@ -372,7 +372,9 @@ class LivePin:
             "peak_db": stats.PeakVolume / 100.0,
             "active_voices": stream.active_voices,
             "late_events": stream.late,
-            "lost_events": self.midi.allocator.exhausted + self.midi.unpacker.lost,
+            "lost_events": (
+                self.midi.allocator.exhausted + self.midi.unpacker.lost + stream.lost_events
+            ),
             "missed_patches": stream.missed_patches,
             "errors": stream.errors,
             "sample_memory": stream.downloads.sample_memory,
@@ -415,6 +417,7 @@ class SynthService:
         self._started = False
         self.dropped = 0  # MIDI messages for a pin or channel group that does not exist
         self.audio_status: Callable[[], dict] | None = None  # the device's report, if live
+        self.midi_status: Callable[[], dict] | None = None  # the MIDI ports' report, if live
         # Called after anything is given to the pins (the audio side may be asleep: SleepGate).
         self.wake: Callable[[], None] = lambda: None
         built: list[LivePin] = []
@@ -468,6 +471,7 @@ class SynthService:
         with self._control.reading:
             pins = [live.status() for live in self._live]
         audio = self.audio_status() if self.audio_status is not None else None
+        midi = self.midi_status() if self.midi_status is not None else None
         position = audio["position"] if audio is not None else self.position  # with time slept
         return {
             "sample_rate": self.rate,
@@ -478,6 +482,7 @@ class SynthService:
             "dropped_midi": self.dropped,
             "config": self.config.path,
             "audio": audio,
+            "midi": midi,
             "pins": pins,
         }
 

@@ -69,6 +69,11 @@ _FILTERED = frozenset((0xF1, 0xF8, 0xFE))
 _JACK_CLIENT_NAME_MAX = 63  # jack_client_name_size() - 1
 
 
+# Messages waiting for the input thread at most (at 100k events a second through JACK it falls
+# behind): beyond it they are dropped and counted, and memory stays bounded.
+MAX_QUEUED = 65536
+
+
 class JackArrival:
     """JACK time of an event's frame (process callback), then master time (MIDI input thread)."""
 
@@ -237,6 +242,7 @@ class MidiPorts:
         self.received = 0  # messages fed to pins
         self.filtered = 0  # clock, MTC and active-sensing messages dropped
         self.errors = 0  # messages the feed refused with an exception
+        self.overflowed = 0  # messages dropped because the input thread was MAX_QUEUED behind
         self._ports: list[_Port] = []
         self._outs: list[Any] = []
         self._captures: set[CaptureOutput] = set()
@@ -249,6 +255,17 @@ class MidiPorts:
         self._jack_lost = threading.Event()  # the JACK server went away: nothing to close
         self._arrival: JackArrival | None = None
         self._jack_gate: JackMidiGate | None = None  # its process callback: Python on MIDI only
+
+    def status(self) -> dict:
+        """What came in and what was lost, for `ctl status`."""
+        return {
+            "backend": self.backend,
+            "received": self.received,
+            "filtered": self.filtered,
+            "errors": self.errors,
+            "overflowed": self.overflowed,
+            "queued": len(self._queue),
+        }
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -442,6 +459,9 @@ class MidiPorts:
         got = False
         for index, port in self._jack_inputs:
             for offset, data in port.incoming_midi_events():
+                if len(queue) >= MAX_QUEUED:  # a flood: memory stays bounded, the loss counted
+                    self.overflowed += 1
+                    continue
                 frame = start + offset
                 queue.append((deliver, index, bytes(data), frame, jack_time(frame)))
                 got = True
@@ -450,6 +470,9 @@ class MidiPorts:
 
     def _callback(self, event: tuple[list[int], float], index: int) -> None:
         # RtMidi's thread (JACK: the real-time one): read the clock, queue, wake. Nothing else.
+        if len(self._queue) >= MAX_QUEUED:
+            self.overflowed += 1
+            return
         self._queue.append((self._deliver, index, event[0], event[1], self.clock.GetTime()))
         self._wake.set()
 

@@ -41,6 +41,9 @@ class JackHarness:
         self.heard: list[tuple[int, bytes]] = []  # (frame, message) from midi_in
         self.late = 0  # events whose frame had passed when they were due (written at offset 0)
         self.xruns = 0
+        # a callable (frame time, frames, MIDI out port) that writes the cycle's MIDI itself,
+        # in place of the play() queue (a flood that no queue could keep up with)
+        self.source = None
         self.shutdown = threading.Event()
         self._lock = threading.Lock()
         self._events: list[tuple[int, int, bytes]] = []  # heap of (frame, seq, data)
@@ -161,6 +164,8 @@ class JackHarness:
         end = now + frames
         out = self.midi_out
         out.clear_buffer()
+        if self.source is not None:
+            self.source(now, frames, out)
         with self._lock:
             events = self._events
             while events and events[0][0] < end:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from dmusd.errors import DmusdError
+from dmusd.io import midi_ports
 from dmusd.io.midi_ports import ArrivalStamper, CaptureOutput, MidiPorts
 from dmusd.kernel.clock import MasterClock
 from tests.daemon.jack_harness import JackHarness
@@ -286,3 +287,34 @@ def test_no_jack_server_is_a_clear_error(monkeypatch):
         ports.start()
     ports.stop()
     assert ports.port_names == []
+
+
+@pytest.mark.realtime
+def test_a_flood_behind_a_stalled_input_thread_is_dropped_and_counted(jack_server, monkeypatch):
+    monkeypatch.setattr(midi_ports, "MAX_QUEUED", 500)
+    release = threading.Event()
+    fed: list[bytes] = []
+
+    def stalled(pin: str, group: int, data: bytes, time: int) -> None:
+        release.wait(10)  # the input thread is stuck: the JACK thread must not queue forever
+        fed.append(data)
+
+    ports = _ports(stalled, groups=1)
+    ports.start()
+    try:
+        with JackHarness("dmusd-harness-flood") as h:
+            h.connect_midi(ports.port_names[0])
+            start = h.frame_time + 4 * h.period
+            h.play((start + k, bytes([0x90, k % 128, 1])) for k in range(2000))
+            h.wait_until(start + 2000 + 2 * h.period)
+            time.sleep(0.1)
+        status = ports.status()
+        assert status["queued"] <= 500 and status["overflowed"] >= 2000 - 500 - 1
+        release.set()
+        deadline = time.monotonic() + 10
+        while ports.status()["queued"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(fed) + ports.overflowed == 2000 and ports.received == len(fed)
+    finally:
+        release.set()
+        ports.stop()
