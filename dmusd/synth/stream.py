@@ -46,8 +46,8 @@ from dmusd.kernel.mxf import KSSTATE, MXF
 from dmusd.synth.engine import Engine
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine import pin_layout as P
+from dmusd.synth.engine.native_pin import PinDescriptor
 from dmusd.synth.engine.note_logic import master_gain
-from dmusd.synth.engine.pin_render import pin_render
 from dmusd.synth.event_ring import EventRing
 from dmusd.synth.instrument_tables import InstrumentSource, InstrumentTables, TableBuilder
 from dmusd.synth.pin_state import PinState, VoiceInfo
@@ -142,7 +142,7 @@ class SynthStream(MXF):
         self.has_sink = False
         self.ring = EventRing()
         self.input = StreamInput(self.ring)
-        self._lock = threading.Lock()  # Render vs. re-opening the synthesizer
+        self._lock = threading.RLock()  # Render vs. re-opening the synthesizer and publishing
         self._stats = _Stats()
         self._open(self.config)
 
@@ -177,6 +177,10 @@ class SynthStream(MXF):
         self.sample_clock = SampleClock(config.rate, self.master_clock)
         self.input.to_sample = self.sample_clock.RefTimeToSample
         self.latency_clock = LatencyClock(self.sample_clock)
+        self.native = PinDescriptor(
+            pin.arrays, self.engine.pin_arrays(), self._tables.arrays, self.engine.pool
+        )
+        self.engine.on_pool = lambda pool: self._publish(self._tables)
         self._rebuild_tables()
         self._apply_gain()
 
@@ -218,7 +222,7 @@ class SynthStream(MXF):
             return
         with self._tables_lock:
             generation = self._tables.generation + 1
-            self._tables = self.builder.build(source.instruments, generation)
+            self._publish(self.builder.build(source.instruments, generation))
 
     def _downloads_published(self, table: InstrumentTable) -> None:
         """A download or unload made a new table (on its control thread): prepare what the
@@ -226,7 +230,14 @@ class SynthStream(MXF):
         if self._source is not None:
             return
         with self._tables_lock:
-            self._tables = self.builder.build(table.instruments, table.generation)
+            self._publish(self.builder.build(table.instruments, table.generation))
+
+    def _publish(self, tables: InstrumentTables) -> None:
+        """The compiled call renders with these tables and the engine's pool from the next
+        block on (between two renders: the render lock keeps them apart)."""
+        with self._lock:
+            self._tables = tables
+            self.native.publish(tables.arrays, self.engine.pool)
 
     # -- volume (KSPROPERTY_SYNTH_VOLUME / VOLUMEBOOST, 1/100 dB) ------------------------------
     @property
@@ -286,15 +297,7 @@ class SynthStream(MXF):
             if self._source is None:
                 # from this block on the engine looks only at this table
                 self.downloads.engine_uses(tables.generation)
-            pin_render(
-                length,
-                buffer,
-                position,
-                self.state == KSSTATE.RUN,
-                self.state_arrays.arrays,
-                tables.arrays,
-                self.engine.render_arrays(),
-            )
+            self.native.render(buffer, length, position, self.state == KSSTATE.RUN)
         self.latency_clock.rendered(position + length)
         self._count(length, time.perf_counter() - started)
 

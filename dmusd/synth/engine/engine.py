@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import threading
 import weakref
+from collections.abc import Callable
 
 import numpy as np
 
@@ -25,13 +26,14 @@ from dmusd.synth.engine import connections as C
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.cache import drop_stale_cache
 from dmusd.synth.engine.interpolation import make_table
-from dmusd.synth.engine.pin_render import engine_busy, pin_render
+from dmusd.synth.engine.native_pin import render_pin
+from dmusd.synth.engine.pin_render import engine_busy
 from dmusd.synth.engine.render import render_block
 from dmusd.synth.engine.voice_setup import free_slot, setup_voice
 from dmusd.synth.engine.voice_spec import VoiceSpec
 
 # before the first call loads anything from disk
-drop_stale_cache([render_block, pin_render, reverb_process, chorus_process])
+drop_stale_cache([render_block, render_pin, reverb_process, chorus_process])
 
 _PREPARE_CACHE = 4096  # converted connection lists kept (one per region in use)
 _DEFAULT_CC = {7: 100, 10: 64, 11: 127}  # GM power-on controller values
@@ -110,6 +112,8 @@ class Engine:
         self.set_chorus(enabled=True, in_gain_db=0.0, mix=0.5)
         self._prepare_cache: dict[int, tuple[object, np.ndarray, np.ndarray, float]] = {}
         self._scratch = np.zeros((max_block, 2), dtype=np.float32)  # the pin call's block
+        # told of each new pool array (a pin's compiled call must render from it next)
+        self.on_pool: Callable[[np.ndarray], None] | None = None
         self._serial = 0
         self.master_volume = 0
         limiter_settings(self.params, sample_rate, enabled=False)
@@ -216,6 +220,8 @@ class Engine:
         bigger[: self.pool_used] = self.pool[: self.pool_used]
         self._pools[id(bigger)] = bigger
         self.pool = bigger
+        if self.on_pool is not None:
+            self.on_pool(bigger)
 
     # --- voices ----------------------------------------------------------------------------------
     def start(self, spec: VoiceSpec, offset: int = 0) -> int:
@@ -462,9 +468,9 @@ class Engine:
         busy = vi[:, L.VI_STATE] != L.VOICE_FREE
         return bool(np.any(busy & (vi[:, L.VI_WAVE_OFFSET] == offset)))
 
-    def render_arrays(self) -> tuple:
-        """The arrays of the block call, in its order, then a scratch block: what a pin's
-        compiled call renders with (made anew per call: the pool may have grown)."""
+    def pin_arrays(self) -> tuple:
+        """The arrays of the block call in its order, less the sample pool (which a growth
+        replaces: see on_pool), then a scratch block: what a pin's compiled call renders with."""
         rv, ch = self.reverb, self.chorus
         return (
             self.vi,
@@ -473,7 +479,6 @@ class Engine:
             self.cscale,
             self.chan,
             self.poly,
-            self.pool,
             self.interp_table,
             self.cmd_i,
             self.cmd_f,

@@ -1,0 +1,289 @@
+"""The pin call as a C function: one compiled entry, called from Python and from native code.
+
+`render_pin` is a numba `cfunc` with a C signature: (descriptor, output, frames, position,
+running). The descriptor is an int64 array (`PinDescriptor`) holding the address and shape of
+every array of the pin's state, its instrument tables and its engine, so the function needs no
+Python object: SynthStream.Render calls it through ctypes (offline, in tests and wherever a
+Python callback renders), and a native audio callback can call it by its address with no
+Python at all. Both reach the same machine code: one route, the same samples.
+
+Tables and the sample pool change while the synth plays (a download publishes new tables; the
+pool grows into a new array): they live in two banks of the descriptor. A writer (a control
+thread) fills the bank not in use and then flips the index; the render reads the index once per
+block. Before writing a bank again the writer waits until every block that may have read it
+has ended (`BLOCK_START`/`BLOCK_END`, counted by the render), unless no render runs on another
+thread (offline). The arrays a bank points at are kept alive by the PinDescriptor until that
+bank is overwritten.
+
+Everything here is in one file because numba keys a cached cfunc on its own file.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+
+import numpy as np
+from llvmlite import ir
+from numba import carray, cfunc, types
+from numba.extending import intrinsic
+
+from dmusd.synth.engine.jit import realtime_inline
+from dmusd.synth.engine.pin_render import pin_render
+
+# -- descriptor layout -------------------------------------------------------------------------
+BANK = 0  # which table bank the render reads (0 or 1)
+BLOCK_START = 1  # blocks begun by the render, ever
+BLOCK_END = 2  # blocks finished by the render, ever
+HEADER = 4
+SLOT = 4  # an array: address, then up to three dimensions
+# S: the pin state (PinState.arrays), in pin_render's order
+STATE = (
+    ("ring", "i64", 2),
+    ("ring_values", "f64", 1),
+    ("ring_positions", "i64", 1),
+    ("pending", "i64", 2),
+    ("pending_values", "f64", 1),
+    ("chs", "i64", 2),
+    ("cc", "i64", 2),
+    ("sent", "f64", 2),
+    ("vr", "i64", 2),
+    ("priorities", "i64", 1),
+    ("modes", "i64", 1),
+    ("stats", "i64", 1),
+    ("pf", "f64", 1),
+)
+# R: the engine (Engine.render_arrays), in render_block's order, less the pool (banked)
+ENGINE = (
+    ("vi", "i64", 2),
+    ("vf", "f64", 2),
+    ("conn", "i64", 3),
+    ("cscale", "f64", 3),
+    ("chan", "f64", 2),
+    ("poly", "f64", 2),
+    ("interp_table", "f32", 2),
+    ("cmd_i", "i64", 2),
+    ("cmd_f", "f64", 1),
+    ("counts", "i64", 1),
+    ("finished", "i64", 1),
+    ("params", "f64", 1),
+    ("acc", "f64", 1),
+    ("has", "f64", 1),
+    ("bus", "f32", 2),
+    ("vbuf", "f32", 1),
+    ("rv_buf", "f32", 1),
+    ("rv_int", "i64", 2),
+    ("rv_flt", "f64", 2),
+    ("ch_buf", "f32", 1),
+    ("ch_int", "i64", 1),
+    ("ch_flt", "f64", 1),
+    ("scratch", "f32", 2),
+)
+# a bank: T, the instrument tables (InstrumentTables.arrays), then the sample pool
+TABLES = (
+    ("inst", "i64", 2),
+    ("rg", "i64", 2),
+    ("rgf", "f64", 2),
+    ("rows", "i64", 2),
+    ("scale", "f64", 1),
+    ("generation", "i64", 1),
+    ("pool", "f32", 1),
+)
+FIXED = HEADER
+BANKS = FIXED + SLOT * (len(STATE) + len(ENGINE))
+BANK_SIZE = SLOT * len(TABLES)
+SIZE = BANKS + 2 * BANK_SIZE
+_DTYPES = {"i64": np.int64, "f64": np.float64, "f32": np.float32}
+
+
+@intrinsic
+def _pointer(typingctx, address):
+    """An int64 address as a void pointer (for carray)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], ir.IntType(8).as_pointer())
+
+    return types.voidptr(types.int64), codegen
+
+
+# One reader per dtype and rank: carray needs its dtype and rank at compile time.
+@realtime_inline
+def _i64_1(d, k):
+    return carray(_pointer(d[k]), (d[k + 1],), np.int64)
+
+
+@realtime_inline
+def _i64_2(d, k):
+    return carray(_pointer(d[k]), (d[k + 1], d[k + 2]), np.int64)
+
+
+@realtime_inline
+def _i64_3(d, k):
+    return carray(_pointer(d[k]), (d[k + 1], d[k + 2], d[k + 3]), np.int64)
+
+
+@realtime_inline
+def _f64_1(d, k):
+    return carray(_pointer(d[k]), (d[k + 1],), np.float64)
+
+
+@realtime_inline
+def _f64_2(d, k):
+    return carray(_pointer(d[k]), (d[k + 1], d[k + 2]), np.float64)
+
+
+@realtime_inline
+def _f64_3(d, k):
+    return carray(_pointer(d[k]), (d[k + 1], d[k + 2], d[k + 3]), np.float64)
+
+
+@realtime_inline
+def _f32_1(d, k):
+    return carray(_pointer(d[k]), (d[k + 1],), np.float32)
+
+
+@realtime_inline
+def _f32_2(d, k):
+    return carray(_pointer(d[k]), (d[k + 1], d[k + 2]), np.float32)
+
+
+RENDER_PIN_SIGNATURE = types.void(
+    types.voidptr, types.voidptr, types.int64, types.int64, types.int64
+)
+
+# slot offsets, as compile-time constants for the cfunc below
+_S = tuple(FIXED + SLOT * i for i in range(len(STATE)))
+_R = tuple(FIXED + SLOT * (len(STATE) + i) for i in range(len(ENGINE)))
+_T = tuple(SLOT * i for i in range(len(TABLES)))
+
+
+@cfunc(RENDER_PIN_SIGNATURE, cache=True)
+def render_pin(descriptor, output, frames, position, running):  # pragma: no cover
+    """Mix `frames` frames of the pin from stream sample `position` into output (frames x 2
+    float32, added to); running: the pin is in RUN."""
+    d = carray(descriptor, (SIZE,), np.int64)
+    d[BLOCK_START] += 1
+    out = carray(output, (frames, 2), np.float32)
+    b = BANKS + BANK_SIZE * d[BANK]
+    S = (
+        _i64_2(d, _S[0]),
+        _f64_1(d, _S[1]),
+        _i64_1(d, _S[2]),
+        _i64_2(d, _S[3]),
+        _f64_1(d, _S[4]),
+        _i64_2(d, _S[5]),
+        _i64_2(d, _S[6]),
+        _f64_2(d, _S[7]),
+        _i64_2(d, _S[8]),
+        _i64_1(d, _S[9]),
+        _i64_1(d, _S[10]),
+        _i64_1(d, _S[11]),
+        _f64_1(d, _S[12]),
+    )
+    T = (
+        _i64_2(d, b + _T[0]),
+        _i64_2(d, b + _T[1]),
+        _f64_2(d, b + _T[2]),
+        _i64_2(d, b + _T[3]),
+        _f64_1(d, b + _T[4]),
+        _i64_1(d, b + _T[5]),
+    )
+    R = (
+        _i64_2(d, _R[0]),
+        _f64_2(d, _R[1]),
+        _i64_3(d, _R[2]),
+        _f64_3(d, _R[3]),
+        _f64_2(d, _R[4]),
+        _f64_2(d, _R[5]),
+        _f32_1(d, b + _T[6]),  # the pool
+        _f32_2(d, _R[6]),
+        _i64_2(d, _R[7]),
+        _f64_1(d, _R[8]),
+        _i64_1(d, _R[9]),
+        _i64_1(d, _R[10]),
+        _f64_1(d, _R[11]),
+        _f64_1(d, _R[12]),
+        _f64_1(d, _R[13]),
+        _f32_2(d, _R[14]),
+        _f32_1(d, _R[15]),
+        _f32_1(d, _R[16]),
+        _i64_2(d, _R[17]),
+        _f64_2(d, _R[18]),
+        _f32_1(d, _R[19]),
+        _i64_1(d, _R[20]),
+        _f64_1(d, _R[21]),
+        _f32_2(d, _R[22]),
+    )
+    pin_render(frames, out, position, running != 0, S, T, R)
+    d[BLOCK_END] += 1
+
+
+_render = render_pin.ctypes
+_render.argtypes = (
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_int64,
+    ctypes.c_int64,
+    ctypes.c_int64,
+)
+
+
+def _write(desc: np.ndarray, at: int, array: np.ndarray, kind: str, ndim: int) -> None:
+    if array.dtype != _DTYPES[kind] or array.ndim != ndim or not array.flags.c_contiguous:
+        raise TypeError(f"pin array at slot {at}: {array.dtype} {array.shape}, not {kind}/{ndim}")
+    desc[at] = array.__array_interface__["data"][0]
+    desc[at + 1 : at + 1 + ndim] = array.shape
+
+
+class PinDescriptor:
+    """The descriptor of one pin: the arrays the C function renders with."""
+
+    def __init__(self, state: tuple, engine: tuple, tables: tuple, pool: np.ndarray) -> None:
+        self.array = np.zeros(SIZE, dtype=np.int64)
+        self.address = self.array.__array_interface__["data"][0]
+        self.concurrent = False  # a render may run on another thread (live): writers wait
+        self._kept: list[tuple] = [(), ()]  # what each bank points at, kept alive
+        self._fixed = (state, engine)
+        for i, (array, (_, kind, ndim)) in enumerate(zip(state, STATE, strict=True)):
+            _write(self.array, _S[i], array, kind, ndim)
+        for i, (array, (_, kind, ndim)) in enumerate(zip(engine, ENGINE, strict=True)):
+            _write(self.array, _R[i], array, kind, ndim)
+        self._lock = threading.Lock()
+        self._write_bank(0, tables, pool)
+        self._flipped_at = -1
+
+    def publish(self, tables: tuple, pool: np.ndarray) -> None:
+        """Render with these tables and this pool from the next block on (any thread)."""
+        with self._lock:
+            self._settle()
+            spare = 1 - int(self.array[BANK])
+            self._write_bank(spare, tables, pool)
+            self.array[BANK] = spare
+            self._flipped_at = int(self.array[BLOCK_START])
+
+    def _write_bank(self, bank: int, tables: tuple, pool: np.ndarray) -> None:
+        base = BANKS + BANK_SIZE * bank
+        arrays = (*tables, pool)
+        for i, (array, (_, kind, ndim)) in enumerate(zip(arrays, TABLES, strict=True)):
+            _write(self.array, base + _T[i], array, kind, ndim)
+        self._kept[bank] = arrays
+
+    def _settle(self, timeout: float = 2.0) -> None:
+        """Wait until no block that began before the last flip still runs: it may read the bank
+        about to be overwritten (live only; a render that never comes back is given up on)."""
+        if not self.concurrent or self._flipped_at < 0:
+            return
+        deadline = time.monotonic() + timeout
+        # + 1: the block running at the flip may have counted itself after the writer looked
+        # (x86 lets a store pass a later load), so wait for the one after it to end too
+        while int(self.array[BLOCK_END]) < self._flipped_at + 1 and time.monotonic() < deadline:
+            time.sleep(0.0005)
+
+    def render(self, out: np.ndarray, frames: int, position: int, running: bool) -> None:
+        """Mix `frames` frames into out[:frames] ((n, 2) float32, C-contiguous rows)."""
+        if out.dtype != np.float32 or out.shape[1:] != (2,) or not out.flags.c_contiguous:
+            raise TypeError(f"output must be (n, 2) float32 and contiguous, not {out.shape}")
+        if frames > out.shape[0]:
+            raise ValueError(f"{frames} frames do not fit an output of {out.shape[0]}")
+        _render(self.address, out.__array_interface__["data"][0], frames, position, int(running))
