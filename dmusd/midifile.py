@@ -69,6 +69,10 @@ def parse_midi_bytes(data: bytes, name: str = "<midi>") -> MidiSong:
         if fps not in (24, 25, 29, 30):
             raise MidiFileError(f"SMPTE rate {fps} is not 24, 25, 29 or 30", file=name, offset=12)
         tpf = division & 0xFF
+        if tpf == 0:  # found by bench/fuzz/smf.py: every event time divided by zero
+            raise MidiFileError(
+                f"SMPTE division of {fps} frames/s has 0 ticks per frame", file=name, offset=13
+            )
         ticks_per_second = (30000 * tpf, 1001) if fps == 29 else (fps * tpf, 1)
     elif division == 0:
         raise MidiFileError("division is 0 ticks per quarter note", file=name, offset=12)

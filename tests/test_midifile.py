@@ -92,6 +92,15 @@ def test_smpte_division():
     assert [t for t, _, _ in song.events] == [0, 10_000_000]
 
 
+def test_smpte_division_of_zero_ticks_per_frame_is_refused():
+    """Found by bench/fuzz/smf.py (this input): 25 fps x 0 ticks per frame divided every event
+    time by zero (ZeroDivisionError, a traceback in `dmusd render`)."""
+    data = bytes.fromhex("4d546864 00000006 0000 2801 e700 4d54726b 000000b8 64dd006f 4d5400c3")
+    with pytest.raises(MidiFileError, match="0 ticks per frame") as raised:
+        parse_midi_bytes(data, "crash.mid")
+    assert raised.value.offset == 13
+
+
 def test_sysex_and_escapes_come_out_as_bytes():
     body = b"\x00\xf0\x05\x7e\x7f\x09\x01\xf7\x00\xf7\x02\xf8\xfa\x00\xff\x2f\x00"
     song = parse_midi_bytes(smf([body], fmt=0))

@@ -7,7 +7,8 @@ A MIDI 1.0 byte-stream parser with the stream's full rules:
 - SysEx of any length: pieces of up to one allocator buffer each, all but the last flagged
   DMUS_KEF_EVENT_INCOMPLETE, every piece stamped with the time of its F0 so the sequencer keeps
   them together; a SysEx cut short by another status byte ends with that piece (no F7) and is
-  counted in `sysex_truncated`;
+  counted in `sysex_truncated`, and so does one that STOP cuts short after some of its pieces
+  went on (the held piece follows them as the last), so a run of pieces always ends;
 - data bytes with no status to belong to and undefined status bytes (F4, F5, F9, FD) are dropped
   and counted in `dropped`; events lost to an empty pool are counted in `lost`.
 The parser state survives between calls, so a message may be split across any number of buffers.
@@ -21,6 +22,7 @@ from dmusd.kernel.event import (
     DMUS_KEF_PACKAGE_EVENT,
     DMUS_KERNEL_EVENT,
     INLINE_SIZE,
+    link_chain,
 )
 from dmusd.kernel.mxf import KSSTATE, MXF
 
@@ -52,6 +54,7 @@ class Unpacker(MXF):
         self._time = 0
         self._sysex: DMUS_KERNEL_EVENT | None = None  # the SysEx piece being filled
         self._sysex_skip = False  # the rest of a SysEx that found no event or buffer
+        self._sysex_sent = False  # pieces of the SysEx in progress went on INCOMPLETE
 
     # -- IMXF -----------------------------------------------------------------------------
     def PutMessage(self, chain: DMUS_KERNEL_EVENT | None) -> None:
@@ -74,8 +77,12 @@ class Unpacker(MXF):
                 self.sink.PutMessage(ev)
 
     def on_state(self, old: KSSTATE, new: KSSTATE) -> None:
-        if new == KSSTATE.STOP:  # a half-built SysEx piece is held: give it back
-            if self._sysex is not None:
+        if new == KSSTATE.STOP:  # a half-built SysEx piece is held
+            if self._sysex is not None and self._sysex_sent:
+                # Its first pieces went on INCOMPLETE: this one must end them (found by
+                # bench/fuzz/unpacker.py), or the consumer holds a SysEx that never ends.
+                self.sink.PutMessage(link_chain(self._sysex_end(False)))
+            elif self._sysex is not None:  # nothing of it went on: give it back
                 self.allocator.PutMessage(self._sysex)
             self._reset_parser()
 
@@ -179,7 +186,7 @@ class Unpacker(MXF):
 
     # -- SysEx pieces ---------------------------------------------------------------------
     def _sysex_begin(self, time: int, group: int) -> None:
-        self._sysex_skip = False
+        self._sysex_skip = self._sysex_sent = False
         self._sysex = self._new_piece(time, group)
         if self._sysex is None:
             self._sysex_skip = True
@@ -218,6 +225,7 @@ class Unpacker(MXF):
                 return None
             piece.usFlags |= DMUS_KEF_EVENT_INCOMPLETE
             full, self._sysex, piece = piece, nxt, nxt
+            self._sysex_sent = True
         piece.pbData[piece.cbEvent] = b
         piece.cbEvent += 1
         return full
@@ -231,7 +239,7 @@ class Unpacker(MXF):
                 out.append(full)
         else:
             self.sysex_truncated += 1
-        piece, self._sysex, self._sysex_skip = self._sysex, None, False
+        piece, self._sysex, self._sysex_skip, self._sysex_sent = self._sysex, None, False, False
         if piece is None:
             return out
         if piece.cbEvent <= INLINE_SIZE:  # short enough to travel inline: free the buffer

@@ -40,6 +40,8 @@ def decode_sysex(msg: bytes) -> SysexAction | None:
     if len(msg) < 5 or msg[0] != 0xF0 or msg[-1] != 0xF7:
         return None
     body = msg[1:-1]
+    if max(body) >= 0x80:  # data bytes are 7-bit: else e.g. a volume past full (bench/fuzz)
+        return None
     maker = body[0]
     if maker == 0x7E and len(body) >= 4 and body[2] == 0x09:
         return {1: SysexAction(GM_ON), 2: SysexAction(GM_OFF), 3: SysexAction(GM_ON)}.get(body[3])

@@ -71,19 +71,25 @@ def tone(frames: int, cycles: float, bits: int = 16, seed: int = 0) -> np.ndarra
     return quantized(x, bits)
 
 
-def sample_bank(bits: int = 16, stereo: bool = True) -> Bank:
+def sample_bank(bits: int = 16, stereo: bool = True, frames: int = 4000) -> Bank:
     """Two melodic instruments and a drum kit with every region feature the model has:
     a wsmp override, forward and release loops, key groups, layers, a stereo pair, global and
-    region articulation."""
+    region articulation. `frames`: the longest wave's length (the others and the loops scale;
+    bench/fuzz seeds use a few dozen)."""
+    k = frames / 4000
     mono = Wave(
-        tone(4000, 40, bits),
+        tone(frames, 40 * k, bits),
         22050,
-        WaveSample(60, -7, units.gain_db(-3), 0, (Loop(WLOOP_TYPE_FORWARD, 1000, 2000),)),
+        WaveSample(
+            60, -7, units.gain_db(-3), 0, (Loop(WLOOP_TYPE_FORWARD, frames // 4, frames // 2),)
+        ),
         "mono tone",
         bits,
         0,
     )
-    short = Wave(tone(900, 9, bits, seed=1), 44100, WaveSample(72, 12), "short", bits, 1)
+    short = Wave(
+        tone(frames * 9 // 40, 9 * k, bits, seed=1), 44100, WaveSample(72, 12), "short", bits, 1
+    )
     waves = [mono, short]
     global_art = (
         connection(CONN_DST_EG1_ATTACKTIME, units.timecents(0.02)),
@@ -100,7 +106,13 @@ def sample_bank(bits: int = 16, stereo: bool = True) -> Bank:
                 0,
                 100,
                 mono,
-                wsmp=WaveSample(64, 3, units.gain_db(-6), 0, (Loop(WLOOP_TYPE_RELEASE, 10, 300),)),
+                wsmp=WaveSample(
+                    64,
+                    3,
+                    units.gain_db(-6),
+                    0,
+                    (Loop(WLOOP_TYPE_RELEASE, max(1, frames // 400), frames * 3 // 40),),
+                ),
                 layer=1,
                 articulation=(
                     connection(CONN_DST_PITCH, units.cents(30), CONN_SRC_LFO, CONN_SRC_CC1),
@@ -130,8 +142,9 @@ def sample_bank(bits: int = 16, stereo: bool = True) -> Bank:
     )
     instruments = [lead, kit]
     if stereo:
-        left = Wave(tone(3000, 30, bits, 2), 32000, WaveSample(60), "pad", bits, 2, 0)
-        right = Wave(tone(3000, 31, bits, 3), 32000, WaveSample(60), "pad", bits, 2, 1)
+        pad_frames = frames * 3 // 4
+        left = Wave(tone(pad_frames, 30 * k, bits, 2), 32000, WaveSample(60), "pad", bits, 2, 0)
+        right = Wave(tone(pad_frames, 31 * k, bits, 3), 32000, WaveSample(60), "pad", bits, 2, 1)
         waves += [left, right]
         pad = Instrument(
             make_patch(89),

@@ -3,8 +3,9 @@
 The only acceptable outcomes are success or our typed BankError: never another exception,
 never a hang (a watchdog alarm fails the test), and never an allocation sized by a field
 nobody checked (tracemalloc's peak stays within a small multiple of the input). Each target
-runs a fixed number of seeded mutations, so a failure replays exactly. bench/fuzz.py runs the
-same mutations longer, each file in a worker process with its own timeout and peak RSS.
+runs a fixed number of seeded mutations, so a failure replays exactly. bench/fuzz/mutations.py
+runs the same mutations longer, each file in a worker process with its own timeout and peak RSS;
+bench/fuzz/'s atheris targets search the same parsers guided by coverage.
 """
 
 from __future__ import annotations
@@ -329,9 +330,10 @@ def test_mutated_midi_files():
 
 @pytest.mark.slow
 def test_the_fuzz_bench_runs_and_finds_nothing():
-    """bench/fuzz.py, short: every target, every outcome typed (the bench's own check)."""
+    """bench/fuzz/mutations.py, short: every target, every outcome typed (the bench's own check)."""
+    bench = REPO / "bench" / "fuzz" / "mutations.py"
     done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "fuzz.py"), "--count", "25", "--seconds", "30"],
+        [sys.executable, str(bench), "--count", "25", "--seconds", "30"],
         capture_output=True,
         text=True,
         timeout=600,

@@ -10,7 +10,7 @@ each is printed with its target, seed and case number.
 
 Per-file peak RSS: before each file the worker resets its VmHWM (/proc/self/clear_refs, "5") and
 reads it again after. Each target runs until --count files or --seconds, whichever comes first.
-Run: .venv/bin/python bench/fuzz.py [--count N] [--seconds S] [--timeout S] [--seed N]
+Run: .venv/bin/python bench/fuzz/mutations.py [--count N] [--seconds S] [--timeout S] [--seed N]
 [--targets dls,sf2,sf3,smf]. Prints figures per target; the last line is one JSON object.
 """
 
@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 MEMORY_FACTOR, MEMORY_SLACK = 24, 64 << 20  # as the CI fuzz tests allow
