@@ -107,7 +107,13 @@ class Daemon:
         clock = MasterClock(config.audio.sample_rate)
         self.service = service = SynthService(config, clock)
         self.sink = sink = AudioSink(
-            config.audio, service.render, clock, service.asleep, service.slept
+            config.audio,
+            service.render,
+            clock,
+            service.asleep,
+            service.slept,
+            native_ready=service.native_ready,
+            bookkeep=service.bookkeep,
         )
         service.audio_status = sink.status
         service.wake = sink.gate.wake

@@ -73,6 +73,7 @@ from dmusd.kernel.synth_props import (
     KSPROPSETID_Synth,
     KSPROPSETID_Synth_Dls,
 )
+from dmusd.synth.engine.native_pin import PinDescriptor
 from dmusd.synth.miniport import PIN_RENDER, PIN_WAVE, SynthMiniport
 from dmusd.synth.stream import INTERPOLATION, SynthConfig, SynthStream
 
@@ -302,6 +303,22 @@ class LivePin:
                 self._panic = -1
                 self._clear_effects()
 
+    def native_ready(self) -> tuple[PinDescriptor, bool] | None:
+        """The stream's descriptor and RUN flag when the native callback may render it (no
+        first block or panic to handle, which are Python's work), else None. An idle pin is
+        rendered in full there: its cleared effects give the same zeros, and the chorus LFO
+        moves on as the idle path moves it."""
+        if self._fresh or self._panic >= 0:
+            return None
+        return self.stream.native, self.stream.state == KSSTATE.RUN
+
+    def bookkeep(self, frames: int, position: int, t: int) -> None:
+        """render()'s bookkeeping for a block the native callback rendered."""
+        self.stream.SyncToMaster(t, False)
+        self.stream.native_rendered(frames, position)
+        if self.stream.active_voices:
+            self._quiet = 0  # (the quiet count of a silent pin goes on in Python blocks)
+
     def _render(self, buffer: np.ndarray, frames: int, position: int) -> None:
         stream = self.stream
         if stream.active_voices:
@@ -456,6 +473,26 @@ class SynthService:
     def asleep(self) -> bool:
         """Whether the blocks after this one need no rendering until wake() (audio thread)."""
         return all(live.asleep for live in self._live)
+
+    def native_ready(self) -> list[tuple[PinDescriptor, bool]] | None:
+        """Every pin's descriptor and RUN flag when all may be rendered by the native audio
+        callback (io/native_mode.py), else None (audio thread and the native keeper)."""
+        pins = []
+        for live in self._live:
+            pin = live.native_ready()
+            if pin is None:
+                return None
+            pins.append(pin)
+        # only while something plays: the idle pins' bookkeeping and sleep are Python's
+        playing = any(live.stream.active_voices or live.stream.busy for live in self._live)
+        return pins if playing else None
+
+    def bookkeep(self, frames: int, position: int) -> None:
+        """What render() does besides rendering, for a block the native callback rendered."""
+        t = position * REFTIME_PER_SECOND // self.rate
+        for live in self._live:
+            live.bookkeep(frames, position, t)
+        self.position = position + frames
 
     def slept(self, frames: int, position: int) -> None:
         """`frames` from `position` on were played as silence without render() (audio thread)."""

@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dmusd.errors import AudioDeviceError
+from dmusd.io.native_callbacks import NATIVE
+from dmusd.io.native_mode import NativeMode
 from dmusd.io.pa_output import PaOutputStream
 from dmusd.io.sleep_gate import SleepGate
 
@@ -147,12 +149,19 @@ class AudioSink:
         clock: IMasterClock,
         asleep: Callable[[], bool] = lambda: False,
         slept: Callable[[int, int], None] = lambda frames, position: None,
+        native_ready: Callable[[], list | None] | None = None,
+        bookkeep: Callable[[int, int], None] = lambda frames, position: None,
     ) -> None:
+        """render / asleep / slept: see the module docstring; native_ready and bookkeep: the
+        pins' side of the native mode (native_mode.py), offered on JACK."""
         self.audio = audio
         self.render = render
         self.clock = clock
         self.asleep = asleep
         self.slept = slept
+        self.native_ready = native_ready
+        self.bookkeep = bookkeep
+        self.native: NativeMode | None = None
         self.gate = SleepGate()
         self.lost = threading.Event()  # set when the server went away or the stream died
         self.lost_reason = ""
@@ -226,6 +235,10 @@ class AudioSink:
         self.latency = stream.latency
         if backend == "jack":
             self._watch_jack()
+            clock = self._jack_clock
+            if clock is not None and self.native_ready is not None:
+                self.native = NativeMode(self.gate, self.native_ready, self._replay)
+                self.native.use_jack(clock.client, clock.cycle_times_function)
         self._started_ns = time.monotonic_ns()
         self._stream = stream
         try:
@@ -250,6 +263,9 @@ class AudioSink:
 
     def _callback(self, outdata: np.ndarray, frames: int, flags: int) -> None:
         gate = self.gate
+        native = self.native
+        if native is not None:
+            native.drain()  # the native blocks' bookkeeping first: the clocks stay in order
         wakes = gate.wakes()  # before the render: a wake after this one keeps the next awake
         # JACK's loop says when this cycle began: an exact time where the entry into this
         # Python callback wanders by up to a period
@@ -268,7 +284,8 @@ class AudioSink:
                 self._jack_block = (self.position, jack_clock.cycle_frames)
             outdata.fill(0.0)
             self.render(outdata, frames, self.position)
-            if self.asleep():
+            asleep = self.asleep()
+            if asleep:
                 gate.sleep(wakes)
             else:
                 gate.stay_awake()
@@ -279,6 +296,21 @@ class AudioSink:
             raise
         self.position += frames
         self.callbacks += 1
+        self.last_callback_ns = time.monotonic_ns()
+        if native is not None and not asleep:
+            native.enable(self.position)  # the next blocks without Python, if the pins allow
+
+    def _replay(self, position: int, frames: int, jack_frames: int, jack_usecs: int) -> None:
+        """The keeper's bookkeeping of a block the native callback rendered: what _callback
+        does around its render, in the same order (native_mode.py)."""
+        jack_clock = self._jack_clock
+        if jack_usecs and jack_clock is not None:
+            self.clock.advance(frames, jack_clock.jack_to_monotonic_ns(jack_usecs), exact=True)
+            self._jack_block = (position, jack_frames)
+        else:
+            self.clock.advance(frames, time.monotonic_ns())
+        self.bookkeep(frames, position)
+        self.position = position + frames
         self.last_callback_ns = time.monotonic_ns()
 
     @property
@@ -312,6 +344,9 @@ class AudioSink:
 
     def _jack_shutdown(self, status, reason: str) -> None:
         # A JACK thread: only flags here; the monitor thread logs.
+        if self.native is not None:
+            self.native.use_jack(None, None)  # its client is going: no native call may use it
+            self.native.state[NATIVE] = 0
         self._jack_clock = None  # the client's shared memory goes with the server
         self._jack_block = None
         self._server_gone = True
@@ -350,6 +385,7 @@ class AudioSink:
             "position": self.position + self.gate.slept_frames - self.gate.slept_taken,
             "callbacks": self.gate.cycles,
             "python_callbacks": self.callbacks,
+            "native": self.native.status() if self.native is not None else None,
             "asleep": self.gate.asleep,
             "slept_frames": self.gate.slept_frames,
             "xruns": self.xruns,
@@ -372,6 +408,8 @@ class AudioSink:
     def stop(self) -> None:
         """Close the stream, or abandon it if its server is gone; never hangs."""
         self._stopping.set()
+        if self.native is not None:
+            self.native.stop()
         stream, self._stream = self._stream, None
         watcher, self._watcher = self._watcher, None
         if self._monitor is not None:

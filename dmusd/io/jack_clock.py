@@ -41,6 +41,8 @@ class JackClock:
             ctypes.POINTER(ctypes.c_float),
         ]
         self._client = ctypes.c_void_p(int(jack._ffi.cast("uintptr_t", client._ptr)))
+        self.client = self._client  # for native code that reads the cycle times itself
+        self.cycle_times_function = self._cycle_times
         self.cycle_frames = 0  # JACK's frame counter at the cycle cycle_start_ns last read
         # out-parameters made once: the audio thread calls cycle_start_ns every period
         self._frames = ctypes.c_uint32()
@@ -60,6 +62,16 @@ class JackClock:
 
     SAME_INSTANT_NS = 100_000  # both clocks read within this: nothing came between
 
+    def jack_to_monotonic_ns(self, usecs: int) -> int:
+        """Monotonic time (ns) of a time on JACK's clock (us), by its age now."""
+        for _ in range(3):
+            before = time.monotonic_ns()
+            jack_now = self.get_time()
+            after = time.monotonic_ns()
+            if after - before <= self.SAME_INSTANT_NS:
+                break
+        return (before + after) // 2 - (jack_now - usecs) * 1000
+
     def cycle_start_ns(self) -> int | None:
         """Monotonic time (ns) at which the current cycle began, by JACK's loop (and its first
         frame in `cycle_frames`); None if JACK cannot say. Its age on JACK's clock is taken from
@@ -67,10 +79,4 @@ class JackClock:
         if self._cycle_times(self._client, *self._out) != 0:
             return None
         self.cycle_frames = self._frames.value
-        for _ in range(3):
-            before = time.monotonic_ns()
-            jack_now = self.get_time()
-            after = time.monotonic_ns()
-            if after - before <= self.SAME_INSTANT_NS:
-                break
-        return (before + after) // 2 - (jack_now - self._now.value) * 1000
+        return self.jack_to_monotonic_ns(self._now.value)

@@ -9,7 +9,12 @@ jack_thru). So each callback is a numba
 `cfunc` that does the nothing-to-do case itself and calls the Python callback only otherwise:
 
 - `pa_output_callback` (PortAudio's PaStreamCallback): while the synth sleeps (SleepGate), it
-  writes zeros and counts the frames; otherwise it calls the Python callback.
+  writes zeros and counts the frames. While the native mode is on (the synth plays: voices
+  sound), it renders every pin itself by calling the pin's C function (synth/engine/
+  native_pin.py) with its descriptor, and leaves a record of the block (position, frames, and
+  JACK's cycle times when it runs on JACK) for the Python side's bookkeeping (native_mode.py):
+  no Python runs on the audio thread then, so nothing that holds the GIL can delay audio.
+  Otherwise it calls the Python callback.
 - `jack_midi_process` (JACK's process callback): calls the Python one only in a cycle where a
   MIDI input holds events.
 
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import carray, cfunc, types
+from numba import carray, cfunc, njit, types
 from numba.extending import intrinsic
 
 # -- the shared state ----------------------------------------------------------------------------
@@ -35,7 +40,24 @@ SEEN = 3  # WAKES as the Python callback read it before the render that found no
 CYCLES = 4  # callbacks, both kinds
 SLEPT_FRAMES = 5  # frames answered with zeros here
 XRUNS = 6  # callbacks that reported an output underflow
-GATE_SLOTS = 8
+# the native mode (NativeMode)
+NATIVE = 8  # 1: render the pins here
+NATIVE_POSITION = 9  # the output position of the next native block
+NATIVE_BLOCKS = 10  # blocks rendered here, ever (records written)
+RENDER_PIN = 11  # address of native_pin.render_pin
+JACK_CLIENT = 12  # the jack_client_t whose cycle times a record takes (0: none)
+JACK_CYCLE_TIMES = 13  # address of jack_get_cycle_times
+CYCLE_FRAMES = 14  # its out-parameters (uint32, uint64 us, uint64 us, float)
+CYCLE_USECS = 15
+CYCLE_NEXT = 16
+CYCLE_PERIOD = 17
+PIN_COUNT = 18
+PINS = 20  # per pin: its descriptor's address, then 1 if it is in RUN
+MAX_PINS = 16
+RECORDS = PINS + 2 * MAX_PINS
+RECORD_SIZE = 4  # position, frames, JACK's frame counter, JACK's cycle start (us)
+RECORD_CAPACITY = 4096  # 20 s of 256-frame periods: the bookkeeping may fall that far behind
+GATE_SLOTS = RECORDS + RECORD_SIZE * RECORD_CAPACITY
 
 PA_CONTINUE = 0
 PA_OUTPUT_UNDERFLOW = 0x4
@@ -70,9 +92,60 @@ _call_i32 = call_address(types.int32)
 _call_i64 = call_address(types.int64)
 _call_u32 = call_address(types.uint32)
 
+
+@intrinsic
+def _address_of(typingctx, array, index):
+    """The address of array[index] (an int64 array's slot) as an int64: an out-parameter."""
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        return builder.ptrtoint(ptr, ir.IntType(64))
+
+    return types.int64(array, index), codegen
+
+
 PA_CALLBACK_SIGNATURE = types.int32(
     types.voidptr, types.voidptr, types.uint64, types.voidptr, types.uint64, types.voidptr
 )
+
+
+@njit(inline="always", cache=True, nogil=True, _nrt=False)
+def _native_block(user, output, frames):  # pragma: no cover
+    state = carray(user, (GATE_SLOTS,), np.int64)
+    samples = carray(output, (frames * 2,), np.float32)
+    for i in range(frames * 2):
+        samples[i] = 0.0
+    position = state[NATIVE_POSITION]
+    jack_frames = 0
+    jack_usecs = 0
+    if state[JACK_CLIENT] != 0:
+        state[CYCLE_FRAMES] = 0
+        got = _call_i32(
+            state[JACK_CYCLE_TIMES],
+            (
+                state[JACK_CLIENT],
+                _address_of(state, CYCLE_FRAMES),
+                _address_of(state, CYCLE_USECS),
+                _address_of(state, CYCLE_NEXT),
+                _address_of(state, CYCLE_PERIOD),
+            ),
+        )
+        if got == 0:
+            jack_frames = state[CYCLE_FRAMES] & 0xFFFFFFFF
+            jack_usecs = state[CYCLE_USECS]
+    for p in range(min(state[PIN_COUNT], MAX_PINS)):
+        descriptor = state[PINS + 2 * p]
+        running = state[PINS + 2 * p + 1]
+        _call_i64(state[RENDER_PIN], (descriptor, output, np.int64(frames), position, running))
+    n = state[NATIVE_BLOCKS]
+    r = RECORDS + RECORD_SIZE * (n % RECORD_CAPACITY)
+    state[r] = position
+    state[r + 1] = frames
+    state[r + 2] = jack_frames
+    state[r + 3] = jack_usecs
+    state[NATIVE_POSITION] = position + frames
+    state[NATIVE_BLOCKS] = n + 1  # after the record: a reader never sees a half-written one
 
 
 @cfunc(PA_CALLBACK_SIGNATURE, cache=True)
@@ -86,6 +159,9 @@ def pa_output_callback(inputs, output, frames, time_info, flags, user):  # pragm
         for i in range(frames * 2):
             samples[i] = 0.0
         state[SLEPT_FRAMES] += frames
+        return PA_CONTINUE
+    if state[NATIVE] != 0:
+        _native_block(user, output, frames)
         return PA_CONTINUE
     return _call_i32(state[PY_CALLBACK], (output, frames, time_info, flags))
 

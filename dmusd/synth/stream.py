@@ -235,9 +235,11 @@ class SynthStream(MXF):
     def _publish(self, tables: InstrumentTables) -> None:
         """The compiled call renders with these tables and the engine's pool from the next
         block on (between two renders: the render lock keeps them apart)."""
-        with self._lock:
+
+        def published() -> None:
             self._tables = tables
-            self.native.publish(tables.arrays, self.engine.pool)
+
+        self.native.publish(tables.arrays, self.engine.pool, self._lock, published)
 
     # -- volume (KSPROPERTY_SYNTH_VOLUME / VOLUMEBOOST, 1/100 dB) ------------------------------
     @property
@@ -300,6 +302,15 @@ class SynthStream(MXF):
             self.native.render(buffer, length, position, self.state == KSSTATE.RUN)
         self.latency_clock.rendered(position + length)
         self._count(length, time.perf_counter() - started)
+
+    def native_rendered(self, frames: int, position: int) -> None:
+        """The bookkeeping of a block the native audio callback rendered (NativeMode): what
+        Render does around the compiled call."""
+        native = self.native
+        if self._source is None and native.uses_latest():
+            self.downloads.engine_uses(self._tables.generation)
+        self.latency_clock.rendered(position + frames)
+        self._count(frames, 0.0)
 
     def skip(self, frames: int, position: int) -> None:
         """A silent block its caller did not render (nothing sounds, nothing is queued): keep

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.realtime
 CYCLES = 3
 SETTLE_S = 0.5  # the organ's attack, before the reference
 REFERENCE_S = 3.0  # idle playing, before the loads: the level and xruns they are held to
-LOADS_BUDGET_S = 5.0  # room in the recording for the loads (3 cycles took 1.3-2.4 s here)
+LOADS_BUDGET_S = 10.0  # the recording holds this much load time (a loaded CI machine is slow)
 WINDOW_S = 0.02
 
 

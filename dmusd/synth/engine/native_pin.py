@@ -148,7 +148,7 @@ def _f32_2(d, k):
     return carray(_pointer(d[k]), (d[k + 1], d[k + 2]), np.float32)
 
 
-RENDER_PIN_SIGNATURE = types.void(
+RENDER_PIN_SIGNATURE = types.int64(
     types.voidptr, types.voidptr, types.int64, types.int64, types.int64
 )
 
@@ -161,7 +161,7 @@ _T = tuple(SLOT * i for i in range(len(TABLES)))
 @cfunc(RENDER_PIN_SIGNATURE, cache=True)
 def render_pin(descriptor, output, frames, position, running):  # pragma: no cover
     """Mix `frames` frames of the pin from stream sample `position` into output (frames x 2
-    float32, added to); running: the pin is in RUN."""
+    float32, added to); running: the pin is in RUN. Returns 0."""
     d = carray(descriptor, (SIZE,), np.int64)
     d[BLOCK_START] += 1
     out = carray(output, (frames, 2), np.float32)
@@ -217,6 +217,7 @@ def render_pin(descriptor, output, frames, position, running):  # pragma: no cov
     )
     pin_render(frames, out, position, running != 0, S, T, R)
     d[BLOCK_END] += 1
+    return 0
 
 
 _render = render_pin.ctypes
@@ -253,14 +254,24 @@ class PinDescriptor:
         self._write_bank(0, tables, pool)
         self._flipped_at = -1
 
-    def publish(self, tables: tuple, pool: np.ndarray) -> None:
-        """Render with these tables and this pool from the next block on (any thread)."""
+    def publish(self, tables: tuple, pool: np.ndarray, render_lock, then=None) -> None:
+        """Render with these tables and this pool from the next block on (any thread).
+        `render_lock` is what a Python-called render holds (it never waits on a native block,
+        so waiting for one must not hold it); `then()` runs with it, after the flip."""
         with self._lock:
             self._settle()
-            spare = 1 - int(self.array[BANK])
-            self._write_bank(spare, tables, pool)
-            self.array[BANK] = spare
-            self._flipped_at = int(self.array[BLOCK_START])
+            with render_lock:
+                spare = 1 - int(self.array[BANK])
+                self._write_bank(spare, tables, pool)
+                self.array[BANK] = spare
+                self._flipped_at = int(self.array[BLOCK_START])
+                if then is not None:
+                    then()
+
+    def uses_latest(self) -> bool:
+        """Whether a block has begun and ended since the last publish: the render uses the
+        latest tables now (and no block still reads the ones before)."""
+        return int(self.array[BLOCK_END]) >= self._flipped_at + 1
 
     def _write_bank(self, bank: int, tables: tuple, pool: np.ndarray) -> None:
         base = BANKS + BANK_SIZE * bank
