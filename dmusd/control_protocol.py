@@ -13,7 +13,7 @@ A reply is `{"ok": true, "result": ...}` or `{"ok": false, "error": "...", "wher
     panic
     reload                                    (the daemon re-reads its config file)
     property  pin: str, set: str, item: int | str, verb: "get" | "set" | "basic_support",
-              value: int | hex str, size: int, instance: hex str
+              value: int | hex str, size: int, instance: hex str   (ks_json.py reads it)
 
 Every way a request can be wrong (not JSON, not an object, unknown command, missing or unknown
 or mistyped arguments, a request the synth refuses, a bug) becomes an error reply; handle_line
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dmusd.errors import DmusdError
+from dmusd.ks_json import ks_reply, ks_request
 from dmusd.service import SynthService
 
 MAX_LINE = 64 * 1024  # bytes in one request line, its newline not counted
@@ -50,8 +51,8 @@ class Command:
 
 
 def _property(service: SynthService, reload: Callable[[], dict], a: dict) -> Any:
-    request = {k: v for k, v in a.items() if k != "pin"}
-    return service.property(a["pin"], request)
+    request = ks_request({k: v for k, v in a.items() if k != "pin"})
+    return ks_reply(service.property(a["pin"], request))
 
 
 COMMANDS: dict[str, Command] = {

@@ -35,6 +35,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import replace
 
 import numpy as np
@@ -46,8 +47,9 @@ from dmusd.io.control_socket import ControlServer
 from dmusd.io.midi_ports import MidiPorts
 from dmusd.io.sd_notify import Notifier, Watchdog, watchdog_interval
 from dmusd.kernel.clock import REFTIME_PER_SECOND, MasterClock, SampleCountClock
+from dmusd.pin import SynthPin
 from dmusd.resident import give_back_start_up_memory, release_jack_segment
-from dmusd.service import LivePin, SynthService
+from dmusd.service import SynthService
 
 log = logging.getLogger("dmusd")
 
@@ -401,11 +403,8 @@ def warm_up(config: Config) -> None:
         for pin in config.pins
     }  # fmt: skip
     for pin in kinds:
-        live = LivePin(pin, rate, SampleCountClock(rate))
-        try:
+        with closing(SynthPin(pin, rate, SampleCountClock(rate))) as live:
             live.render(buffer, config.audio.period, 0, 0, True)
-        finally:
-            live.close()
     log.debug("engine ready in %.2f s", time.monotonic() - started)
 
 

@@ -1,19 +1,20 @@
 """`dmusd render SONG.mid -o OUT.wav|.flac`: play a MIDI file through the whole synth, offline.
 
-Nothing is short-cut: the bank reaches the pin the DirectMusic way (DMUS_DOWNLOADINFO buffers,
-waves first, through KSPROPERTY_SYNTH_DLS_DOWNLOAD); the file's messages become raw bytes with
-presentation times, which go into a render pin of the synth miniport (unpacker -> sequencer ->
-synth stream -> engine); the paired wave pin is pulled block by block by a file sink, which
-drives a sample-count master clock. Events are fed a little ahead of the block that plays
-them, as a live client sends them ahead of time, so the event pool stays small however long the
-song. After the last event the release tails and effects are rendered until silence (at most
-MAX_TAIL seconds), and never past --max-length (a song may say it lasts for years). The same
-input gives the same file, bit for bit.
+Nothing is short-cut: the song plays on a SynthPin, the pin the daemon plays live (dmusd/pin/),
+on a sample-count master clock. The bank reaches it the DirectMusic way (DMUS_DOWNLOADINFO
+buffers, waves first, through KSPROPERTY_SYNTH_DLS_DOWNLOAD); the file's messages become raw
+bytes with presentation times, which go into its render pin (unpacker -> sequencer -> synth
+stream -> engine); a file sink pulls the pin block by block and drives the clock. The pin's idle
+detection is off (dmusd/pin/idle.py says why). Events are fed a little ahead of the block that
+plays them, as a live client sends them ahead of time, so the event pool stays small however
+long the song. After the last event the release tails and effects are rendered until silence
+(at most MAX_TAIL seconds). The same input gives the same file, bit for bit.
+
 
 Data safety: the file is written under a temporary name beside OUT and renamed to OUT only once
 complete (AtomicFile); a failure (full disk, read-only or missing folder) or SIGTERM/SIGINT/SIGHUP
 removes it and ends with one line saying why: exit 1 for an error, 128 + the signal's number for
-a signal (143, 130, 129).
+a signal (143, 130, 129). A song that says it lasts for years is cut at --max-length.
 """
 
 from __future__ import annotations
@@ -21,33 +22,21 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import struct
 import sys
 import time
+from contextlib import closing
 
 import soundfile
 
-from dmusd.banks import load_bank
-from dmusd.banks.download import build_bank_downloads
-from dmusd.banks.model import Bank
+from dmusd.config import PinConfig
 from dmusd.errors import ConfigError
 from dmusd.io.atomic_file import AtomicFile
 from dmusd.io.file_sink import FileSink, audio_format
 from dmusd.kernel.clock import REFTIME_PER_SECOND, SampleCountClock
-from dmusd.kernel.ks import PropertyRequest
-from dmusd.kernel.mxf import KSSTATE
-from dmusd.kernel.port import Pin, PortDMus
-from dmusd.kernel.synth_props import (
-    KSPROPERTY_SYNTH,
-    KSPROPERTY_SYNTH_DLS,
-    SYNTHDOWNLOAD,
-    KSPROPSETID_Synth,
-    KSPROPSETID_Synth_Dls,
-)
 from dmusd.midifile import read_midi_file
+from dmusd.pin import BUILTIN, ParsedBank, SynthPin, parse_bank
 from dmusd.signal_stop import stop_on_signals
-from dmusd.synth.miniport import PIN_RENDER, PIN_WAVE, SynthMiniport
-from dmusd.synth.stream import INTERPOLATION, SynthConfig
+from dmusd.synth.stream import INTERPOLATION
 
 MAX_TAIL = 20.0  # seconds rendered after the song at most, waiting for silence
 QUIET = 0.2  # seconds of silence (16-bit zeros) with no voice left that end a render
@@ -60,36 +49,19 @@ SYSTEM_BANKS = (
 )
 
 
-def find_bank(path: str | None) -> tuple[Bank, bool]:
-    """The bank named, else the built-in GM bank, else a GM bank installed on the system; and
-    whether it is a default GM set (whose instruments yield to user downloads)."""
+def find_bank(path: str | None) -> ParsedBank:
+    """The bank named, else the built-in GM bank, else a GM bank installed on the system (the
+    last two are default GM sets, whose instruments yield to user downloads)."""
     if path:
-        return load_bank(path), False
+        return parse_bank(path)
     try:
-        from dmusd.banks import default_bank
-
-        return default_bank(), True
+        return parse_bank(BUILTIN)
     except ImportError:
         pass  # a build without the built-in GM bank
     for candidate in SYSTEM_BANKS:
         if os.path.exists(candidate):
-            return load_bank(candidate), True
+            return parse_bank(candidate, gm=True)
     raise ConfigError("no instrument bank: give --bank FILE (a DLS, SF2 or SF3 file)", key="--bank")
-
-
-def download_bank(port: PortDMus, pin: Pin, bank: Bank, gm: bool) -> None:
-    """Put every instrument of `bank` on the pin as a DirectMusic client does: one
-    KSPROPERTY_SYNTH_DLS_DOWNLOAD per buffer, waves first."""
-    with pin.stream.downloads.batch():  # the synth prepares its tables once, at the end
-        for buffer in build_bank_downloads(list(bank.instruments.values()), 1, gm):
-            request = PropertyRequest.get(
-                KSPROPSETID_Synth_Dls,
-                KSPROPERTY_SYNTH_DLS.DOWNLOAD,
-                SYNTHDOWNLOAD.SIZE,
-                pin=pin.id,
-                instance=buffer,
-            )
-            port.property_request(request)
 
 
 class Progress:
@@ -124,28 +96,17 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
     song = read_midi_file(args.song)
     for warning in song.warnings:
         print(f"dmusd: {args.song}: {warning}", file=sys.stderr)
-    bank, gm = find_bank(args.bank)
+    parsed = find_bank(args.bank)
     rate, block = args.rate, args.block
-    config = SynthConfig(
-        rate=rate,
+    config = PinConfig(
+        "render",
         voices=args.voices,
-        interpolation=INTERPOLATION[args.interp],
+        interpolation=args.interp,
         reverb=not args.no_effects,
         chorus=not args.no_effects,
+        volume_db=args.volume,  # KSPROPERTY_SYNTH_VOLUME, as a DirectMusic client sets it
     )
     clock = SampleCountClock(rate)
-    port = PortDMus(SynthMiniport(config), clock)
-    midi = port.open_pin(PIN_RENDER)
-    wave = port.open_pin(PIN_WAVE)
-    download_bank(port, midi, bank, gm)
-    if args.volume:  # the way a DirectMusic client sets it: KSPROPERTY_SYNTH_VOLUME on the pin
-        volume = struct.pack("<i", round(100 * args.volume))
-        port.property_request(
-            PropertyRequest.set(KSPROPSETID_Synth, KSPROPERTY_SYNTH.VOLUME, volume, pin=midi.id)
-        )
-    wave.SetState(KSSTATE.RUN)
-    midi.SetState(KSSTATE.RUN)
-    sink, synth = wave.stream, midi.stream
     events = song.events
     ahead = 2 * block * REFTIME_PER_SECOND // rate  # how far ahead of its block an event goes in
     song_end = -(-song.duration * rate // REFTIME_PER_SECOND)  # frames, rounded up
@@ -155,37 +116,38 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
     quiet = round(QUIET * rate)
     progress = Progress(song.duration / REFTIME_PER_SECOND)
     i = 0
-    try:
-        with FileSink(args.output, rate, clock) as out:
-            while out.position < limit:
-                horizon = clock.GetTime() + ahead
-                while i < len(events) and events[i][0] < horizon:
-                    when, _, data = events[i]
-                    midi.put_bytes(data, when, 1)
-                    i += 1
-                out.pull(sink, min(block, limit - out.position))
-                progress.update(out.position / rate)
-                idle = synth.active_voices == 0 and not synth.pending and i == len(events)
-                if idle and out.position >= max(song_end, out.sound_end + quiet):
-                    ended = True
-                    break
-            # The file ends where the sound ends (in whole 10 ms), and never before the song:
-            # the same however the blocks fell.
-            chunk = rate // 100
-            length = min(max(song_end, -(-out.sound_end // chunk) * chunk), limit)
-            out.close(length)
-            seconds, peak, clipped = length / rate, out.peak, out.clipped
-    finally:
-        progress.update(song.duration / REFTIME_PER_SECOND, force=True)
-        progress.close()
-        port.close()
+    with closing(SynthPin(config, rate, clock, idle=False)) as pin:
+        pin.download(parsed, 1)
+        stream = pin.stream
+        try:
+            with FileSink(args.output, rate, clock) as out:
+                while out.position < limit:
+                    horizon = clock.GetTime() + ahead
+                    while i < len(events) and events[i][0] < horizon:
+                        when, _, data = events[i]
+                        pin.put(data, when, 1)
+                        i += 1
+                    out.pull(pin, min(block, limit - out.position))
+                    progress.update(out.position / rate)
+                    idle = stream.active_voices == 0 and not stream.pending and i == len(events)
+                    if idle and out.position >= max(song_end, out.sound_end + quiet):
+                        ended = True
+                        break
+                # The file ends where the sound ends (in whole 10 ms), and never before the
+                # song: the same however the blocks fell.
+                chunk = rate // 100
+                length = min(max(song_end, -(-out.sound_end // chunk) * chunk), limit)
+                out.close(length)
+        finally:
+            progress.update(song.duration / REFTIME_PER_SECOND, force=True)
+            progress.close()
     return {
-        "seconds": seconds,
-        "peak": peak,
-        "clipped": clipped,
-        "limited": synth.engine.limited,
-        "lost_notes": synth.lost_notes,
-        "missed_patches": synth.missed_patches,
+        "seconds": length / rate,
+        "peak": out.peak,
+        "clipped": out.clipped,
+        "limited": stream.limited,
+        "lost_notes": stream.lost_notes,
+        "missed_patches": stream.missed_patches,
         "events": len(events),
         "cut": not ended and limit == cap,  # the song or its tail went on past --max-length
         "song_seconds": song.duration / REFTIME_PER_SECOND,

@@ -1,9 +1,10 @@
-"""FileSink: the offline audio sink. It pulls audio from a synth's ISynthSinkDMus block by block,
-writes it to a WAV or FLAC file, and drives the master clock.
+"""FileSink: the offline audio sink. It pulls audio from a synth pin block by block, writes it to a
+WAV or FLAC file, and drives the master clock.
 
-The port's wave sink does the same live with the audio device: before each block it calls
-SyncToMaster with the stream position (fStart on the first block), then Render into a zeroed
-buffer, then advances the master clock by the frames it wrote. Offline, the master clock is a
+The audio sink does the same live with the audio device: each block it has the pin render into
+a zeroed buffer at the output's frame position and master time (the pin calls SyncToMaster,
+fStart on the first block, then its stream's Render), then the master clock moves on by the
+frames written. Offline, the master clock is a
 SampleCountClock, so every time in the run follows from the sample count alone and the same
 input gives the same file, bit for bit.
 
@@ -18,13 +19,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 import numpy as np
 import soundfile
 
 from dmusd.errors import ConfigError, DmusdError
 from dmusd.kernel.clock import REFTIME_PER_SECOND, SampleCountClock
-from dmusd.kernel.miniport import ISynthSinkDMus
 
 FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 SILENCE = 0.5 / 32768.0  # below half a 16-bit step: stored as 0
@@ -38,6 +39,14 @@ def audio_format(path: str) -> str:
             f"cannot tell the audio format from the suffix: use {' or '.join(FORMATS)}", key=path
         )
     return file_format
+
+
+class BlockSource(Protocol):
+    """What a sink pulls: a synth pin (dmusd/pin/synth_pin.py)."""
+
+    def render(
+        self, buffer: np.ndarray, frames: int, position: int, t: int, start: bool
+    ) -> None: ...
 
 
 class FileSink:
@@ -66,16 +75,16 @@ class FileSink:
         except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
             raise DmusdError(f"cannot write the audio file: {error}", where=self.path) from None
 
-    def pull(self, synth: ISynthSinkDMus, frames: int) -> np.ndarray:
-        """Render `frames` frames from `synth`, write them (or hold them if silent), advance the
+    def pull(self, source: BlockSource, frames: int) -> np.ndarray:
+        """Render `frames` frames from `source`, write them (or hold them if silent), advance the
         clock. Returns the block (a view of an internal buffer, valid until the next call)."""
         if self._buffer.shape[0] < frames:
             self._buffer = np.zeros((frames, 2), dtype=np.float32)
             self._pcm = np.zeros((frames, 2), dtype=np.int16)
         block, pcm = self._buffer[:frames], self._pcm[:frames]
         block.fill(0.0)
-        synth.SyncToMaster(self.position * REFTIME_PER_SECOND // self.rate, self.position == 0)
-        synth.Render(block, frames, self.position)
+        t = self.position * REFTIME_PER_SECOND // self.rate
+        source.render(block, frames, self.position, t, self.position == 0)
         if frames:
             self.peak = max(self.peak, float(np.max(np.abs(block))))
         # Our own rounding to 16 bits (libsndfile floors): a sample under half a step is 0.

@@ -313,10 +313,16 @@ class SynthStream(MXF):
         self._count(frames, 0.0)
 
     def skip(self, frames: int, position: int) -> None:
-        """A silent block its caller did not render (nothing sounds, nothing is queued): keep
-        the latency clock and the running stats as Render would have."""
+        """A silent block its caller did not render (no voice, nothing queued, the effect tails
+        cleared): keep the latency clock, the running stats and the effects' time as Render
+        would have."""
         self.latency_clock.rendered(position + frames)
+        self.engine.advance_effects(frames)
         self._count(frames, 0.0)
+
+    def clear_effects(self) -> None:
+        """The effect tails to exact zeros (audio thread, between blocks)."""
+        self.engine.clear_effects()
 
     def SyncToMaster(self, t: int, fStart: bool) -> None:
         self.sample_clock.SyncToMaster(t, fStart)
@@ -363,6 +369,11 @@ class SynthStream(MXF):
     def mode(self, group: int) -> str:
         """GM, GS or XG: the last reset a 0-based channel group had."""
         return self.state_arrays.mode(group)
+
+    @property
+    def limited(self) -> int:
+        """Samples the master limiter has turned down since the synth was opened."""
+        return self.engine.limited
 
     @property
     def missed_patches(self) -> int:

@@ -19,7 +19,7 @@ from dmusd.banks.model import make_patch
 from dmusd.cli import main
 from dmusd.config import PinConfig, load_config
 from dmusd.io.control_socket import ControlServer
-from dmusd.service import BUILTIN
+from dmusd.pin import BUILTIN
 from tests.daemon.test_service import RATE, TIMGM, Rig, config, rms_db
 from tests.synth.test_stream import sine_bank
 

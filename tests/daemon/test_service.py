@@ -26,7 +26,9 @@ from dmusd.config import (
 )
 from dmusd.errors import BankError, ConfigError, DmusdError, PropertyError
 from dmusd.kernel.clock import REFTIME_PER_SECOND, SampleCountClock
-from dmusd.service import BUILTIN, IDLE_AFTER, LivePin, ParsedBank, SynthService, parse_bank
+from dmusd.ks_json import ks_reply, ks_request
+from dmusd.pin import BUILTIN, IDLE_AFTER, ParsedBank, SynthPin, parse_bank
+from dmusd.service import SynthService
 from dmusd.synth.engine import layout as L
 from tests.synth.test_stream import bank_of, instrument, key_hz, ones, region, sine_bank
 
@@ -267,7 +269,7 @@ def test_a_bank_is_held_once_in_the_engine_pool(rig_of):
 
 def test_a_bank_download_never_holds_every_buffer_at_once(tmp_path):
     parsed = parse_bank(TIMGM)
-    live = LivePin(PinConfig("gm", reverb=False, chorus=False), RATE, SampleCountClock(RATE))
+    live = SynthPin(PinConfig("gm", reverb=False, chorus=False), RATE, SampleCountClock(RATE))
     try:
         gc.collect()
         tracemalloc.start()
@@ -342,29 +344,38 @@ def test_panic_silences_every_pin_and_group_within_a_few_ms(rig_of, banks):
     assert rig.service.active_voices() == 0
 
 
+def prop(service: SynthService, pin: str, request: dict) -> dict:
+    """A property request as the control socket's `property` command makes it."""
+    return ks_reply(service.property(pin, ks_request(request)))
+
+
 def test_property_requests_as_json(rig_of, banks):
     rig = rig_of(PinConfig("a", banks=(banks["sine"],)))
     service = rig.service
-    got = service.property("a", {"set": "KSPROPSETID_Synth", "item": "VOLUME", "verb": "get"})
+    got = prop(service, "a", {"set": "KSPROPSETID_Synth", "item": "VOLUME", "verb": "get"})
     assert got == {"status": "STATUS_SUCCESS", "size": 4, "value": "00000000", "int": 0}
-    service.property("a", {"set": "KSPROPSETID_Synth", "item": 0, "verb": "set", "value": -600})
+    prop(service, "a", {"set": "KSPROPSETID_Synth", "item": 0, "verb": "set", "value": -600})
     assert service.status()["pins"][0]["volume_db"] == -6.0
     raw = struct.pack("<i", -150).hex()
-    service.property(
-        "a", {"set": "fedfae25-e46e-11d1-aace-0000f875ac12", "item": 0, "verb": "set", "value": raw}
+    prop(
+        service,
+        "a",
+        {"set": "fedfae25-e46e-11d1-aace-0000f875ac12", "item": 0, "verb": "set", "value": raw},
     )
     assert service.status()["pins"][0]["volume_db"] == -1.5
     volume = {"set": "KSPROPSETID_Synth", "item": "KSPROPERTY_SYNTH_VOLUME"}
-    support = service.property("a", {**volume, "verb": "basic_support"})
+    support = prop(service, "a", {**volume, "verb": "basic_support"})
     assert support["int"] == 0x203  # BASICSUPPORT | GET | SET
-    probe = service.property("a", {"set": "KSPROPSETID_Synth", "item": "CAPS", "size": 0})
+    probe = prop(service, "a", {"set": "KSPROPSETID_Synth", "item": "CAPS", "size": 0})
     assert probe["status"] == "STATUS_BUFFER_OVERFLOW" and probe["size"] == 296
     with pytest.raises(PropertyError, match="STATUS_INVALID_PARAMETER"):
-        service.property(
-            "a", {"set": "KSPROPSETID_Synth", "item": "VOLUME", "verb": "set", "value": 99999}
+        prop(
+            service,
+            "a",
+            {"set": "KSPROPSETID_Synth", "item": "VOLUME", "verb": "set", "value": 99999},
         )
     with pytest.raises(PropertyError, match="STATUS_NOT_FOUND"):
-        service.property("a", {"set": "KSPROPSETID_Synth", "item": 99})
+        prop(service, "a", {"set": "KSPROPSETID_Synth", "item": 99})
     for bad, where in (
         ({"set": "nope", "item": 0}, "property.set"),
         ({"set": "KSPROPSETID_Synth", "item": "LOUDNESS"}, "property.item"),
@@ -374,7 +385,7 @@ def test_property_requests_as_json(rig_of, banks):
         ({"set": "KSPROPSETID_Synth", "item": 0, "size": -1}, "property.size"),
     ):
         with pytest.raises(DmusdError) as error:
-            service.property("a", bad)
+            prop(service, "a", bad)
         assert error.value.where == where
 
 
@@ -416,7 +427,7 @@ def test_idle_skips_the_engine_and_keeps_every_sample_in_place(rig_of, banks):
     # program 0: the DC wave (its first sample shows where a note starts), 1..127: sines
     pin = PinConfig("a", banks=(banks["sine"], banks["ones"]))  # reverb and chorus on
     idle, busy = rig_of(pin, block=300), rig_of(pin, block=300)
-    busy.service.pins["a"]._idle_after = 1 << 62  # never idle
+    busy.service.pins["a"]._blocks.enabled = False  # never idle, as offline
     outputs = []
     for rig in (idle, busy):
         rig.send("a", 1, 0xC1, 1)

@@ -61,6 +61,13 @@ class Chorus:
         self.buf[:] = 0.0
         self.ints[2] = self.buf.shape[0]  # the ring is known to be silent
 
+    def advance(self, frames: int) -> None:
+        """Move the LFO and the write index over `frames` that were not rendered, to where the
+        block call would have left them with a silent ring (its output zero all along)."""
+        self.ints[0] = (self.ints[0] + frames) & self.ints[1]
+        phase = self.flts[0] + frames * self.flts[1]
+        self.flts[0] = phase - math.floor(phase)
+
 
 @realtime
 def chorus_process(bus, n, in_gain, mix, buf, ints, flts) -> None:

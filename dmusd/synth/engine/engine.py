@@ -527,6 +527,16 @@ class Engine:
             self.params[L.P_PEAK] = 0.0
         return value
 
+    def clear_effects(self) -> None:
+        """The reverb and chorus tails to exact zeros (a panic, a pin gone quiet)."""
+        self.reverb.clear()
+        self.chorus.clear()
+
+    def advance_effects(self, frames: int) -> None:
+        """Time for the effects over `frames` of silence that were not rendered: the chorus LFO
+        moves on (the reverb, once cleared, has no clock to keep)."""
+        self.chorus.advance(frames)
+
     def set_reverb(
         self,
         enabled: bool | None = None,
