@@ -1,22 +1,23 @@
 """SynthStream: one pin's synthesizer, the IMXF the port feeds and the ISynthSinkDMus it pulls.
 
 The DDK sample synth's CDmSynthStream. Events come in by PutMessage, complete and all at once
-(the stream asks for DONT_HOLD_FOR_SEQUENCING and schedules them itself); PutMessage only appends
-the chain to a queue, since it runs on whatever thread feeds the pin. Render, on the audio
-thread, takes the queue, converts each event's presentation time to a sample position with
-RefTimeToSample, and hands every event due before the end of the block to its channel group's
-ControlLogic with its exact offset inside the block: a note stamped inside a block starts at its
-own sample, whatever the block size. Events due later stay queued; each consumed event goes back
-to the allocator when its block has been prepared. SysEx pieces flagged INCOMPLETE are joined per
-channel group before they are decoded. Channel group 0 means every group.
+(the stream asks for DONT_HOLD_FOR_SEQUENCING and schedules them itself), on whatever thread
+feeds the pin: each becomes a fixed-size record in the pin's event ring, its presentation time
+turned into a sample position with RefTimeToSample, SysEx pieces joined and decoded
+(stream_input.py), and goes back to the allocator at once. Render calls the pin's one compiled
+function (engine/native_pin.py; the native audio callback calls the same one by address),
+which plays every record due before the end of the block at its own sample: a note stamped
+inside a block starts at its own sample, whatever the block size. Channel group 0 means every
+group.
 
 States (DDI): outside RUN nothing is played and events wait; leaving RUN releases every note;
 in STOP everything held goes back to the allocator. Render keeps rendering in any state, so
 release tails and effects die away naturally.
 
 Instruments: each stream has its own DownloadManager (KSPROPERTY_SYNTH_DLS_DOWNLOAD / UNLOAD);
-Render picks up its newest instrument table at the start of each block and tells the manager
-which generation the engine now uses, so sample data is freed only when nothing can reach it.
+each change builds the compiled call's instrument tables on the control thread that made it
+(instrument_tables.py) and publishes them for the next block; Render tells the manager which
+generation the engine now uses, so sample data is freed only when nothing can reach it.
 The manager keeps the samples in the engine's pool (their one copy), placed at download time,
 and moves them to a new engine when the synth is re-opened. A stream may instead be given a
 fixed instrument source (a loaded Bank), which then takes the place of the downloads.
