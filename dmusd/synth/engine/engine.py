@@ -400,34 +400,8 @@ class Engine:
         frames = out.shape[0]
         if frames > self.max_block:
             raise StateError(f"block of {frames} frames is larger than max_block {self.max_block}")
-        rv, ch = self.reverb, self.chorus
-        render_block(
-            frames,
-            out,
-            self.vi,
-            self.vf,
-            self.conn,
-            self.cscale,
-            self.chan,
-            self.poly,
-            self.pool,
-            self.interp_table,
-            self.cmd_i,
-            self.cmd_f,
-            self.counts,
-            self._fin_block,
-            self.params,
-            self._acc,
-            self._has,
-            self._bus,
-            self._vbuf,
-            rv.buf,
-            rv.ints,
-            rv.flts,
-            ch.buf,
-            ch.ints,
-            ch.flts,
-        )
+        arrays = self.pin_arrays()  # the block call's order, less the pool, then the scratch
+        render_block(frames, out, *arrays[:6], self.pool, *arrays[6:-1])
         n = int(self.counts[1])
         self._finished[self._n_finished : self._n_finished + n] = self._fin_block[:n]
         self._n_finished += n
