@@ -263,7 +263,7 @@ class MidiPorts:
             "received": self.received,
             "filtered": self.filtered,
             "errors": self.errors,
-            "overflowed": self.overflowed,
+            "overflowed": self.overflowed + (self._jack_gate.lost if self._jack_gate else 0),
             "queued": len(self._queue),
         }
 
@@ -285,7 +285,7 @@ class MidiPorts:
             if self._jack is not None:
                 self._jack_inputs = tuple((i, p.midi_in) for i, p in enumerate(self._ports))
                 ports = [port for _, port in self._jack_inputs]
-                self._jack_gate = JackMidiGate(self._jack, ports, self._process)
+                self._jack_gate = JackMidiGate(self._jack, ports, self._process, self._native)
                 self._jack.activate()
         except BaseException:
             self._close_inputs()
@@ -416,6 +416,9 @@ class MidiPorts:
                 client.deactivate()
             except jack.JackError as e:
                 log.debug("deactivating the JACK MIDI client: %s", e)
+        if self._jack_gate is not None:
+            self._jack_gate.close()  # its reader: no callback writes for it any more
+            self._jack_gate = None
         for port in self._ports:
             if port.stamper is None:  # a JACK port: gone with its client
                 continue
@@ -467,6 +470,18 @@ class MidiPorts:
                 got = True
         if got:
             self._wake.set()
+
+    def _native(self, k: int, data: bytes, frame: int, jack_us: int) -> None:
+        # The JACK MIDI reader thread (JackMidiGate): an event the native process callback
+        # copied, with its frame and JACK time; queued as _process queues one.
+        inputs = self._jack_inputs
+        if k >= len(inputs):
+            return  # raced stop()
+        if len(self._queue) >= MAX_QUEUED:
+            self.overflowed += 1
+            return
+        self._queue.append((self._deliver_jack, inputs[k][0], data, frame, jack_us))
+        self._wake.set()
 
     def _callback(self, event: tuple[list[int], float], index: int) -> None:
         # RtMidi's thread (JACK: the real-time one): read the clock, queue, wake. Nothing else.

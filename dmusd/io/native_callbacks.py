@@ -67,8 +67,23 @@ JACK_PY_PROCESS = 0  # address of the Python process callback: int(nframes, arg)
 JACK_PORT_GET_BUFFER = 1  # address of jack_port_get_buffer
 JACK_EVENT_COUNT = 2  # address of jack_midi_get_event_count
 JACK_PORT_COUNT = 3  # how many ports follow
-JACK_PYTHON_CYCLES = 4  # cycles handed to Python
-JACK_PORTS = 8  # the jack_port_t pointers from here on
+JACK_PYTHON_CYCLES = 4  # cycles handed to Python (an event too long for a record)
+JACK_EVENT_GET = 5  # address of jack_midi_event_get
+JACK_LAST_FRAME_TIME = 6  # address of jack_last_frame_time
+JACK_FRAMES_TO_TIME = 7  # address of jack_frames_to_time
+JACK_CLIENT_PTR = 8  # the jack_client_t
+WRITE = 9  # address of libc's write(): the wake-up of the MIDI input thread
+WAKE_FD = 10  # the eventfd it waits on (-1: none)
+ONE = 11  # holds 1: what is written to the eventfd
+EVENT = 12  # jack_midi_event_t, filled by jack_midi_event_get (time, size, buffer pointer)
+MIDI_WRITTEN = 16  # records written to the ring, ever
+MIDI_READ = 17  # records the input thread took, ever
+MIDI_LOST = 18  # events the full ring refused
+MIDI_RING = 19  # the ring's first slot
+MIDI_CAPACITY = 20  # records the ring holds
+JACK_PORTS = 24  # the jack_port_t pointers from here on; the ring after them
+MIDI_RECORD = 12  # slots a record: port, frame, JACK time (us), size, then the bytes
+MIDI_BYTES = 8 * (MIDI_RECORD - 4)  # the longest event a record holds (longer: Python)
 
 
 def call_address(restype):
@@ -91,6 +106,16 @@ def call_address(restype):
 _call_i32 = call_address(types.int32)
 _call_i64 = call_address(types.int64)
 _call_u32 = call_address(types.uint32)
+
+
+@intrinsic
+def _pointer(typingctx, address):
+    """An int64 address as a void pointer (for carray)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], ir.IntType(8).as_pointer())
+
+    return types.voidptr(types.int64), codegen
 
 
 @intrinsic
@@ -171,11 +196,50 @@ JACK_PROCESS_SIGNATURE = types.int32(types.uint32, types.voidptr)
 
 @cfunc(JACK_PROCESS_SIGNATURE, cache=True)
 def jack_midi_process(nframes, arg):  # pragma: no cover
-    ports = carray(arg, (JACK_PORTS,), np.int64)[JACK_PORT_COUNT]
-    state = carray(arg, (JACK_PORTS + ports,), np.int64)
+    head = carray(arg, (JACK_PORTS,), np.int64)
+    ports = head[JACK_PORT_COUNT]
+    state = carray(arg, (head[MIDI_RING] + MIDI_RECORD * head[MIDI_CAPACITY],), np.int64)
+    # A cycle whose events all fit a record is copied into the ring here, with no Python: a
+    # thread holding the GIL cannot delay the JACK cycle. Only a cycle with a longer event (a
+    # long SysEx) is handed to Python whole, as before.
+    total = 0
     for i in range(ports):
         buffer = _call_i64(state[JACK_PORT_GET_BUFFER], (state[JACK_PORTS + i], nframes))
-        if _call_u32(state[JACK_EVENT_COUNT], (buffer,)) > 0:
-            state[JACK_PYTHON_CYCLES] += 1
-            return _call_i32(state[JACK_PY_PROCESS], (nframes, np.int64(0)))
+        count = _call_u32(state[JACK_EVENT_COUNT], (buffer,))
+        for k in range(count):
+            _call_i32(state[JACK_EVENT_GET], (_address_of(state, EVENT), buffer, np.uint32(k)))
+            if state[EVENT + 1] > MIDI_BYTES:
+                state[JACK_PYTHON_CYCLES] += 1
+                return _call_i32(state[JACK_PY_PROCESS], (nframes, np.int64(0)))
+        total += count
+    if total == 0:
+        return 0
+    start = _call_u32(state[JACK_LAST_FRAME_TIME], (state[JACK_CLIENT_PTR],))
+    capacity = state[MIDI_CAPACITY]
+    for i in range(ports):
+        buffer = _call_i64(state[JACK_PORT_GET_BUFFER], (state[JACK_PORTS + i], nframes))
+        count = _call_u32(state[JACK_EVENT_COUNT], (buffer,))
+        for k in range(count):
+            written = state[MIDI_WRITTEN]
+            if written - state[MIDI_READ] >= capacity:
+                state[MIDI_LOST] += 1
+                continue
+            _call_i32(state[JACK_EVENT_GET], (_address_of(state, EVENT), buffer, np.uint32(k)))
+            frame = np.uint32(start + (state[EVENT] & 0xFFFFFFFF))
+            r = state[MIDI_RING] + MIDI_RECORD * (written % capacity)
+            state[r] = i
+            state[r + 1] = frame
+            state[r + 2] = _call_i64(state[JACK_FRAMES_TO_TIME], (state[JACK_CLIENT_PTR], frame))
+            size = state[EVENT + 1]
+            state[r + 3] = size
+            data = carray(_pointer(state[EVENT + 2]), (size,), np.uint8)
+            for j in range(MIDI_RECORD - 4):
+                word = 0
+                for b in range(8):
+                    if 8 * j + b < size:
+                        word |= np.int64(data[8 * j + b]) << (8 * b)
+                state[r + 4 + j] = word
+            state[MIDI_WRITTEN] = written + 1  # after the record: the reader sees it whole
+    if state[WAKE_FD] >= 0:
+        _call_i64(state[WRITE], (state[WAKE_FD], _address_of(state, ONE), np.int64(8)))
     return 0
