@@ -1,5 +1,6 @@
-"""ControlLogic, heard through a SynthStream: pitch, bend and tuning, key groups, retrigger,
-pedals, channel-mode messages, resets, programs and banks, layering and stereo pairs."""
+"""The control logic (engine/note_logic.py), heard through a SynthStream: pitch, bend and
+tuning, key groups, retrigger, pedals, channel-mode messages, resets, programs and banks,
+layering and stereo pairs."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ STATE = (
     ("stats", "i64", 1),
     ("pf", "f64", 1),
 )
-# R: the engine (Engine.render_arrays), in render_block's order, less the pool (banked)
+# R: the engine (Engine.pin_arrays), in render_block's order, less the pool (banked)
 ENGINE = (
     ("vi", "i64", 2),
     ("vf", "f64", 2),
