@@ -21,6 +21,7 @@ import time
 
 from dmusd.banks import load_bank
 from dmusd.banks.download import build_bank_downloads
+from dmusd.banks.memory_budget import budget_bytes
 from dmusd.banks.model import Bank
 from dmusd.errors import ConfigError
 from dmusd.io.file_sink import FileSink
@@ -121,6 +122,7 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
         interpolation=INTERPOLATION[args.interp],
         reverb=not args.no_effects,
         chorus=not args.no_effects,
+        sample_budget=budget_bytes(args.sample_memory),
     )
     clock = SampleCountClock(rate)
     port = PortDMus(SynthMiniport(config), clock)
@@ -179,6 +181,8 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
 def run(args: argparse.Namespace) -> int:
     if args.block < 1:
         raise ConfigError(f"block size {args.block} must be at least 1 frame", key="--block")
+    if args.sample_memory < 0:
+        raise ConfigError(f"{args.sample_memory} MiB is negative", key="--sample-memory")
     figures = render_song(args)
     peak = figures["peak"]
     note = f", peak {20 * math.log10(peak):.1f} dBFS" if peak > 0 else ", silent"
@@ -217,4 +221,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "boost of +6 dB comes on top)",
     )
     p.add_argument("--block", type=int, default=1024, help="frames per Render call (default 1024)")
+    p.add_argument(
+        "--sample-memory",
+        type=int,
+        default=0,
+        metavar="MB",
+        help="MiB the bank's samples may take (default 0: as a pin's, from the machine's memory)",
+    )
     p.set_defaults(func=run)
