@@ -89,7 +89,7 @@ def engine_time(voices: int, seconds: float, effects: bool, rich: bool = True) -
     rng = np.random.default_rng(1)
     n = 4800
     wave = 0.5 * np.sin(2 * np.pi * np.arange(n) / 96) + 0.05 * rng.standard_normal(n)
-    offset = engine.add_wave(wave)
+    offset = engine.pool.add_wave(wave)
     conns = articulation() if rich else plain_articulation()
     for ch in range(16):
         engine.controller(ch, 91, 40)

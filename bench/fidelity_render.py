@@ -47,6 +47,7 @@ def _render_dmusd(song: Path, out: Path, bank: Path, rate: int, volume: float) -
         interp="cubic",
         no_effects=True,
         volume=volume,
+        sample_memory=0,
     )
     with contextlib.redirect_stderr(io.StringIO()):
         figures = render_song(args)

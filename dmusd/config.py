@@ -54,6 +54,7 @@ class PinConfig:
     volume_db: float = 0.0  # KSPROPERTY_SYNTH_VOLUME, -200..20
     port_names: tuple[str, ...] = ()  # one per channel group; () = f"{name} {group}"
     capture: bool = False  # also a capture output port that re-emits what came in
+    sample_memory_mb: int = 0  # MiB the pin's banks may hold, 0..1048576; 0 = from the machine
 
     def __post_init__(self) -> None:
         # Fill the default port names here so every PinConfig, parsed or built in code, carries
@@ -381,6 +382,7 @@ _PIN = {
     "volume_db": _float(-200.0, 20.0),
     "port_names": _strings(_string(empty=False, limit=63, forbid=":")),  # ALSA's port name size
     "capture": _bool,
+    "sample_memory_mb": _int(0, 1 << 20),
 }
 _CONTROL = {"socket": _socket}
 _LOGGING = {"level": _choice("debug", "info", "warning", "error")}

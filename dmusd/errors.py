@@ -106,3 +106,19 @@ class Interrupted(DmusdError):
         super().__init__(message, where=where)
         self.signum = signum
         self.exit_code = 128 + signum
+
+
+class SampleMemoryError(PropertyError):
+    """A download does not fit the pin's sample-memory budget (`sample_memory_mb`)."""
+
+    def __init__(self, pin: str, size: int, used: int, budget: int) -> None:
+        super().__init__(
+            "STATUS_INSUFFICIENT_RESOURCES",
+            f"pin {pin!r}: a wave of {_mb(size)} does not fit its sample memory budget of "
+            f"{_mb(budget)} ({_mb(used)} in use)",
+        )
+        self.pin, self.size, self.used, self.budget = pin, size, used, budget
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB" if size >= 1 << 20 else f"{size} bytes"

@@ -16,9 +16,10 @@ reload(config): everything that can fail is built first (every new bank parsed a
 buffers, new or re-opened pins built and filled) and only then are the running pins touched;
 any error leaves the old state playing. Volume and effects change in place. A changed bank list
 keeps its unchanged head and downloads the rest anew before the old ones are unloaded, so no
-note is cut. A pin whose channel groups, voice budget or interpolation change is re-opened: a
-new synth replaces the old one and the notes sounding on it are cut. Reload makes each pin
-exactly what the config says: banks loaded and volumes set over the socket since are dropped.
+note is cut. A pin whose channel groups, voice budget, interpolation or sample memory budget
+change is re-opened: a new synth replaces the old one and the notes sounding on it are cut.
+Reload makes each pin exactly what the config says: banks loaded and volumes set over the
+socket since are dropped.
 The sample rate belongs to the audio device and cannot change by reload.
 """
 
@@ -50,10 +51,11 @@ def wanted_banks(pin: PinConfig) -> list[str]:
 
 def needs_reopen(old: PinConfig, new: PinConfig) -> bool:
     """Whether going from `old` to `new` needs a new synth (which cuts the notes sounding)."""
-    return (old.channel_groups, old.voices, old.interpolation) != (
+    return (old.channel_groups, old.voices, old.interpolation, old.sample_memory_mb) != (
         new.channel_groups,
         new.voices,
         new.interpolation,
+        new.sample_memory_mb,
     )
 
 

@@ -49,3 +49,12 @@ class ManualClock:
 
     def GetTime(self) -> int:
         return self.now
+
+
+def resident_mb() -> float:
+    """This process's resident set (VmRSS of /proc/self/status), in MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS in /proc/self/status")

@@ -91,6 +91,7 @@ def renders(tmp_path_factory) -> dict[str, np.ndarray]:
         interp="cubic",
         no_effects=True,
         volume=0.0,
+        sample_memory=0,
     )
     render_song(args)
     assert shutil.which("fluidsynth"), "FluidSynth is part of the test environment (.ci/setup)"

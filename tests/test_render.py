@@ -234,6 +234,16 @@ def test_a_corrupt_bank_is_one_line_naming_the_file(capsys, tmp_path):
     assert code == 1 and err.count("\n") == 1 and str(bad) in err and "Traceback" not in err
 
 
+def test_a_bank_beyond_the_sample_memory_budget_is_one_line(capsys, tmp_path):
+    song, out = MIDI / "test-c-major-scale.mid", tmp_path / "x.wav"
+    code, err = render(capsys, song, out, "--bank", TIMGM, "--sample-memory", 2)
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert "STATUS_INSUFFICIENT_RESOURCES" in err and "budget of 2.0 MiB" in err
+    assert not out.exists()
+    code, err = render(capsys, song, out, "--sample-memory", -1)
+    assert code == 2 and "--sample-memory: -1 MiB is negative" in err
+
+
 @pytest.mark.parametrize("rate", [22050, 44100, 96000])
 def test_other_sample_rates_keep_pitch_and_time(capsys, tmp_path, banks, rate):
     out = tmp_path / "r.wav"

@@ -15,7 +15,12 @@ back. The rules DirectMusic states, and how they hold here:
   data goes into the engine's sample pool and `Wave.samples` becomes a view of it; the decoded
   copy is dropped. The manager keeps each wave's pool offset, so a pool that grew (a new array)
   or a new engine (a re-opened synth) gets fresh views, and a freed wave's span goes back to the
-  pool for later downloads.
+  pool for later downloads. With a stream's engine a late collector (`late_collector.py`)
+  frees what an unload retired once the engine lets go of it, and the pool gives the pages
+  back to the system.
+- A budget: the pin's waves together may hold `budget` bytes of samples; a wave download beyond
+  it is refused (SampleMemoryError, STATUS_INSUFFICIENT_RESOURCES) before it enters the pool,
+  and `free_memory` (SYNTH_STATS.FreeMemory) is what is left of it.
 - Publishing is the simple thread-safe way: each change builds a new immutable `InstrumentTable`
   and replaces `self.table` in one attribute assignment, then tells `on_publish` (the stream,
   which prepares the compiled call's tables from it on this same control thread). The engine
@@ -42,10 +47,16 @@ from dmusd.banks.download import (
     build_bank_downloads,
     parse_download,
 )
+from dmusd.banks.late_collector import LateCollector
+from dmusd.banks.memory_budget import default_budget
 from dmusd.banks.model import F_INSTRUMENT_DRUMS, Instrument, Wave
-from dmusd.errors import PropertyError
+from dmusd.errors import PropertyError, SampleMemoryError
 
 _EMPTY = np.zeros(0, dtype=np.float32)
+
+
+def _no_voice_plays(offset: int) -> bool:
+    return False
 
 
 @dataclass(slots=True, frozen=True)
@@ -68,17 +79,23 @@ class InstrumentTable:
 
 
 class SamplePool(Protocol):
-    """Where downloaded sample data lives: the engine (Engine.add_wave and its pool)."""
+    """Where downloaded sample data lives: the engine's pool (synth/engine/sample_pool.py)."""
 
-    pool: np.ndarray
+    array: np.ndarray
 
     def add_wave(self, samples: np.ndarray) -> int: ...
 
     def free_wave(self, offset: int, length: int) -> None: ...
 
-    def pool_view(self, offset: int, length: int) -> np.ndarray: ...
+    def view(self, offset: int, length: int) -> np.ndarray: ...
 
     def reserve(self, waves: int, samples: int) -> None: ...
+
+
+class Engine(Protocol):
+    """What a manager attaches to: a sample pool, and whether a voice reads a wave of it."""
+
+    pool: SamplePool
 
     def plays(self, offset: int) -> bool: ...
 
@@ -106,7 +123,13 @@ class _InstrumentEntry:
 class DownloadManager:
     """DLS downloads of one pin, by handle."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, name: str = "synth", budget: int | None = None, collect_every: float | None = None
+    ) -> None:
+        self.name = name  # the pin's, for messages
+        # bytes of sample data the downloads may hold (the default: from the machine's memory)
+        self.budget = default_budget() if budget is None else budget
+        self._bytes = 0  # sample_memory, kept as waves come and go
         self._lock = threading.Lock()
         self._next_handle = 1
         self._waves: dict[int, _WaveEntry] = {}  # live waves by dwDLId
@@ -117,21 +140,25 @@ class DownloadManager:
         # Written by the engine: the table generation it renders with (None: no engine attached).
         self.engine_generation: int | None = None
         self._store: SamplePool | None = None
+        self._plays: Callable[[int], bool] = _no_voice_plays  # whether a voice reads an offset
         self._pool: np.ndarray | None = None  # the pool array the waves' views are of
         # Called with each new table, under the manager's lock (control threads only).
         self.on_publish: Callable[[InstrumentTable], None] | None = None
         self._batch = 0  # > 0: inside batch(), on_publish waits for its end
+        # with an engine that renders on its own (a stream), unloaded waves are freed later
+        self._late = None if collect_every is None else LateCollector(collect_every)
 
-    def attach(self, store: SamplePool) -> None:
-        """Keep sample data in `store`'s pool from now on; the waves already here move in
+    def attach(self, engine: Engine) -> None:
+        """Keep sample data in `engine`'s pool from now on; the waves already here move in
         (a re-opened synth's new engine gets a copy of each, and the old pool goes with the
         old engine)."""
+        store, plays = engine.pool, engine.plays
         with self._lock:
             held = list(self._held())
             offsets = [store.add_wave(entry.wave.samples) for entry in held]
             for entry, offset in zip(held, offsets, strict=True):
                 entry.offset = offset
-            self._store, self._pool = store, None
+            self._store, self._plays, self._pool = store, plays, None
             self._point_views()
 
     def reserve(self, waves: int, samples: int) -> None:
@@ -169,11 +196,15 @@ class DownloadManager:
             raise PropertyError(
                 "STATUS_OBJECT_NAME_COLLISION", f"wave download id {parsed.dl_id} is already loaded"
             )
+        size = parsed.wave.nbytes
+        if self._bytes + size > self.budget:
+            raise SampleMemoryError(self.name, size, self._bytes, self.budget)
         entry = _WaveEntry(parsed.dl_id, parsed.wave, handle)
         if self._store is not None:
             entry.offset = self._store.add_wave(parsed.wave.samples)
-            entry.wave.samples = self._store.pool_view(entry.offset, parsed.wave.frames)
+            entry.wave.samples = self._store.view(entry.offset, parsed.wave.frames)
             self._point_views()  # the pool may have grown: the other views are of the old one
+        self._bytes += size
         self._waves[parsed.dl_id] = entry
         self._wave_handles[handle] = entry
 
@@ -212,6 +243,7 @@ class DownloadManager:
                 if not entry.users:
                     self._retire(entry, self.table.generation)
             self._collect()
+            self._collect_later()
 
     def _retire(self, entry: _WaveEntry, generation: int) -> None:
         entry.retired_at = generation
@@ -245,9 +277,21 @@ class DownloadManager:
     # --- freeing ---------------------------------------------------------------------------------
     def collect(self) -> int:
         """Free retired waves that no voice and no visible table can reach; returns bytes freed.
-        Call it from a control thread (it also runs on every download and unload)."""
+        Call it from a control thread (it also runs on every download and unload, and on the
+        late collector's thread while unloaded waves wait)."""
         with self._lock:
             return self._collect()
+
+    def _collect_again(self) -> bool:
+        """The late collector's round: free what can go; whether something still waits."""
+        self.collect()
+        with self._lock:
+            return bool(self._retired)
+
+    def _collect_later(self) -> None:
+        """Something retired could not be freed yet: have the late collector retry (lock held)."""
+        if self._retired and self._late is not None:
+            self._late.start(self._collect_again)
 
     def _collect(self) -> int:
         freed = 0
@@ -255,10 +299,9 @@ class DownloadManager:
         seen = self.engine_generation
         for entry in self._retired:
             reachable = seen is not None and seen < entry.retired_at
-            played = (
-                entry.offset >= 0 and self._store is not None and self._store.plays(entry.offset)
-            )
-            if entry.wave.voices or reachable or played:
+            # plays() scans every voice: only ask it for waves no table reaches any more, or a
+            # bank's unload (every wave retired, none freeable yet) is quadratic in its waves
+            if entry.wave.voices or reachable or (entry.offset >= 0 and self._plays(entry.offset)):
                 keep.append(entry)
             else:
                 freed += entry.wave.nbytes
@@ -268,6 +311,7 @@ class DownloadManager:
                     self._store.free_wave(entry.offset, frames)
                     entry.offset = -1
         self._retired = keep
+        self._bytes -= freed
         return freed
 
     def _held(self) -> Iterator[_WaveEntry]:
@@ -281,19 +325,24 @@ class DownloadManager:
         """After the pool array changed, make every wave's samples a view of the new one, so
         no stale view keeps the old array (a second copy) alive."""
         store = self._store
-        if store is None or store.pool is self._pool:
+        if store is None or store.array is self._pool:
             return
-        self._pool = store.pool
+        self._pool = store.array
         for entry in self._held():
             if entry.offset >= 0:
-                entry.wave.samples = store.pool_view(entry.offset, entry.wave.frames)
+                entry.wave.samples = store.view(entry.offset, entry.wave.frames)
 
     # --- inspection ------------------------------------------------------------------------------
     @property
     def sample_memory(self) -> int:
         """Bytes of sample data held: live waves, unloaded ones instruments still use, and
         retired ones a voice still plays."""
-        return sum(e.wave.nbytes for e in self._held())
+        return self._bytes
+
+    @property
+    def free_memory(self) -> int:
+        """Bytes of the budget downloads can still take (SYNTH_STATS.FreeMemory)."""
+        return max(self.budget - self._bytes, 0)
 
     @property
     def handles(self) -> list[int]:

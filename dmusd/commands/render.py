@@ -105,6 +105,7 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
         reverb=not args.no_effects,
         chorus=not args.no_effects,
         volume_db=args.volume,  # KSPROPERTY_SYNTH_VOLUME, as a DirectMusic client sets it
+        sample_memory_mb=args.sample_memory,
     )
     clock = SampleCountClock(rate)
     events = song.events
@@ -179,6 +180,8 @@ def render_to_file(args: argparse.Namespace) -> dict[str, float]:
 def run(args: argparse.Namespace) -> int:
     if args.block < 1:
         raise ConfigError(f"block size {args.block} must be at least 1 frame", key="--block")
+    if args.sample_memory < 0:
+        raise ConfigError(f"{args.sample_memory} MiB is negative", key="--sample-memory")
     if not args.max_length > 0:
         raise ConfigError(f"{args.max_length} must be a positive number of seconds",
                           key="--max-length")  # fmt: skip
@@ -228,6 +231,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "boost of +6 dB comes on top)",
     )
     p.add_argument("--block", type=int, default=1024, help="frames per Render call (default 1024)")
+    p.add_argument(
+        "--sample-memory",
+        type=int,
+        default=0,
+        metavar="MB",
+        help="MiB the bank's samples may take (default 0: as a pin's, from the machine's memory)",
+    )
     p.add_argument(
         "--max-length",
         type=float,

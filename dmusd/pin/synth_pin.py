@@ -30,6 +30,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from dmusd.banks.download import bank_download_count, build_bank_downloads
+from dmusd.banks.memory_budget import budget_bytes
 from dmusd.config import PinConfig
 from dmusd.kernel.clock import IMasterClock
 from dmusd.kernel.ks import PropertyRequest, PropertyResult
@@ -66,6 +67,8 @@ def synth_config(pin: PinConfig, rate: int) -> SynthConfig:
         interpolation=INTERPOLATION[pin.interpolation],
         reverb=pin.reverb,
         chorus=pin.chorus,
+        name=pin.name,
+        sample_budget=budget_bytes(pin.sample_memory_mb),
     )
 
 

@@ -205,8 +205,8 @@ class TableBuilder:
         offset = self._fixed_waves.get(wave)
         if offset is not None:
             return offset
-        downloaded = self.engine.pool_offset(wave.samples) >= 0
-        offset = self.engine.add_wave(wave.samples)
+        downloaded = self.engine.pool.offset_of(wave.samples) >= 0
+        offset = self.engine.pool.add_wave(wave.samples)
         if not downloaded:
             self._fixed_waves[wave] = offset
         return offset

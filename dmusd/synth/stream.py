@@ -19,7 +19,8 @@ each change builds the compiled call's instrument tables on the control thread t
 (instrument_tables.py) and publishes them for the next block; Render tells the manager which
 generation the engine now uses, so sample data is freed only when nothing can reach it.
 The manager keeps the samples in the engine's pool (their one copy), placed at download time,
-and moves them to a new engine when the synth is re-opened. A stream may instead be given a
+within the pin's sample budget (SynthConfig.sample_budget, SYNTH_STATS.FreeMemory is what is
+left), and moves them to a new engine when the synth is re-opened. A stream may instead be given a
 fixed instrument source (a loaded Bank), which then takes the place of the downloads.
 
 Settings are per stream, read and written by the miniport's property handlers: volume and boost
@@ -31,14 +32,14 @@ busy mix off the rail), voices, channel groups, sample rate and effects
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from dmusd.banks.download_manager import DownloadManager, InstrumentTable
+from dmusd.banks.memory_budget import default_budget
 from dmusd.errors import ConfigError
 from dmusd.kernel.allocator import AllocatorMXF
 from dmusd.kernel.clock import IMasterClock, LatencyClock, SampleClock
@@ -60,6 +61,7 @@ DEFAULT_BOOST = 600  # 1/100 dB: the DDI's default VOLUMEBOOST (+6 dB)
 # song would live in the master limiter; with it, dense GM files peak near -5 dBFS.
 MIX_HEADROOM = 1200
 VOLUME_FLOOR = P.VOLUME_FLOOR  # 1/100 dB: silence
+COLLECT_EVERY = 0.1  # seconds between tries to free unloaded waves a block or a voice still holds
 INTERPOLATION = {"linear": L.INTERP_LINEAR, "cubic": L.INTERP_CUBIC, "sinc": L.INTERP_SINC}
 
 
@@ -74,6 +76,8 @@ class SynthConfig:
     reverb: bool = True
     chorus: bool = True
     max_block: int = 4096
+    name: str = "synth"  # the pin's, for messages
+    sample_budget: int = field(default_factory=default_budget)  # bytes the downloads may hold
 
     def __post_init__(self) -> None:
         if not 8000 <= self.rate <= 192000:
@@ -87,21 +91,15 @@ class SynthConfig:
             )
         if self.interpolation not in INTERPOLATION.values():
             raise ConfigError(f"unknown interpolation mode {self.interpolation}")
+        if self.sample_budget < 0:
+            raise ConfigError(
+                f"sample memory budget {self.sample_budget} is negative", key="sample_budget"
+            )
 
     @property
     def engine_voices(self) -> int:
         """Engine slots: the budget plus spares for voices fading out after a quick-stop."""
         return self.voices + max(self.voices // 2, 16)
-
-
-def free_memory() -> int:
-    """Bytes downloads can still take (SYNTH_STATS.FreeMemory, a DWORD): the sample pool grows
-    on demand, so this is the memory the system has available, capped at 4 GiB - 1."""
-    try:
-        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError):
-        return 0
-    return min(available, 0xFFFFFFFF)
 
 
 @dataclass(slots=True)
@@ -131,7 +129,9 @@ class SynthStream(MXF):
         super().__init__(allocator)
         self.master_clock = master_clock
         self.config = config or SynthConfig()
-        self.downloads = DownloadManager()
+        self.downloads = DownloadManager(
+            self.config.name, self.config.sample_budget, collect_every=COLLECT_EVERY
+        )
         self.downloads.on_publish = self._downloads_published
         self._source = instruments  # a fixed source, or None: the downloads
         self._tables = _NO_TABLES  # what the compiled call plays now
@@ -161,7 +161,9 @@ class SynthStream(MXF):
         self.engine.set_reverb(enabled=config.reverb)
         self.engine.set_chorus(enabled=config.chorus)
         self.engine.set_limiter(enabled=True)
-        self.downloads.attach(self.engine)  # downloaded samples live in its pool, once
+        # downloaded samples live in its pool, once, within the pin's budget
+        self.downloads.budget = config.sample_budget
+        self.downloads.attach(self.engine)
         pin = PinState(
             self.engine, config.channel_groups, config.voices, config.interpolation, self.ring
         )
@@ -179,9 +181,9 @@ class SynthStream(MXF):
         self.input.to_sample = self.sample_clock.RefTimeToSample
         self.latency_clock = LatencyClock(self.sample_clock)
         self.native = PinDescriptor(
-            pin.arrays, self.engine.pin_arrays(), self._tables.arrays, self.engine.pool
+            pin.arrays, self.engine.pin_arrays(), self._tables.arrays, self.engine.pool.array
         )
-        self.engine.on_pool = lambda pool: self._publish(self._tables)
+        self.engine.pool.on_grow = lambda array: self._publish(self._tables)
         self._rebuild_tables()
         self._apply_gain()
 
@@ -240,7 +242,7 @@ class SynthStream(MXF):
         def published() -> None:
             self._tables = tables
 
-        self.native.publish(tables.arrays, self.engine.pool, self._lock, published)
+        self.native.publish(tables.arrays, self.engine.pool.array, self._lock, published)
 
     # -- volume (KSPROPERTY_SYNTH_VOLUME / VOLUMEBOOST, 1/100 dB) ------------------------------
     @property
@@ -432,7 +434,7 @@ class SynthStream(MXF):
     def running_stats(self) -> dict[str, float]:
         """Averages since the last entry into RUN: voices, CPU % (x100 as SYNTH_STATS wants),
         lost notes; the peak level (1/100 dB, the mix before the limiter) since the last call;
-        free memory in bytes."""
+        free memory: bytes of the sample budget downloads can still take (a DWORD)."""
         stats = self._stats
         seconds = stats.frames / self.config.rate
         voices = stats.voice_frames / stats.frames if stats.frames else 0.0
@@ -444,5 +446,5 @@ class SynthStream(MXF):
             "cpu_per_voice": 100.0 * cpu / voices if voices else 0.0,
             "lost_notes": self.lost_notes - stats.lost_base,
             "peak_volume": VOLUME_FLOOR if peak <= 0.0 else 2000.0 * math.log10(peak),
-            "free_memory": free_memory(),
+            "free_memory": min(self.downloads.free_memory, 0xFFFFFFFF),
         }

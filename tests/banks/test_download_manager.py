@@ -196,9 +196,9 @@ def test_downloaded_samples_live_only_in_the_engine_pool():
     assert len(waves) >= 3
     for wave in waves.values():
         # a view of the pool as it is now (no stale view keeps an older array alive)
-        assert wave.samples.base is engine.pool and not wave.samples.flags.owndata
+        assert wave.samples.base is engine.pool.array and not wave.samples.flags.owndata
     frames = sum(w.frames for w in waves.values())
-    assert engine.pool_used == L.GUARD + frames + L.GUARD * len(waves)  # each wave once
+    assert engine.pool.used == L.GUARD + frames + L.GUARD * len(waves)  # each wave once
     assert manager.sample_memory == 4 * frames
     originals = [r.wave for i in bank.instruments.values() for r in i.regions]
     for wave in waves.values():  # 16-bit data survives the round trip exactly
@@ -211,11 +211,11 @@ def test_first_notes_find_downloaded_waves_in_place():
     manager = DownloadManager()
     manager.attach(engine)
     download_instruments(manager, list(bank.instruments.values()))
-    used = engine.pool_used
+    used = engine.pool.used
     for wave in _pooled(manager).values():
-        offset = engine.add_wave(wave.samples)  # what a voice's first note asks
-        assert np.shares_memory(engine.pool_view(offset, wave.frames), wave.samples)
-    assert engine.pool_used == used
+        offset = engine.pool.add_wave(wave.samples)  # what a voice's first note asks
+        assert np.shares_memory(engine.pool.view(offset, wave.frames), wave.samples)
+    assert engine.pool.used == used
 
 
 def test_a_freed_wave_gives_its_pool_span_to_the_next_download(kit):
@@ -225,15 +225,15 @@ def test_a_freed_wave_gives_its_pool_span_to_the_next_download(kit):
     wave_handle, inst_handle = _load(manager, kit)
     manager.engine_uses(manager.table.generation)  # the engine can reach the kit
     wave = manager.table.find(kit.patch).regions[0].wave
-    used, frames = engine.pool_used, wave.frames
+    used, frames = engine.pool.used, wave.frames
     manager.unload(inst_handle)
     manager.unload(wave_handle)
-    assert wave.frames == frames and engine.pool_used == used  # still reachable
+    assert wave.frames == frames and engine.pool.used == used  # still reachable
     manager.engine_uses(manager.table.generation)
     assert manager.collect() == 4 * frames and wave.frames == 0
-    assert engine.pool_used == L.GUARD and not engine.pool[:used].any()
+    assert engine.pool.used == L.GUARD and not engine.pool.array[:used].any()
     _load(manager, kit, wave_id=3, inst_id=4)
-    assert engine.pool_used == used  # the same span again, not a second one
+    assert engine.pool.used == used  # the same span again, not a second one
 
 
 def test_a_wave_a_voice_still_plays_keeps_its_pool_span(kit):
@@ -242,7 +242,7 @@ def test_a_wave_a_voice_still_plays_keeps_its_pool_span(kit):
     manager.attach(engine)
     wave_handle, inst_handle = _load(manager, kit)
     wave = manager.table.find(kit.patch).regions[0].wave
-    offset = engine.add_wave(wave.samples)
+    offset = engine.pool.add_wave(wave.samples)
     data = wave.samples.copy()
     wave.acquire()  # a voice plays it
     manager.unload(inst_handle)
@@ -250,10 +250,10 @@ def test_a_wave_a_voice_still_plays_keeps_its_pool_span(kit):
     manager.engine_uses(manager.table.generation)
     assert manager.collect() == 0
     _load(manager, kit, wave_id=3, inst_id=4)  # a new download must not land on it
-    assert np.array_equal(engine.pool_view(offset, len(data)), data)
+    assert np.array_equal(engine.pool.view(offset, len(data)), data)
     wave.release()
     assert manager.collect() == data.nbytes
-    assert not engine.pool[offset : offset + len(data)].any()
+    assert not engine.pool.array[offset : offset + len(data)].any()
 
 
 def test_a_new_engine_gets_the_samples_and_the_old_pool_is_let_go(kit):
@@ -263,10 +263,10 @@ def test_a_new_engine_gets_the_samples_and_the_old_pool_is_let_go(kit):
     _load(manager, kit)
     wave = manager.table.find(kit.patch).regions[0].wave
     data = wave.samples.copy()
-    old_pool = weakref.ref(old.pool)
+    old_pool = weakref.ref(old.pool.array)
     new = Engine()
     manager.attach(new)  # a re-opened synth
-    assert wave.samples.base is new.pool and np.array_equal(wave.samples, data)
+    assert wave.samples.base is new.pool.array and np.array_equal(wave.samples, data)
     del old
     gc.collect()
     assert old_pool() is None  # no view of it is left
@@ -277,11 +277,11 @@ def test_a_refused_download_leaves_the_pool_as_it_was(kit):
     manager = DownloadManager()
     manager.attach(engine)
     _load(manager, kit)
-    used = engine.pool_used
+    used = engine.pool.used
     with pytest.raises(PropertyError):  # the same dwDLId again
         manager.download(build_wave_download(kit.regions[0].wave, 1))
     bad = bytearray(build_wave_download(kit.regions[0].wave, 7))
     bad[12:16] = (len(bad) + 1).to_bytes(4, "little")  # cbSize past the buffer
     with pytest.raises(BankError):
         manager.download(bytes(bad))
-    assert engine.pool_used == used and engine.pool_free == 0
+    assert engine.pool.used == used and engine.pool.free == 0

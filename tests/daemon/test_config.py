@@ -118,6 +118,7 @@ def test_values_are_read_and_ints_are_accepted_for_floats():
         voices = 4096
         volume_db = -200
         reverb = false
+        sample_memory_mb = 300
         [logging]
         level = "debug"
         """
@@ -128,6 +129,7 @@ def test_values_are_read_and_ints_are_accepted_for_floats():
     assert config.midi == MidiConfig("alsa", "synth box")
     assert config.pins[0].port_names == ("lead 1", "lead 2", "lead 3")
     assert config.pins[0].reverb is False and config.pins[0].chorus is True
+    assert config.pins[0].sample_memory_mb == 300
     assert config.logging.level == "debug"
 
 
@@ -183,7 +185,7 @@ voices = 0
 AUDIO_KEYS = "backend, device, sample_rate, period, schedule_ahead_ms, client_name, on_server_loss"
 PIN_KEYS = (
     "name, channel_groups, voices, banks, interpolation, reverb, chorus, volume_db, port_names, "
-    "capture"
+    "capture, sample_memory_mb"
 )
 BAD = [
     (SECOND_PIN_VOICES, "dmusd.toml:14: pins[1].voices: must be 1..4096, got 0"),
@@ -365,6 +367,14 @@ BAD = [
     (
         '[[pins]]\nname = "a"\nport_names = ["b 1"]\n[[pins]]\nname = "b"',
         'dmusd.toml:5: pins[1].name: duplicate port name (pins[0].port_names[0]), got "b 1"',
+    ),
+    (
+        '[[pins]]\nname = "a"\nsample_memory_mb = -1',
+        "dmusd.toml:3: pins[0].sample_memory_mb: must be 0..1048576, got -1",
+    ),
+    (
+        '[[pins]]\nname = "a"\nsample_memory_mb = 1.5',
+        "dmusd.toml:3: pins[0].sample_memory_mb: must be an integer, got 1.5",
     ),
     ("pins = []", "dmusd.toml:1: pins: must hold at least one pin, got []"),
     (

@@ -254,17 +254,19 @@ def test_a_bank_is_held_once_in_the_engine_pool(rig_of):
     waves = _waves(stream)
     assert len(waves) > 100
     # every wave's samples are a view of the engine's pool: no other copy is kept
-    copies = [w for w in waves if w.samples.flags.owndata or w.samples.base is not engine.pool]
+    copies = [
+        w for w in waves if w.samples.flags.owndata or w.samples.base is not engine.pool.array
+    ]
     assert copies == []
     frames = sum(w.frames for w in waves)
-    used = engine.pool_used
+    used = engine.pool.used
     assert used == L.GUARD * (len(waves) + 1) + frames
     assert stream.downloads.sample_memory == 4 * frames
     # the first note of a wave finds it in place
     rig.send("gm", 1, 0xC0, ORGAN)
     rig.send("gm", 1, 0x90, 60, 100)
     assert rms_db(rig.render(0.2)[RATE // 10 :]) > -40
-    assert engine.pool_used == used
+    assert engine.pool.used == used
 
 
 def test_a_bank_download_never_holds_every_buffer_at_once(tmp_path):
@@ -293,17 +295,17 @@ def test_a_download_that_fails_half_way_gives_its_pool_space_back(rig_of, banks)
     live = rig.service.pins["a"]
     stream = live.stream
     rig.render(0.01)
-    used, memory = stream.engine.pool_used, stream.downloads.sample_memory
+    used, memory = stream.engine.pool.used, stream.downloads.sample_memory
     good = instrument(make_patch(5), region(ones(5000)))
     bad = instrument(make_patch(6), region(ones(6000)))
     bad.regions[0].wsmp = WaveSample(60, 0, 0, 0, (Loop(0, 5990, 100),))  # past the wave's end
     parsed = ParsedBank("half", bank_of(good, bad), False, (0, 0))
     with pytest.raises(PropertyError, match="outside the wave"):
         live.download(parsed, 99)
-    assert stream.engine.pool_used > used  # its waves went in before the instrument failed
+    assert stream.engine.pool.used > used  # its waves went in before the instrument failed
     rig.render(0.01)  # the engine moves past the tables that showed the good instrument
     stream.downloads.collect()
-    assert stream.engine.pool_used == used and stream.downloads.sample_memory == memory
+    assert stream.engine.pool.used == used and stream.downloads.sample_memory == memory
     assert stream.downloads.table.find(make_patch(5)).regions[0].wave.frames > 0  # the sine
 
 

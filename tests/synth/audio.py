@@ -29,7 +29,7 @@ def sine_wave(engine: Engine, period: int, cycles: int = 1, phase: float = 0.0) 
     """Add `cycles` cycles of a sine with an integer period: a seamless loop. (offset, length)"""
     n = period * cycles
     data = np.sin(2.0 * np.pi * np.arange(n) / period + phase)
-    return engine.add_wave(data), n
+    return engine.pool.add_wave(data), n
 
 
 def articulation(

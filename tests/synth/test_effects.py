@@ -15,7 +15,7 @@ def burst_through_reverb(time=1.0, hf_ratio=1.0, enabled=True, seconds=2.5):
     engine = make_engine()
     engine.set_reverb(enabled=enabled, time=time, hf_ratio=hf_ratio, mix=1.0)
     rng = np.random.default_rng(7)
-    offset = engine.add_wave(rng.uniform(-1, 1, 480))  # 10 ms of noise, one-shot
+    offset = engine.pool.add_wave(rng.uniform(-1, 1, 480))  # 10 ms of noise, one-shot
     engine.controller(0, 91, 127)
     engine.start(VoiceSpec(offset, 480, RATE, key=60, velocity=127, unity_note=60))
     return engine.render(int(seconds * RATE)).astype(np.float64)
@@ -97,7 +97,7 @@ def test_effect_settings_are_checked():
 def test_a_silent_tail_is_flushed_to_exact_zero():
     engine = make_engine()
     engine.set_reverb(enabled=True, time=0.3, mix=1.0)
-    offset = engine.add_wave(np.ones(480))
+    offset = engine.pool.add_wave(np.ones(480))
     engine.controller(0, 91, 127)
     engine.start(VoiceSpec(offset, 480, RATE, key=60, velocity=127, unity_note=60))
     engine.render(RATE // 2)
@@ -114,7 +114,7 @@ def test_idle_effects_skip_work_without_changing_a_sample():
         engine = make_engine()
         engine.set_reverb(enabled=True, time=0.3, mix=1.0)
         engine.set_chorus(enabled=True, mix=1.0)
-        offset = engine.add_wave(np.ones(480))
+        offset = engine.pool.add_wave(np.ones(480))
         engine.controller(0, 91, 127)
         engine.controller(0, 93, 127)
         for start in (0, 4 * RATE):

@@ -15,7 +15,7 @@ from .audio import RATE, articulation, looped_voice, make_engine
 
 def test_voice_slots_run_out_and_come_back():
     engine = make_engine(max_voices=2)
-    ones = engine.add_wave(np.ones(64))
+    ones = engine.pool.add_wave(np.ones(64))
     a = engine.start(looped_voice(ones, 64))
     b = engine.start(looped_voice(ones, 64))
     assert engine.free_count == 0 and engine.active_count == 2
@@ -33,7 +33,7 @@ def test_voice_slots_run_out_and_come_back():
 
 def test_a_stale_command_does_not_reach_the_slots_next_note():
     engine = make_engine(max_voices=1)
-    ones = engine.add_wave(np.ones(64))
+    ones = engine.pool.add_wave(np.ones(64))
     v = engine.start(looped_voice(ones, 64))
     engine.quick_stop(v)
     engine.render(1000)
@@ -46,7 +46,7 @@ def test_a_stale_command_does_not_reach_the_slots_next_note():
 
 def test_bad_specs_are_refused_with_where():
     engine = make_engine()
-    ones = engine.add_wave(np.ones(64))
+    ones = engine.pool.add_wave(np.ones(64))
     with pytest.raises(BankError, match="not in the sample pool"):
         engine.start(VoiceSpec(ones, 10_000_000, RATE, key=60, velocity=100))
     with pytest.raises(BankError, match="art2"):
@@ -60,7 +60,7 @@ def test_bad_specs_are_refused_with_where():
 
 def test_loop_outside_the_wave_plays_as_one_shot():
     engine = make_engine()
-    ones = engine.add_wave(np.ones(100))
+    ones = engine.pool.add_wave(np.ones(100))
     v = engine.start(looped_voice(ones, 100, loop_start=90, loop_length=50))
     engine.render(1000)
     assert v in engine.finished.tolist()
@@ -68,7 +68,7 @@ def test_loop_outside_the_wave_plays_as_one_shot():
 
 def test_all_notes_off_releases_and_all_sound_off_stops_one_channel():
     engine = make_engine()
-    ones = engine.add_wave(np.ones(64))
+    ones = engine.pool.add_wave(np.ones(64))
     rel = articulation(
         (C.CONN_SRC_NONE, 0, C.CONN_DST_EG1_RELEASETIME, 0, C.timecents_scale(2.0)),
         without=(C.CONN_DST_EG1_RELEASETIME,),
@@ -86,7 +86,7 @@ def test_all_notes_off_releases_and_all_sound_off_stops_one_channel():
 
 def test_render_longer_than_max_block_and_finished_accumulate():
     engine = make_engine(max_block=256)
-    offset = engine.add_wave(np.ones(300))
+    offset = engine.pool.add_wave(np.ones(300))
     voices = [engine.start(VoiceSpec(offset, 300, RATE, key=60, velocity=127), t) for t in (0, 700)]
     out = engine.render(2000)
     assert out.shape == (2000, 2)
@@ -96,7 +96,7 @@ def test_render_longer_than_max_block_and_finished_accumulate():
 
 def test_channel_pressure_and_poly_pressure_reach_connections():
     engine = make_engine()
-    ones = engine.add_wave(np.ones(64))
+    ones = engine.pool.add_wave(np.ones(64))
     conns = articulation(
         (C.CONN_SRC_CHANNELPRESSURE, 0, C.CONN_DST_GAIN, 0, C.gain_scale(-12.0)),
         (C.CONN_SRC_POLYPRESSURE, 0, C.CONN_DST_GAIN, 0, C.gain_scale(-12.0)),
@@ -125,47 +125,7 @@ def test_reset_channel_restores_gm_values():
     assert engine.chan[0, C.CONN_SRC_CC7] == 100 / 128
 
 
-# -- the sample pool -------------------------------------------------------------------------
-def test_a_wave_already_in_the_pool_is_not_copied_again():
-    engine = make_engine(pool_samples=64)
-    data = np.linspace(-1.0, 1.0, 40)
-    offset = engine.add_wave(data)
-    used = engine.pool_used
-    view = engine.pool_view(offset, 40)
-    assert np.shares_memory(view, engine.pool) and np.allclose(view, data)
-    assert engine.add_wave(view) == offset and engine.pool_used == used
-    # the pool grows: the old view reads the old copy and is still known by its offset
-    big = engine.add_wave(np.ones(1000))
-    assert not np.shares_memory(view, engine.pool)
-    assert engine.add_wave(view) == offset and engine.pool_used == big + 1000 + L.GUARD
-    assert np.array_equal(engine.pool_view(offset, 40), view)
-    # an equal array that is not a view of this engine's pool is a new wave
-    other = make_engine()
-    assert other.add_wave(view) == L.GUARD and other.pool_used == L.GUARD + 40 + L.GUARD
-
-
-def test_freed_spans_are_cleared_merged_and_reused_first():
-    engine = make_engine(pool_samples=4096)
-    a = engine.add_wave(np.ones(100))
-    b = engine.add_wave(np.full(50, 0.5))
-    c = engine.add_wave(np.ones(30))
-    end = engine.pool_used
-    engine.free_wave(a, 100)
-    assert not engine.pool[a : a + 100].any() and engine.pool_free == 100 + L.GUARD
-    d = engine.add_wave(np.full(60, -0.5))  # first fit: in a's hole, with its guard after
-    assert d == a and engine.pool_used == end
-    assert not engine.pool[d + 60 : d + 60 + L.GUARD].any()
-    assert engine.pool_free == 100 - 60
-    engine.free_wave(b, 50)  # joins the rest of a's hole
-    assert engine.pool_free == 100 - 60 + 50 + L.GUARD
-    engine.free_wave(c, 30)  # the last wave: the holes before the end go with it
-    assert engine.pool_used == d + 60 + L.GUARD and engine.pool_free == 0
-    assert np.all(engine.pool[d : d + 60] == np.float32(-0.5))
-    assert not engine.pool[d + 60 :].any()  # every sample that is no wave's is zero
-    with pytest.raises(StateError, match="not in the sample pool"):
-        engine.free_wave(end, 10)
-
-
+# -- the sample pool (its own tests: test_sample_pool.py) -------------------------------------
 def test_a_wave_placed_in_a_hole_plays_as_one_appended_does():
     def play(engine, offset):
         engine.start(looped_voice(offset, 480, loop_start=100, loop_length=380))
@@ -173,10 +133,10 @@ def test_a_wave_placed_in_a_hole_plays_as_one_appended_does():
 
     wave = np.sin(np.arange(480) * 0.05)
     fresh = make_engine()
-    reference = play(fresh, fresh.add_wave(wave))
+    reference = play(fresh, fresh.pool.add_wave(wave))
     reused = make_engine()
-    hole = reused.add_wave(np.ones(800))
-    reused.add_wave(np.ones(100))  # keeps the hole inside the pool
-    reused.free_wave(hole, 800)
-    assert reused.add_wave(wave) == hole
+    hole = reused.pool.add_wave(np.ones(800))
+    reused.pool.add_wave(np.ones(100))  # keeps the hole inside the pool
+    reused.pool.free_wave(hole, 800)
+    assert reused.pool.add_wave(wave) == hole
     assert np.array_equal(play(reused, hole), reference) and np.abs(reference).max() > 0.1

@@ -42,7 +42,7 @@ def eg1(delay=0.0, attack=0.0, hold=0.0, decay=0.0, sustain=100.0, release=0.0, 
 def level(conns, frames, release_at=None, velocity=127, key=60):
     """Render a DC loop through the articulation; return the gain curve (1.0 = 0 dB)."""
     engine = make_engine()
-    ones = engine.add_wave(np.ones(64))
+    ones = engine.pool.add_wave(np.ones(64))
     v = engine.start(looped_voice(ones, 64, connections=conns, velocity=velocity, key=key))
     if release_at is not None:
         engine.release(v, release_at)
@@ -129,7 +129,7 @@ def test_velocity_scales_attack_and_key_scales_decay():
 
 def test_voice_ends_when_release_is_done():
     engine = make_engine()
-    ones = engine.add_wave(np.ones(64))
+    ones = engine.pool.add_wave(np.ones(64))
     v = engine.start(looped_voice(ones, 64, connections=eg1(release=0.1)))
     engine.release(v, 100)
     engine.render(100 + int(0.1 * RATE) - 200)

@@ -58,7 +58,7 @@ def test_random_articulations_render_finite_audio(blocks, loop, key, velocity):
     engine = make_engine(max_voices=4)
     engine.set_reverb(enabled=True)
     engine.set_chorus(enabled=True)
-    offset = engine.add_wave(np.sin(np.arange(500) * 0.3))
+    offset = engine.pool.add_wave(np.sin(np.arange(500) * 0.3))
     conns = np.concatenate([engine_defaults(), C.connections_array(blocks).reshape(-1, 5)])
     v = engine.start(
         looped_voice(

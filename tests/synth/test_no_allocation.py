@@ -19,7 +19,7 @@ from tests.synth.audio import looped_voice, make_engine
 
 def per_render(voices, commands):
     e = make_engine(max_voices=32)
-    ones = e.add_wave(np.ones(64))
+    ones = e.pool.add_wave(np.ones(64))
     for i in range(voices):
         e.start(looped_voice(ones, 64, key=40 + i, channel=i % 4), offset=i)
     e.set_reverb(enabled=True)

@@ -544,11 +544,11 @@ def test_a_reopened_synth_keeps_its_downloads_in_the_new_engines_pool():
     synth = midi.stream
     held = synth.downloads.table.find(make_patch(0)).regions[0].wave
     data = held.samples.copy()
-    old_pool = synth.engine.pool
+    old_pool = synth.engine.pool.array
     assert held.samples.base is old_pool
     synth.reopen(voices=8)  # a new engine
-    assert synth.engine.pool is not old_pool
-    assert held.samples.base is synth.engine.pool and np.array_equal(held.samples, data)
+    assert synth.engine.pool.array is not old_pool
+    assert held.samples.base is synth.engine.pool.array and np.array_equal(held.samples, data)
     for pin in (wave, midi):
         pin.SetState(KSSTATE.RUN)
     midi.put_bytes(note_on(A4), 0, 1)

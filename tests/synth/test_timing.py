@@ -16,7 +16,7 @@ NOTE_TIMES = (1234, 5000, 7777)
 
 def score(engine):
     """(time, call) pairs; each call takes the engine and a block-relative offset."""
-    ones = engine.add_wave(np.ones(64))
+    ones = engine.pool.add_wave(np.ones(64))
     offset, length = sine_wave(engine, 97, cycles=3, phase=0.5)
     wobble = articulation(
         (C.CONN_SRC_LFO, 0, C.CONN_DST_PITCH, 0, C.cents_scale(30.0)),
@@ -102,7 +102,7 @@ def test_notes_start_at_their_sample(block):
 def test_dry_note_starts_exactly_without_effects():
     for start in (0, 1, 63, 64, 65, 999, 1000, 4321):
         engine = make_engine()
-        ones = engine.add_wave(np.ones(64))
+        ones = engine.pool.add_wave(np.ones(64))
         engine.start(looped_voice(ones, 64), start)
         out = engine.render(6000)[:, 0]
         assert np.all(out[:start] == 0.0), start
@@ -111,7 +111,7 @@ def test_dry_note_starts_exactly_without_effects():
 
 def test_release_and_sources_take_effect_at_their_sample():
     engine = make_engine()
-    ones = engine.add_wave(np.ones(64))
+    ones = engine.pool.add_wave(np.ones(64))
     v = engine.start(looped_voice(ones, 64))
     engine.controller(0, 7, 0, offset=3001)  # CC7 -> -96 dB from here on
     out = engine.render(4000)[:, 0]
@@ -131,7 +131,7 @@ def test_every_interpolation_and_loop_kind_is_block_size_independent(mode):
     def run(block):
         engine = make_engine()
         offset, length = sine_wave(engine, 37, cycles=3)
-        one_shot = engine.add_wave(np.linspace(1.0, -1.0, 3000))
+        one_shot = engine.pool.add_wave(np.linspace(1.0, -1.0, 3000))
         engine.start(looped_voice(offset, length, interpolation=mode, fine_tune=13.0))
         engine.start(looped_voice(one_shot, 3000, interpolation=mode, key=67, loop_type=-1))
         v = engine.start(

@@ -25,7 +25,7 @@ CENTRE = np.cos(np.pi / 4)
 
 def test_quick_stop_fades_within_a_few_ms_without_a_step():
     engine = make_engine()
-    ones = engine.add_wave(np.ones(64))
+    ones = engine.pool.add_wave(np.ones(64))
     v = engine.start(looped_voice(ones, 64))
     engine.quick_stop(v, 5000)
     x = engine.render(8000)[:, 0].astype(np.float64)
@@ -42,7 +42,7 @@ def test_quick_stop_fades_within_a_few_ms_without_a_step():
 
 def test_eg1_shutdown_time_shortens_the_quick_stop():
     engine = make_engine()
-    ones = engine.add_wave(np.ones(64))
+    ones = engine.pool.add_wave(np.ones(64))
     choke = articulation(
         (C.CONN_SRC_NONE, 0, C.CONN_DST_EG1_SHUTDOWNTIME, 0, C.timecents_scale(0.001)),
     )
@@ -110,7 +110,7 @@ def test_loop_after_an_attack_part():
     engine = make_engine()
     attack = np.linspace(0.0, -0.7, 333)
     loop = np.sin(2 * np.pi * np.arange(200) / 100)
-    offset = engine.add_wave(np.concatenate([attack, loop]))
+    offset = engine.pool.add_wave(np.concatenate([attack, loop]))
     engine.start(looped_voice(offset, 533, loop_start=333, loop_length=200))
     x = engine.render(RATE // 2)[:, 0].astype(np.float64)[1000:]
     assert abs(cents(zero_crossing_frequency(x), 480.0)) < 3.0
@@ -120,7 +120,7 @@ def test_loop_after_an_attack_part():
 def test_release_loop_plays_on_to_the_end_after_note_off():
     engine = make_engine()
     wave = np.concatenate([np.ones(1000), np.full(2000, 0.5)])
-    offset = engine.add_wave(wave)
+    offset = engine.pool.add_wave(wave)
     long_release = articulation(
         (C.CONN_SRC_NONE, 0, C.CONN_DST_EG1_RELEASETIME, 0, C.timecents_scale(20.0)),
         without=(C.CONN_DST_EG1_RELEASETIME,),
@@ -149,7 +149,7 @@ def test_release_loop_plays_on_to_the_end_after_note_off():
 
 def test_forward_loop_keeps_looping_in_release():
     engine = make_engine()
-    offset = engine.add_wave(np.concatenate([np.ones(500), np.zeros(500)]))
+    offset = engine.pool.add_wave(np.concatenate([np.ones(500), np.zeros(500)]))
     rel = articulation(
         (C.CONN_SRC_NONE, 0, C.CONN_DST_EG1_RELEASETIME, 0, C.timecents_scale(10.0)),
         without=(C.CONN_DST_EG1_RELEASETIME,),
@@ -162,7 +162,7 @@ def test_forward_loop_keeps_looping_in_release():
 
 def test_one_shot_ends_at_the_wave_end():
     engine = make_engine()
-    offset = engine.add_wave(np.ones(1000))
+    offset = engine.pool.add_wave(np.ones(1000))
     v = engine.start(VoiceSpec(offset, 1000, RATE, key=72, velocity=127, unity_note=60), 100)
     x = engine.render(2000)[:, 0]
     # one octave up: 1000 samples play in 500
@@ -218,7 +218,7 @@ def test_eg2_sweeps_the_filter():
 @pytest.mark.parametrize("cc10", [0, 16, 32, 64, 96, 127])
 def test_equal_power_pan(cc10):
     engine = make_engine()
-    ones = engine.add_wave(np.ones(64))
+    ones = engine.pool.add_wave(np.ones(64))
     engine.controller(0, 10, cc10)
     engine.start(looped_voice(ones, 64))
     out = engine.render(2000)[-1].astype(np.float64)
@@ -246,7 +246,7 @@ def test_velocity_volume_expression_and_wsmp_attenuation(
     velocity, cc7, cc11, attenuation_db, expected_db
 ):
     engine = make_engine()
-    ones = engine.add_wave(np.ones(64))
+    ones = engine.pool.add_wave(np.ones(64))
     engine.controller(0, 7, cc7)
     engine.controller(0, 11, cc11)
     attenuation = round(attenuation_db * 655360)
@@ -257,7 +257,7 @@ def test_velocity_volume_expression_and_wsmp_attenuation(
 
 def test_master_volume_and_peak():
     engine = make_engine()
-    ones = engine.add_wave(np.ones(64))
+    ones = engine.pool.add_wave(np.ones(64))
     engine.start(looped_voice(ones, 64))
     engine.render(1000)
     assert engine.peak() == pytest.approx(CENTRE, rel=1e-5)

@@ -12,9 +12,6 @@ thread that hands work to it), as with the DDK sample synth's event queue under 
 from __future__ import annotations
 
 import math
-import threading
-import weakref
-from collections.abc import Callable
 
 import numpy as np
 
@@ -29,6 +26,7 @@ from dmusd.synth.engine.interpolation import make_table
 from dmusd.synth.engine.native_pin import render_pin
 from dmusd.synth.engine.pin_render import engine_busy
 from dmusd.synth.engine.render import render_block
+from dmusd.synth.engine.sample_pool import SamplePool
 from dmusd.synth.engine.voice_setup import free_slot, setup_voice
 from dmusd.synth.engine.voice_spec import VoiceSpec
 
@@ -81,13 +79,7 @@ class Engine:
         self.cscale = np.zeros((max_voices, L.MAX_CONNECTIONS, 2), dtype=np.float64)
         self.chan = np.zeros((channels, L.N_SOURCES), dtype=np.float64)
         self.poly = np.zeros((channels, 128), dtype=np.float64)
-        self.pool = np.zeros(max(pool_samples, 4 * L.GUARD), dtype=np.float32)
-        self.pool_used = L.GUARD
-        self._holes: list[tuple[int, int]] = []  # (offset, samples) freed below pool_used
-        self._pool_lock = threading.Lock()
-        # every pool array this engine made, while a view still keeps one alive
-        self._pools: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
-        self._pools[id(self.pool)] = self.pool
+        self.pool = SamplePool(pool_samples)  # the waves its voices read
         self.interp_table = make_table()
         self.cmd_i = np.zeros((max_commands, L.CMD_NI), dtype=np.int64)
         self.cmd_f = np.zeros(max_commands, dtype=np.float64)
@@ -112,116 +104,11 @@ class Engine:
         self.set_chorus(enabled=True, in_gain_db=0.0, mix=0.5)
         self._prepare_cache: dict[int, tuple[object, np.ndarray, np.ndarray, float]] = {}
         self._scratch = np.zeros((max_block, 2), dtype=np.float32)  # the pin call's block
-        # told of each new pool array (a pin's compiled call must render from it next)
-        self.on_pool: Callable[[np.ndarray], None] | None = None
         self._serial = 0
         self.master_volume = 0
         limiter_settings(self.params, sample_rate, enabled=False)
         for ch in range(channels):
             self._reset_channel_now(ch)
-
-    # --- samples ---------------------------------------------------------------------------------
-    # The pool is one float32 array the block call reads: each wave sits in it with GUARD zeros
-    # on either side, and every sample that is not a wave's is zero (freed spans are cleared).
-    # Offsets never move: the pool grows by a bigger copy of its used part, and a freed span
-    # goes to a hole list that later waves fill first.
-    def add_wave(self, samples: np.ndarray) -> int:
-        """Place a mono wave (float, -1..1) in the pool; returns its offset for VoiceSpec.
-
-        A wave already in the pool (a `pool_view`, of this pool or one it grew from) is not
-        copied again: its offset comes back. Otherwise the data goes to the first hole it fits,
-        or at the end; when the pool must grow, a bigger copy replaces it and the next render()
-        uses it. Placing is serialised by a lock: control threads take it to download, the
-        audio thread only for a wave no download placed (a fixed instrument source).
-        """
-        offset = self.pool_offset(samples)
-        if offset >= 0:
-            return offset
-        data = np.asarray(samples, dtype=np.float32).reshape(-1)
-        with self._pool_lock:
-            offset = self._place(data.size)
-            self.pool[offset : offset + data.size] = data
-        return offset
-
-    def reserve(self, waves: int, samples: int) -> None:
-        """Make room at the end of the pool for `waves` waves of `samples` in all, in one
-        growth: a bank loaded wave by wave then never copies the pool on the way."""
-        with self._pool_lock:
-            self._grow(self.pool_used + samples + waves * L.GUARD)
-
-    def pool_view(self, offset: int, length: int) -> np.ndarray:
-        """The samples of the wave at `offset` (a view: the pool is their only copy). A view
-        outlives a growth of the pool and reads the old copy: take a new one after add_wave."""
-        return self.pool[offset : offset + length]
-
-    def free_wave(self, offset: int, length: int) -> None:
-        """Give the span of a wave no voice plays any more back to the pool (cleared to zero,
-        so a later wave finds its guard there)."""
-        if offset < L.GUARD or length < 0 or offset + length > self.pool_used:
-            raise StateError(f"wave [{offset}, {offset + length}) is not in the sample pool")
-        with self._pool_lock:
-            self.pool[offset : offset + length] = 0.0
-            holes = [*self._holes, (offset, length + L.GUARD)]
-            holes.sort()
-            merged: list[tuple[int, int]] = []
-            for start, size in holes:  # neighbours join into one hole
-                if merged and merged[-1][0] + merged[-1][1] >= start:
-                    last, last_size = merged[-1]
-                    merged[-1] = (last, max(last_size, start + size - last))
-                else:
-                    merged.append((start, size))
-            if merged and merged[-1][0] + merged[-1][1] >= self.pool_used:
-                self.pool_used = merged.pop()[0]  # a hole at the end shortens the pool
-            self._holes = merged
-
-    @property
-    def pool_free(self) -> int:
-        """Samples in holes below the end of the used pool."""
-        return sum(size for _, size in self._holes)
-
-    def pool_offset(self, samples: object) -> int:
-        """The offset of a view into this engine's pool (or an older copy of it); -1 if not."""
-        base = getattr(samples, "base", None)
-        if (
-            base is None
-            or self._pools.get(id(base)) is not base
-            or samples.dtype != np.float32
-            or samples.ndim != 1
-            or not samples.flags.c_contiguous
-        ):
-            return -1
-        start = samples.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-        return start // samples.itemsize
-
-    def _place(self, size: int) -> int:
-        """Room for `size` samples and the guard after them: first fit in a hole, else the end.
-        Called with the pool lock held."""
-        need = size + L.GUARD
-        for i, (start, room) in enumerate(self._holes):
-            if room >= need:
-                if room > need:
-                    self._holes[i] = (start + need, room - need)
-                else:
-                    del self._holes[i]
-                return start
-        end = self.pool_used + need
-        if end > self.pool.size:
-            self._grow(max(end, 2 * self.pool.size))
-        offset = self.pool_used
-        self.pool_used = end  # the guard after this wave is the one before the next
-        return offset
-
-    def _grow(self, size: int) -> None:
-        """A pool of `size` samples replaces this one (pool lock held). np.zeros maps fresh
-        zero pages: the unused tail costs no memory until a wave is written there."""
-        if size <= self.pool.size:
-            return
-        bigger = np.zeros(size, dtype=np.float32)
-        bigger[: self.pool_used] = self.pool[: self.pool_used]
-        self._pools[id(bigger)] = bigger
-        self.pool = bigger
-        if self.on_pool is not None:
-            self.on_pool(bigger)
 
     # --- voices ----------------------------------------------------------------------------------
     def start(self, spec: VoiceSpec, offset: int = 0) -> int:
@@ -233,7 +120,7 @@ class Engine:
         if not 0 <= spec.channel < self.channels:
             raise StateError(f"channel {spec.channel} is outside 0..{self.channels - 1}")
         end = spec.wave_offset + spec.wave_length
-        if spec.wave_offset < L.GUARD or spec.wave_length < 1 or end > self.pool_used:
+        if spec.wave_offset < L.GUARD or spec.wave_length < 1 or end > self.pool.used:
             raise BankError(
                 f"wave [{spec.wave_offset}, {end}) is not in the sample pool",
                 chunk="wave",
@@ -401,7 +288,7 @@ class Engine:
         if frames > self.max_block:
             raise StateError(f"block of {frames} frames is larger than max_block {self.max_block}")
         arrays = self.pin_arrays()  # the block call's order, less the pool, then the scratch
-        render_block(frames, out, *arrays[:6], self.pool, *arrays[6:-1])
+        render_block(frames, out, *arrays[:6], self.pool.array, *arrays[6:-1])
         n = int(self.counts[1])
         self._finished[self._n_finished : self._n_finished + n] = self._fin_block[:n]
         self._n_finished += n
@@ -444,7 +331,8 @@ class Engine:
 
     def pin_arrays(self) -> tuple:
         """The arrays of the block call in its order, less the sample pool (which a growth
-        replaces: see on_pool), then a scratch block: what a pin's compiled call renders with."""
+        replaces: see SamplePool.on_grow), then a scratch block: what a pin's compiled call
+        renders with."""
         rv, ch = self.reverb, self.chorus
         return (
             self.vi,

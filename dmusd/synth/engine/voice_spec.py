@@ -17,7 +17,7 @@ _DEFAULTS = connections_array(DLS2_DEFAULTS)
 class VoiceSpec:
     """A voice to start.
 
-    wave_offset / wave_length: where the wave sits in the engine's sample pool (Engine.add_wave);
+    wave_offset / wave_length: where the wave sits in the engine's sample pool (pool.add_wave);
     sample_rate: the wave's rate in Hz. loop_type: LOOP_NONE, LOOP_FORWARD or LOOP_RELEASE with
     loop_start / loop_length in samples (a loop that does not fit the wave plays as a one-shot,
     as ddksynth does). unity_note and fine_tune (cents) and attenuation (wsmp lAttenuation,
