@@ -245,6 +245,29 @@ def test_bank_download_and_unload_while_notes_play(daemon, harness):
     assert not bad["ok"] and daemon.process.poll() is None
 
 
+def test_while_notes_sound_the_audio_callback_runs_no_python(daemon, harness):
+    h = harness
+    r = h.rate
+    h.disconnect_midi()
+    h.connect_midi(port_of(daemon, "a 1"))
+    start = (h.frame_time // h.period + 4) * h.period
+    h.record(start, int(2.0 * r))
+    h.play([(start + f, m) for f, m in held_note(0, int(1.8 * r))])
+    h.wait_until(start + int(0.5 * r))
+    first = daemon.ctl("status")["result"]["audio"]
+    h.wait_until(start + int(1.5 * r))
+    later = daemon.ctl("status")["result"]["audio"]
+    rec = h.wait_recorded()[:, 0]
+    python = (first["python_callbacks"], later["python_callbacks"])
+    print(f"native {first['native']} -> {later['native']}; Python callbacks {python}")
+    assert later["native"]["on"] and later["native"]["blocks"] > first["native"]["blocks"]
+    # a second of playing: every period rendered natively, none in Python
+    assert later["python_callbacks"] == first["python_callbacks"]
+    assert later["callbacks"] - first["callbacks"] >= 0.9 * r / h.period
+    levels = window_levels(rec, int(0.2 * r), int(1.7 * r), int(0.02 * r))
+    assert levels.min() > 0.5 * np.median(levels)  # and the note sounds throughout
+
+
 # -- config errors, server loss, shutdown ----------------------------------------------------
 def test_a_bad_config_stops_start_up_with_code_2(tmp_path):
     bad = tmp_path / "dmusd.toml"
@@ -288,26 +311,3 @@ def test_sigterm_exits_cleanly(daemon, harness):
     assert not harness.midi_ports_of(f"^{CLIENT} MIDI:")
     assert not os.path.exists(daemon.socket)
     assert r > 0
-
-
-def test_while_notes_sound_the_audio_callback_runs_no_python(daemon, harness):
-    h = harness
-    r = h.rate
-    h.disconnect_midi()
-    h.connect_midi(port_of(daemon, "a 1"))
-    start = (h.frame_time // h.period + 4) * h.period
-    h.record(start, int(2.0 * r))
-    h.play([(start + f, m) for f, m in held_note(0, int(1.8 * r))])
-    h.wait_until(start + int(0.5 * r))
-    first = daemon.ctl("status")["result"]["audio"]
-    h.wait_until(start + int(1.5 * r))
-    later = daemon.ctl("status")["result"]["audio"]
-    rec = h.wait_recorded()[:, 0]
-    python = (first["python_callbacks"], later["python_callbacks"])
-    print(f"native {first['native']} -> {later['native']}; Python callbacks {python}")
-    assert later["native"]["on"] and later["native"]["blocks"] > first["native"]["blocks"]
-    # a second of playing: every period rendered natively, none in Python
-    assert later["python_callbacks"] == first["python_callbacks"]
-    assert later["callbacks"] - first["callbacks"] >= 0.9 * r / h.period
-    levels = window_levels(rec, int(0.2 * r), int(1.7 * r), int(0.02 * r))
-    assert levels.min() > 0.5 * np.median(levels)  # and the note sounds throughout
