@@ -49,12 +49,14 @@ def drop_stale_cache(dispatchers: list[CPUDispatcher]) -> int:
         except OSError:
             pass
         try:
+            # made first: a fresh cache folder gets its stamp now, or the next run would take
+            # this run's fresh compile for a stale one and compile everything again
+            folder.mkdir(parents=True, exist_ok=True)
             for entry in folder.iterdir():
                 stem = entry.name.split(".", 1)[0]
                 if entry.suffix in (".nbi", ".nbc") and stem in stems:
                     entry.unlink(missing_ok=True)
                     removed += 1
-            folder.mkdir(parents=True, exist_ok=True)
             stamp.write_text(digest)
         except OSError as error:
             log.debug("numba cache folder %s not refreshed: %s", folder, error)

@@ -16,22 +16,17 @@ import math
 import numpy as np
 
 from dmusd.errors import BankError, ConfigError, StateError
-from dmusd.synth.effects.chorus import Chorus, chorus_process
+from dmusd.synth.effects.chorus import Chorus
 from dmusd.synth.effects.limiter import limiter_settings
-from dmusd.synth.effects.reverb import Reverb, reverb_process
+from dmusd.synth.effects.reverb import Reverb
 from dmusd.synth.engine import connections as C
 from dmusd.synth.engine import layout as L
-from dmusd.synth.engine.cache import drop_stale_cache
 from dmusd.synth.engine.interpolation import make_table
-from dmusd.synth.engine.native_pin import render_pin
 from dmusd.synth.engine.pin_render import engine_busy
 from dmusd.synth.engine.render import render_block
 from dmusd.synth.engine.sample_pool import SamplePool
 from dmusd.synth.engine.voice_setup import free_slot, setup_voice
 from dmusd.synth.engine.voice_spec import VoiceSpec
-
-# before the first call loads anything from disk
-drop_stale_cache([render_block, render_pin, reverb_process, chorus_process])
 
 _PREPARE_CACHE = 4096  # converted connection lists kept (one per region in use)
 _DEFAULT_CC = {7: 100, 10: 64, 11: 127}  # GM power-on controller values

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from numba import njit
 
-_OPTIONS = {"nogil": True, "cache": True, "_nrt": False}
+# no_cfunc_wrapper: nothing takes these functions' C addresses (the C entries are cfuncs)
+_OPTIONS = {"nogil": True, "cache": True, "_nrt": False, "no_cfunc_wrapper": True}
 
 
 def realtime(func):

@@ -83,7 +83,7 @@ def _flush(out, cursor, until, frames, S, R) -> int:
     return cursor
 
 
-@realtime
+@realtime_inline  # into the C entry (native_pin.render_pin): one compiled tree, optimised once
 def pin_render(frames, out, position, running, S, T, R) -> None:
     """Mix `frames` frames of the pin from stream sample `position` into out[:frames]."""
     ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
