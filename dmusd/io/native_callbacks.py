@@ -31,6 +31,8 @@ from llvmlite import ir
 from numba import carray, cfunc, njit, types
 from numba.extending import intrinsic
 
+from dmusd.synth.engine.pointer import pointer
+
 # -- the shared state ----------------------------------------------------------------------------
 # PortAudio output (SleepGate.state)
 PY_CALLBACK = 0  # address of the Python callback: int(out, frames, time_info, flags)
@@ -106,16 +108,6 @@ def call_address(restype):
 _call_i32 = call_address(types.int32)
 _call_i64 = call_address(types.int64)
 _call_u32 = call_address(types.uint32)
-
-
-@intrinsic
-def _pointer(typingctx, address):
-    """An int64 address as a void pointer (for carray)."""
-
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], ir.IntType(8).as_pointer())
-
-    return types.voidptr(types.int64), codegen
 
 
 @intrinsic
@@ -232,7 +224,7 @@ def jack_midi_process(nframes, arg):  # pragma: no cover
             state[r + 2] = _call_i64(state[JACK_FRAMES_TO_TIME], (state[JACK_CLIENT_PTR], frame))
             size = state[EVENT + 1]
             state[r + 3] = size
-            data = carray(_pointer(state[EVENT + 2]), (size,), np.uint8)
+            data = carray(pointer(state[EVENT + 2]), (size,), np.uint8)
             for j in range(MIDI_RECORD - 4):
                 word = 0
                 for b in range(8):

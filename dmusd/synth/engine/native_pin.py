@@ -25,12 +25,11 @@ import threading
 import time
 
 import numpy as np
-from llvmlite import ir
 from numba import carray, cfunc, types
-from numba.extending import intrinsic
 
 from dmusd.synth.engine.jit import realtime_inline
 from dmusd.synth.engine.pin_render import pin_render
+from dmusd.synth.engine.pointer import pointer
 
 # -- descriptor layout -------------------------------------------------------------------------
 BANK = 0  # which table bank the render reads (0 or 1)
@@ -97,55 +96,45 @@ SIZE = BANKS + 2 * BANK_SIZE
 _DTYPES = {"i64": np.int64, "f64": np.float64, "f32": np.float32}
 
 
-@intrinsic
-def _pointer(typingctx, address):
-    """An int64 address as a void pointer (for carray)."""
-
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], ir.IntType(8).as_pointer())
-
-    return types.voidptr(types.int64), codegen
-
-
 # One reader per dtype and rank: carray needs its dtype and rank at compile time.
 @realtime_inline
 def _i64_1(d, k):
-    return carray(_pointer(d[k]), (d[k + 1],), np.int64)
+    return carray(pointer(d[k]), (d[k + 1],), np.int64)
 
 
 @realtime_inline
 def _i64_2(d, k):
-    return carray(_pointer(d[k]), (d[k + 1], d[k + 2]), np.int64)
+    return carray(pointer(d[k]), (d[k + 1], d[k + 2]), np.int64)
 
 
 @realtime_inline
 def _i64_3(d, k):
-    return carray(_pointer(d[k]), (d[k + 1], d[k + 2], d[k + 3]), np.int64)
+    return carray(pointer(d[k]), (d[k + 1], d[k + 2], d[k + 3]), np.int64)
 
 
 @realtime_inline
 def _f64_1(d, k):
-    return carray(_pointer(d[k]), (d[k + 1],), np.float64)
+    return carray(pointer(d[k]), (d[k + 1],), np.float64)
 
 
 @realtime_inline
 def _f64_2(d, k):
-    return carray(_pointer(d[k]), (d[k + 1], d[k + 2]), np.float64)
+    return carray(pointer(d[k]), (d[k + 1], d[k + 2]), np.float64)
 
 
 @realtime_inline
 def _f64_3(d, k):
-    return carray(_pointer(d[k]), (d[k + 1], d[k + 2], d[k + 3]), np.float64)
+    return carray(pointer(d[k]), (d[k + 1], d[k + 2], d[k + 3]), np.float64)
 
 
 @realtime_inline
 def _f32_1(d, k):
-    return carray(_pointer(d[k]), (d[k + 1],), np.float32)
+    return carray(pointer(d[k]), (d[k + 1],), np.float32)
 
 
 @realtime_inline
 def _f32_2(d, k):
-    return carray(_pointer(d[k]), (d[k + 1], d[k + 2]), np.float32)
+    return carray(pointer(d[k]), (d[k + 1], d[k + 2]), np.float32)
 
 
 RENDER_PIN_SIGNATURE = types.int64(
