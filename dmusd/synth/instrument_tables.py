@@ -51,10 +51,6 @@ class InstrumentTables:
     instruments: tuple[Instrument, ...]  # by instrument row
     regions: tuple[Region, ...]  # by region row
 
-    @property
-    def patches(self) -> np.ndarray:
-        return self.arrays[0][:, P.IN_PATCH]
-
 
 @dataclass(slots=True, frozen=True)
 class _Prepared:

@@ -234,7 +234,7 @@ class PinDescriptor:
         self.address = self.array.__array_interface__["data"][0]
         self.concurrent = False  # a render may run on another thread (live): writers wait
         self._kept: list[tuple] = [(), ()]  # what each bank points at, kept alive
-        self._fixed = (state, engine)
+        self._fixed = (state, engine)  # the arrays the fixed slots point at, kept alive
         for i, (array, (_, kind, ndim)) in enumerate(zip(state, STATE, strict=True)):
             _write(self.array, _S[i], array, kind, ndim)
         for i, (array, (_, kind, ndim)) in enumerate(zip(engine, ENGINE, strict=True)):

@@ -85,13 +85,12 @@ ST_NOTES = 5  # note-ons that started at least one voice
 ST_UNPLAYABLE = 6  # regions skipped because the engine cannot play them
 ST_MISSED = 7  # program selections answered by a fallback or by nothing
 ST_LATE = 8  # events whose sample had already been rendered
-ST_LOST_EVENTS = 9  # records the ring had no room for (counted by the producer)
-ST_STRAY = 10  # events for a channel group the synth does not have
-ST_BUDGET = 11  # the voice budget
-ST_PENDING = 12  # records taken from the ring and not yet played
-ST_NOTES_OFF = 13  # set by the Python side: release every voice in the next block
-ST_INTERPOLATION = 14  # the pin's interpolation mode (engine INTERP_*)
-ST_PEND_HEAD = 15  # the pending list is pend[head : head + ST_PENDING], sorted by sample
+ST_STRAY = 9  # events for a channel group the synth does not have
+ST_BUDGET = 10  # the voice budget
+ST_PENDING = 11  # records taken from the ring and not yet played
+ST_NOTES_OFF = 12  # set by the Python side: release every voice in the next block
+ST_INTERPOLATION = 13  # the pin's interpolation mode (engine INTERP_*)
+ST_PEND_HEAD = 14  # the pending list is pend[head : head + ST_PENDING], sorted by sample
 ST_N = 16
 
 # --- pin floats (pf[PF_*], float64) ---------------------------------------------------------------

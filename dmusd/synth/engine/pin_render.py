@@ -142,15 +142,6 @@ def pin_render(frames, out, position, running, S, T, R) -> None:
 
 
 @realtime
-def sounding_voices(vr) -> int:
-    """Slots that hold a voice of the note logic (for status and idle detection)."""
-    n = 0
-    for v in range(vr.shape[0]):
-        n += vr[v, P.VR_LIVE] != 0
-    return n
-
-
-@realtime
 def engine_busy(vi) -> int:
     """Engine voices started and not yet finished."""
     n = 0
