@@ -6,6 +6,11 @@ cycle times: on JACK the time JACK's own loop gives the cycle's start, elsewhere
 entry time), zero the buffer, render(buffer, frames, position). Nothing else happens on the
 audio thread: no allocation of our own, no logging, no lock but the clock's few-microsecond one.
 
+Native mode (JACK): while the synth plays, the native callback renders the pins itself with no
+Python, and a keeper thread replays this bookkeeping for those blocks a few ms later
+(native_mode.py); the Python callback below first replays what is left, so the clock advances
+in block order either way.
+
 Sleep: the callback is native (pa_output.py). When a render leaves the synth asleep (`asleep()`:
 nothing sounds, nothing is queued), the following cycles are answered with zeros without Python
 until someone calls `gate.wake()` after giving the synth work; the next Python callback first

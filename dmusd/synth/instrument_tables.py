@@ -21,13 +21,14 @@ from typing import Protocol
 import numpy as np
 
 from dmusd.banks.articulation import effective_connections
-from dmusd.banks.connection import CONN_DST_PAN, CONN_SRC_KEYNUMBER, CONN_SRC_NONE, connection
+from dmusd.banks.connection import CONN_DST_PAN, connection
 from dmusd.banks.model import WLOOP_TYPE_FORWARD, WLOOP_TYPE_RELEASE, Instrument, Region, Wave
 from dmusd.banks.units import percent
 from dmusd.synth.engine import Engine
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine import pin_layout as P
 from dmusd.synth.engine.connections import connections_array, engine_rows
+from dmusd.synth.engine.engine import key_cents
 
 _LOOP_TYPES = {WLOOP_TYPE_FORWARD: L.LOOP_FORWARD, WLOOP_TYPE_RELEASE: L.LOOP_RELEASE}
 _HARD_PAN = percent(50.0)  # +-500 in 0.1 % units: the edge of the DLS pan range
@@ -59,17 +60,6 @@ class _Prepared:
     rgf: np.ndarray
     rows: np.ndarray
     scale: np.ndarray
-
-
-def key_cents(rows: np.ndarray, scale: np.ndarray) -> float:
-    """Cents a key adds to the pitch: the sum of the plain KEYNUMBER -> PITCH rows."""
-    plain = (
-        (rows[:, L.C_SOURCE] == CONN_SRC_KEYNUMBER)
-        & (rows[:, L.C_CONTROL] == CONN_SRC_NONE)
-        & (rows[:, L.C_DEST] == L.D_PITCH)
-        & (rows[:, L.C_SRC_TRANSFORM] == 0)
-    )
-    return float(scale[plain].sum()) / 128.0
 
 
 class TableBuilder:

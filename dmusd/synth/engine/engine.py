@@ -32,7 +32,7 @@ _PREPARE_CACHE = 4096  # converted connection lists kept (one per region in use)
 _DEFAULT_CC = {7: 100, 10: 64, 11: 127}  # GM power-on controller values
 
 
-def _key_cents(rows: np.ndarray, scale: np.ndarray) -> float:
+def key_cents(rows: np.ndarray, scale: np.ndarray) -> float:
     """Cents a key adds to the pitch: the sum of the plain KEYNUMBER -> PITCH rows."""
     plain = (
         (rows[:, L.C_SOURCE] == C.CONN_SRC_KEYNUMBER)
@@ -121,7 +121,7 @@ class Engine:
                 chunk="wave",
                 offset=spec.wave_offset,
             )
-        rows, scale, key_cents = self._prepared(spec.connections)
+        rows, scale, cents = self._prepared(spec.connections)
         self._serial += 1
         setup_voice(
             v,
@@ -146,7 +146,7 @@ class Engine:
             spec.sample_rate / self.sample_rate,
             # The key tracking (KEYNUMBER -> PITCH, 100 cents a key by default; SF2 scaleTuning
             # may say 50 or 0) places the key in cents: the unity note must sit at the same scale.
-            spec.fine_tune - spec.unity_note * key_cents,
+            spec.fine_tune - spec.unity_note * cents,
             spec.attenuation / 655360.0,
         )
         self._command(offset, L.CMD_START, v, self._serial)
@@ -169,9 +169,9 @@ class Engine:
         rows, scale = C.engine_rows(array)
         if len(self._prepare_cache) >= _PREPARE_CACHE:
             self._prepare_cache.clear()
-        key_cents = _key_cents(rows, scale)
-        self._prepare_cache[key] = (conns, rows, scale, key_cents)  # conns keeps its id unique
-        return rows, scale, key_cents
+        cents = key_cents(rows, scale)
+        self._prepare_cache[key] = (conns, rows, scale, cents)  # conns keeps its id unique
+        return rows, scale, cents
 
     def release(self, voice: int, offset: int = 0) -> None:
         """Note-off: EG1 and EG2 go to release at sample `offset`."""
