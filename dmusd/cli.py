@@ -3,6 +3,10 @@
 Each module exposes `register(subparsers)`, which adds its parser and sets `func` to a callable
 taking the parsed arguments and returning an exit code. Errors of the DmusdError family become one
 line on stderr and their exit code, never a traceback.
+
+Only the module of the command being run is imported: `dmusd ctl ...` must not pay for numpy,
+numba and the synth that `render` needs (a ctl call would take half a second or more). The other
+commands appear in `dmusd --help` as stubs with their one-line help from COMMANDS.
 """
 
 from __future__ import annotations
@@ -11,27 +15,48 @@ import argparse
 import importlib
 import os
 import sys
+from collections.abc import Sequence
 
 from dmusd import __version__
 from dmusd.errors import DmusdError
 
-# Sub-command modules, in the order `dmusd --help` lists them.
-COMMANDS = ["run", "ctl", "check_config", "devices", "render", "bank", "trace"]
+# Sub-commands (as typed) -> their one-line help, in the order `dmusd --help` lists them; the
+# module is dmusd/commands/<name with "_" for "-">.py.
+COMMANDS = {
+    "run": "run the synthesizer daemon",
+    "ctl": "control a running daemon",
+    "check-config": "validate a config file without starting",
+    "devices": "list audio devices and MIDI backends",
+    "render": "render a MIDI file to a WAV or FLAC file",
+    "bank": "inspect, check and convert DLS/SF2/SF3 banks",
+    "trace": "play a MIDI file through the kernel chain, print events",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The sub-command argv names (its first word that is not an option), if it is one."""
+    first = next((word for word in argv if not word.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dmusd", description="A DirectMusic-model software synthesizer for Linux."
     )
     parser.add_argument("--version", action="version", version=f"dmusd {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
-        importlib.import_module(f"dmusd.commands.{name}").register(sub)
+    chosen = chosen_command(argv)
+    for name, help_line in COMMANDS.items():
+        if name == chosen:
+            importlib.import_module(f"dmusd.commands.{name.replace('-', '_')}").register(sub)
+        else:
+            sub.add_parser(name, help=help_line, add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except DmusdError as error:

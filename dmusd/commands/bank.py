@@ -27,7 +27,7 @@ from dmusd.errors import BankError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "bank", help="inspect, check and convert DLS/SF2/SF3 banks", description=__doc__,
+        "bank", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     sub = parser.add_subparsers(dest="bank_command", metavar="ACTION", required=True)

@@ -16,7 +16,7 @@ from dmusd.config import SYSTEM_CONFIG, Config, load_config, user_config_file
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "check-config", help="validate a config file without starting", description=__doc__,
+        "check-config", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     parser.add_argument("file", nargs="?", help="the TOML file (default: the one `run` reads)")

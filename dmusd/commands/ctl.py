@@ -43,7 +43,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser = subparsers.add_parser(
         "ctl",
-        help="control a running daemon",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],

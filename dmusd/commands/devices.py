@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "devices", help="list audio devices and MIDI backends", description=__doc__,
+        "devices", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")

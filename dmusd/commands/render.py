@@ -210,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("render", help="render a MIDI file to a WAV or FLAC file")
+    p = sub.add_parser("render", description="render a MIDI file to a WAV or FLAC file")
     p.add_argument("song", help="a Standard MIDI File")
     p.add_argument("-o", "--output", required=True, help="OUT.wav or OUT.flac")
     p.add_argument("--bank", help="a DLS, SF2 or SF3 file (default: the built-in GM bank)")

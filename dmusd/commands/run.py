@@ -28,7 +28,7 @@ _PRIORITY = {
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "run", help="run the synthesizer daemon", description=__doc__,
+        "run", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     parser.add_argument("--config", metavar="FILE", help="the TOML config file to use")

@@ -72,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("trace", help="play a MIDI file through the kernel chain, print events")
+    p = sub.add_parser(
+        "trace", description="play a MIDI file through the kernel chain, print events"
+    )
     p.add_argument("file", help="a Standard MIDI File")
     p.add_argument("--group", type=int, default=1, help="channel group to stamp (default 1)")
     p.add_argument("--fast", action="store_true", help="do not wait in real time")
