@@ -7,11 +7,18 @@ A reply is `{"ok": true, "result": ...}` or `{"ok": false, "error": "...", "wher
     ping                                      -> {"pong": true, "pid": ...}
     status                                    -> SynthService.status()
     stats                                     -> RUNNINGSTATS and counters per pin
-    load      pin: str, path: str             -> {"bank": id, "handles": [...], "instruments": n}
+    load      pin: str, path: str             -> {"bank": id, "downloads": n, "instruments": n}
     unload    pin: str, bank: int
     volume    db: number, pin: str | null     (null or absent: every pin)
     panic
     reload                                    (the daemon re-reads its config file)
+    midi      data: hex str, pin: str | null, group: int (default 1)
+                                              MIDI bytes into a pin (null: the first) through
+                                              its unpacker, as a MIDI port's input goes
+    fonts                                     -> {pin: [{bank, path, instruments, ...}]}
+    inst      bank: int                       -> {"pin", "bank", "instruments": [[patch, name]]}
+    effect    effect: "reverb" | "chorus", on: bool, level: number 0..1, pin: str | null
+    voices    voices: int, pin: str | null    (no voices: report) -> {pin: {voices, active}}
     property  pin: str, set: str, item: int | str, verb: "get" | "set" | "basic_support",
               value: int | hex str, size: int, instance: hex str   (ks_json.py reads it)
 
@@ -39,6 +46,8 @@ log = logging.getLogger("dmusd.control")
 _NUMBER = (int, float)
 _STR = (str,)
 _INT = (int,)
+_PIN = (str, type(None))
+MAX_MIDI = 4096  # bytes of MIDI in one request (a SysEx, a chord)
 
 
 @dataclass(slots=True, frozen=True)
@@ -55,6 +64,23 @@ def _property(service: SynthService, reload: Callable[[], dict], a: dict) -> Any
     return ks_reply(service.property(a["pin"], request))
 
 
+def _midi(service: SynthService, reload: Callable[[], dict], a: dict) -> Any:
+    try:
+        data = bytes.fromhex(a["data"])
+    except ValueError:
+        raise DmusdError(f"data must be hex bytes, not {a['data'][:40]!r}", where="midi") from None
+    if not data or len(data) > MAX_MIDI or data[0] < 0x80:
+        raise DmusdError(
+            f"data must be 1..{MAX_MIDI} bytes starting with a status byte (0x80..0xFF)",
+            where="midi",
+        )
+    return service.put_control_midi(a.get("pin"), a.get("group", 1), data)
+
+
+def _fonts(service: SynthService, reload: Callable[[], dict], a: dict) -> Any:
+    return {pin["name"]: pin["banks"] for pin in service.status()["pins"]}
+
+
 COMMANDS: dict[str, Command] = {
     "ping": Command(lambda s, r, a: {"pong": True, "pid": os.getpid()}),
     "status": Command(lambda s, r, a: s.status()),
@@ -66,9 +92,22 @@ COMMANDS: dict[str, Command] = {
     "volume": Command(
         lambda s, r, a: s.set_volume(a.get("pin"), float(a["db"])),
         {"db": _NUMBER},
-        {"pin": (str, type(None))},
+        {"pin": _PIN},
     ),
     "panic": Command(lambda s, r, a: s.panic()),
+    "midi": Command(_midi, {"data": _STR}, {"pin": _PIN, "group": _INT}),
+    "fonts": Command(_fonts),
+    "inst": Command(lambda s, r, a: s.instruments(a["bank"]), {"bank": _INT}),
+    "effect": Command(
+        lambda s, r, a: s.set_effect(a.get("pin"), a["effect"], a.get("on"), a.get("level")),
+        {"effect": _STR},
+        {"on": (bool,), "level": _NUMBER, "pin": _PIN},
+    ),
+    "voices": Command(
+        lambda s, r, a: s.set_voices(a.get("pin"), a.get("voices")),
+        {},
+        {"voices": _INT, "pin": _PIN},
+    ),
     "reload": Command(lambda s, r, a: r()),
     "property": Command(
         _property,
@@ -78,20 +117,34 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-REPORTS = frozenset({"ping", "status", "stats"})  # commands that only read
+REPORTS = frozenset({"ping", "status", "stats", "fonts", "inst"})  # commands that only read
+MIDI = "midi"  # queues bytes into a pin and takes no control lock: its own worker
+
+
+def _command_name(line: bytes) -> str | None:
+    """The "cmd" of a request line, None when it is not a request at all."""
+    try:
+        request = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    name = request.get("cmd") if isinstance(request, dict) else None
+    return name if isinstance(name, str) else None  # may be any JSON value: a list is no name
 
 
 def is_report(line: bytes) -> bool:
     """Whether a request line asks for a report (or is not a request at all, which is answered
     at once), so the control server may run it beside a change."""
-    try:
-        request = json.loads(line)
-    except (ValueError, RecursionError):
-        return True
-    if not isinstance(request, dict):
-        return True
-    name = request.get("cmd")  # may be any JSON value: a list is not hashable
-    return not isinstance(name, str) or name in REPORTS or name not in COMMANDS
+    name = _command_name(line)
+    return name is None or name in REPORTS or name not in COMMANDS
+
+
+def lane(line: bytes) -> str:
+    """The worker a request line runs on: "midi" (a note from `dmusd ctl` never waits behind a
+    bank load or a report), "reports" or "changes"."""
+    name = _command_name(line)
+    if name == MIDI:
+        return "midi"
+    return "reports" if name is None or name in REPORTS or name not in COMMANDS else "changes"
 
 
 class ControlProtocol:
@@ -166,7 +219,8 @@ def _check_args(name: str, command: Command, args: dict) -> None:
             raise DmusdError(
                 f"unknown argument {key!r} (takes: {', '.join(known) or 'none'})", where=name
             )
-        if isinstance(value, bool) or not isinstance(value, types):  # a bool is no number
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            # (a bool is an int to Python, but no number to a request)
             raise DmusdError(
                 f"argument {key!r} must be {_names(types)}, not {json.dumps(value)[:40]}",
                 where=name,
@@ -174,7 +228,13 @@ def _check_args(name: str, command: Command, args: dict) -> None:
 
 
 def _names(types: tuple[type, ...]) -> str:
-    words = {int: "an integer", float: "a number", str: "a string", type(None): "null"}
+    words = {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        bool: "true or false",
+        type(None): "null",
+    }
     if float in types:  # an integer is a number too
         types = tuple(t for t in types if t is not int)
     return " or ".join(words[t] for t in types)

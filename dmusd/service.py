@@ -200,7 +200,7 @@ class SynthService:
                 "pin": live.name,
                 "bank": loaded.id,
                 "path": loaded.path,
-                "handles": list(loaded.handles),
+                "downloads": len(loaded.handles),  # a count: TimGM6mb alone is 656 handles
                 "instruments": loaded.instruments,
             }
 
@@ -216,7 +216,7 @@ class SynthService:
                 raise DmusdError(f"pin {pin!r} has no bank {bank} (its banks: {held})")
             live.unload(loaded)
             log.info("pin %s: bank %d (%s) unloaded", live.name, bank, loaded.path)
-            return {"pin": live.name, "bank": bank, "handles": len(loaded.handles)}
+            return {"pin": live.name, "bank": bank, "downloads": len(loaded.handles)}
 
     def set_volume(self, pin: str | None, db: float) -> dict:
         """KSPROPERTY_SYNTH_VOLUME on one pin, or on every pin when `pin` is None."""
@@ -229,6 +229,75 @@ class SynthService:
                 live.set_volume(db)
                 log.info("pin %s: volume %+.1f dB", live.name, db)
             return {"volume_db": {live.name: live.stream.volume / 100.0 for live in targets}}
+
+    def put_control_midi(self, pin: str | None, group: int, data: bytes) -> dict:
+        """MIDI bytes from a control client (`dmusd ctl noteon ...`) down the same path as a MIDI
+        port's: the pin's unpacker, sequencer and stream, played in the next block. `pin`
+        None: the first pin; `group` 0: every group. Unlike put_midi, a pin or group that does
+        not exist is an error."""
+        live = self._pin(pin) if pin is not None else next(iter(self._live), None)
+        if live is None:
+            raise DmusdError("no pins to play on")
+        if not 0 <= group <= live.groups:
+            raise DmusdError(
+                f"pin {live.name!r} has channel groups 1..{live.groups} (0: all), not {group}"
+            )
+        live.put(data, 0, group)
+        self.wake()
+        return {"pin": live.name, "group": group, "bytes": len(data)}
+
+    def instruments(self, bank: int) -> dict:
+        """The instruments of a loaded bank by its id (`status` shows them)."""
+        for live in self._live:
+            for loaded in live.banks:
+                if loaded.id == bank:
+                    names = [[patch, name] for patch, name in loaded.names]
+                    return {"pin": live.name, "bank": bank, "instruments": names}
+        held = ", ".join(str(b.id) for live in self._live for b in live.banks) or "none"
+        raise DmusdError(f"no bank {bank} (banks: {held})")
+
+    def set_effect(
+        self, pin: str | None, effect: str, on: bool | None, level: float | None
+    ) -> dict:
+        """Reverb or chorus on or off (GUID_DMUS_PROP_Effects) and its wet mix level (0..1),
+        on one pin or on every pin."""
+        if effect not in ("reverb", "chorus"):
+            raise DmusdError(f"no effect {effect!r} (effects: reverb, chorus)")
+        if level is not None and not 0.0 <= level <= 1.0:  # also refuses nan
+            raise DmusdError(f"{effect} level {level} is outside 0..1")
+        with self._control:
+            targets = [self._pin(pin)] if pin is not None else list(self._live)
+            for live in targets:
+                if on is not None:
+                    config = live.stream.config
+                    reverb = on if effect == "reverb" else config.reverb
+                    chorus = on if effect == "chorus" else config.chorus
+                    live.set_effects(reverb, chorus)
+                if level is not None:
+                    live.set_effect_level(effect, level)
+                log.info("pin %s: %s on=%s level=%s", live.name, effect, on, level)
+            return {live.name: self._effect_state(live, effect) for live in targets}
+
+    def set_voices(self, pin: str | None, voices: int | None) -> dict:
+        """The voice budget of one pin or every pin; with `voices`, a new budget (the synth
+        re-opens: the notes sounding on it are cut)."""
+        if voices is not None and not 1 <= voices <= 4096:
+            raise DmusdError(f"voices must be 1..4096, got {voices}")
+        with self._control:
+            targets = [self._pin(pin)] if pin is not None else list(self._live)
+            for live in targets:
+                if voices is not None:
+                    live.set_voices(voices)
+                    log.info("pin %s: voice budget %d", live.name, voices)
+            return {
+                live.name: {"voices": live.stream.config.voices, "active": live.active_voices}
+                for live in targets
+            }
+
+    @staticmethod
+    def _effect_state(live: SynthPin, effect: str) -> dict:
+        status = live.status()
+        return {"effect": effect, "on": status[effect], "level": status[f"{effect}_level"]}
 
     def panic(self) -> dict:
         """All sound off on every pin and channel group, within a few milliseconds."""

@@ -10,10 +10,18 @@
     dmusd ctl prop PIN SET ITEM [get|set|support] [VALUE]
                                           any KS property; VALUE is an integer or hex:BYTES,
                                           e.g. `prop synth KSPROPSETID_Synth VOLUME set -600`
+    dmusd ctl shell                       an interactive prompt for all of these
+    dmusd ctl noteon|noteoff|cc|prog|pitch_bend|select|fonts|inst|gain|reverb|chorus|voices|reset
+                                          FluidSynth's shell verbs (`dmusd ctl noteon 0 60 100`;
+                                          ctl_verbs.py says what each takes)
 
-Readable tables by default; --json prints the daemon's reply as it came, for scripts. The socket
-is --socket PATH, else the one the config file names (--config FILE, else the file `dmusd run`
-reads; see `dmusd check-config`).
+Readable tables by default; --json prints the daemon's reply as it came, for scripts, and an
+error as a JSON object too ({"ok": false, "error": ..., "where": ...}). The socket is --socket
+PATH, else the one the config file names (--config FILE, else the file `dmusd run` reads; see
+`dmusd check-config`).
+
+This module and ctl_verbs.py import only the standard library and dmusd.errors (and
+dmusd.config to find the socket): a call costs a Python start and one round trip.
 """
 
 from __future__ import annotations
@@ -24,13 +32,15 @@ import os
 import socket
 from typing import Any
 
+from dmusd.commands import ctl_verbs
 from dmusd.errors import DmusdError
 
 TIMEOUT = 60.0  # seconds to wait for a reply (a reload parses every bank)
 MAX_REPLY = 64 * 1024 * 1024
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def _common() -> argparse.ArgumentParser:
+    """The options every action takes, before or after its name."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--socket", default=argparse.SUPPRESS, help="the control socket (default: from config)"
@@ -41,12 +51,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print the raw reply"
     )
+    return common
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    common = _common()
     parser = subparsers.add_parser(
         "ctl",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
+    _add_actions(parser, common)
+
+
+def ctl_parser() -> argparse.ArgumentParser:
+    """The same actions as a parser of their own, for the lines of `dmusd ctl shell`."""
+    common = _common()
+    parser = argparse.ArgumentParser(prog="dmusd ctl", add_help=False, parents=[common])
+    _add_actions(parser, common)
+    return parser
+
+
+def _add_actions(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("status", parents=[common], help="pins, voices, volumes, banks")
     actions.add_parser("stats", parents=[common], help="running stats per pin")
@@ -70,23 +97,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "value", nargs="?", help="set: an integer (-600, 0x80000000) or bytes as hex:58fdffff"
     )
+    ctl_verbs.register(actions, common)
+    actions.add_parser("shell", parents=[common], help="an interactive prompt (history, Tab)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    request = build_request(args)
-    reply = send(socket_for(args), request)
-    if getattr(args, "json", False):
+    if args.action == "shell":
+        from dmusd.commands.ctl_shell import shell  # readline: only for the prompt
+
+        return shell(args)
+    as_json = getattr(args, "json", False)
+    try:
+        reply = send(socket_for(args), build_request(args))
+    except DmusdError as error:
+        if not as_json:
+            raise
+        # a script asked for JSON: the error is JSON too, with the exit code it would have had
+        print(json.dumps({"ok": False, "error": error.message, "where": error.where}, indent=2))
+        return error.exit_code
+    if as_json:
         print(json.dumps(reply, indent=2))
         return 0 if reply.get("ok") else 1
     if not reply.get("ok"):
         raise DmusdError(str(reply.get("error")), where=reply.get("where"))
-    print(FORMATS[args.action](reply.get("result")))
+    text = FORMATS[args.action](reply.get("result"))
+    if text:
+        print(text)
     return 0
 
 
 def build_request(args: argparse.Namespace) -> dict:
     action = args.action
+    if action in ctl_verbs.VERBS:
+        return ctl_verbs.build_request(args)
     if action in ("status", "stats", "panic", "reload"):
         return {"cmd": action}
     if action == "load":
@@ -202,16 +246,21 @@ def format_status(r: dict) -> str:
         ]
         for p in r["pins"]
     ]
-    banks = [
-        [p["name"], b["bank"], b["instruments"], b["path"]] for p in r["pins"] for b in p["banks"]
-    ]
     return "\n\n".join(
         [
             head,
             table(["PIN", "GROUPS", "VOICES", "VOLUME", "EFFECTS", "INTERPOLATION"], pins),
-            table(["PIN", "BANK", "INSTRUMENTS", "FILE"], banks),
+            format_fonts({p["name"]: p["banks"] for p in r["pins"]}),
         ]
     )
+
+
+def format_fonts(r: dict) -> str:
+    """The banks of each pin ({pin: [bank, ...]}, as the fonts request answers)."""
+    rows = [
+        [pin, b["bank"], b["instruments"], b["path"]] for pin, banks in r.items() for b in banks
+    ]
+    return table(["PIN", "BANK", "INSTRUMENTS", "FILE"], rows)
 
 
 def format_stats(r: dict) -> str:
@@ -250,12 +299,12 @@ def format_stats(r: dict) -> str:
 def format_load(r: dict) -> str:
     return (
         f"pin {r['pin']}: bank {r['bank']} loaded, {r['instruments']} instruments "
-        f"({len(r['handles'])} downloads) from {r['path']}"
+        f"({r['downloads']} downloads) from {r['path']}"
     )
 
 
 def format_unload(r: dict) -> str:
-    return f"pin {r['pin']}: bank {r['bank']} unloaded ({r['handles']} downloads released)"
+    return f"pin {r['pin']}: bank {r['bank']} unloaded ({r['downloads']} downloads released)"
 
 
 def format_volume(r: dict) -> str:
@@ -290,6 +339,9 @@ FORMATS = {
     "panic": format_panic,
     "reload": format_reload,
     "prop": format_prop,
+    "fonts": format_fonts,
+    "gain": format_volume,
+    **{name: verb.format for name, verb in ctl_verbs.VERBS.items() if verb.format is not None},
 }
 
 

@@ -1,7 +1,8 @@
-"""ControlWorkers: the two threads control requests run on, off the socket's I/O thread.
+"""ControlWorkers: the threads control requests run on, off the socket's I/O thread.
 
-Reports (ping, status, stats) run on one, everything else on the other, one at a time as
-before: a bank load that parses for seconds holds up other changes but never a status. Each
+Reports (ping, status, stats, fonts, inst) run on one, MIDI from `dmusd ctl` (noteon, cc ...)
+on another, everything else on a third, one at a time each: a bank load that parses for seconds
+holds up other changes but never a status or a note (control_protocol.lane chooses). Each
 worker hands (client, reply) back through a queue and wakes the I/O thread. The threads are
 daemons: stop() does not wait for a request still running, so a stuck request can never hold up
 a shutdown (its reply is dropped).
@@ -14,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from dmusd.control_protocol import is_report
+from dmusd.control_protocol import lane
 
 _STOP = None
 
@@ -25,7 +26,7 @@ class ControlWorkers:
         self._wake = wake
         self._done: queue.SimpleQueue[tuple[Any, bytes]] = queue.SimpleQueue()
         self._queues: dict[str, queue.SimpleQueue] = {}
-        for kind in ("reports", "changes"):
+        for kind in ("reports", "midi", "changes"):
             work: queue.SimpleQueue = queue.SimpleQueue()
             self._queues[kind] = work
             threading.Thread(
@@ -33,7 +34,7 @@ class ControlWorkers:
             ).start()
 
     def submit(self, client: Any, line: bytes) -> None:
-        self._queues["reports" if is_report(line) else "changes"].put((client, line))
+        self._queues[lane(line)].put((client, line))
 
     def finished(self) -> Iterator[tuple[Any, bytes]]:
         """The replies ready since the last call, with their clients."""

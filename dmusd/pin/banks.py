@@ -34,6 +34,7 @@ class LoadedBank:
     handles: tuple[int, ...]
     instruments: int
     signature: tuple[int, int]
+    names: tuple[tuple[int, str], ...] = ()  # (patch, name) of each instrument, for listings
 
     def describe(self) -> dict:
         return {

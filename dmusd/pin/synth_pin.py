@@ -26,6 +26,7 @@ from __future__ import annotations
 import struct
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 
@@ -41,6 +42,8 @@ from dmusd.kernel.synth_props import (
     KSPROPERTY_SYNTH_DLS,
     SYNTH_EFFECT_CHORUS,
     SYNTH_EFFECT_REVERB,
+    SYNTH_PORTPARAMS,
+    SYNTH_PORTPARAMS_VOICES,
     SYNTH_STATS,
     SYNTHDOWNLOAD,
     GUID_DMUS_PROP_Effects,
@@ -49,6 +52,7 @@ from dmusd.kernel.synth_props import (
 )
 from dmusd.pin.banks import LoadedBank, ParsedBank
 from dmusd.pin.idle import IdleRender
+from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.native_pin import PinDescriptor
 from dmusd.synth.miniport import PIN_RENDER, PIN_WAVE, SynthMiniport
 from dmusd.synth.stream import INTERPOLATION, SynthConfig, SynthStream
@@ -144,6 +148,26 @@ class SynthPin:
         flags = (SYNTH_EFFECT_REVERB if reverb else 0) | (SYNTH_EFFECT_CHORUS if chorus else 0)
         self.request(PropertyRequest.set(GUID_DMUS_PROP_Effects, 0, struct.pack("<I", flags)))
 
+    def set_effect_level(self, effect: str, mix: float) -> None:
+        """The wet mix (0..1) of "reverb" or "chorus". A re-opened synth starts from the
+        engine's default mix again."""
+        engine = self.stream.engine
+        (engine.set_reverb if effect == "reverb" else engine.set_chorus)(mix=mix)
+
+    def set_voices(self, voices: int) -> None:
+        """A new voice budget, asked the DirectMusic way (KSPROPERTY_SYNTH_PORTPARAMETERS): the
+        synth re-opens and the notes sounding are cut. The pin's config follows, so a reload
+        to the file's budget re-opens it again."""
+        asked = SYNTH_PORTPARAMS(ValidParams=SYNTH_PORTPARAMS_VOICES, Voices=voices)
+        request = PropertyRequest.get(
+            KSPROPSETID_Synth,
+            KSPROPERTY_SYNTH.PORTPARAMETERS,
+            SYNTH_PORTPARAMS.SIZE,
+            instance=asked.pack(),
+        )
+        self.request(request)
+        self.config = replace(self.config, voices=self.stream.config.voices)
+
     # -- banks --------------------------------------------------------------------------------
     def download(self, parsed: ParsedBank, bank_id: int) -> LoadedBank:
         """Download every instrument of a parsed bank on top of the pin's banks and add it to
@@ -170,8 +194,9 @@ class SynthPin:
             except BaseException:
                 self._unload(handles)
                 raise
+        names = tuple(sorted((inst.patch, inst.name) for inst in instruments))
         loaded = LoadedBank(
-            bank_id, parsed.path, tuple(handles), len(instruments), parsed.signature
+            bank_id, parsed.path, tuple(handles), len(instruments), parsed.signature, names
         )
         self.banks.append(loaded)
         return loaded
@@ -254,6 +279,8 @@ class SynthPin:
             "interpolation": self.config.interpolation,
             "reverb": config.reverb,
             "chorus": config.chorus,
+            "reverb_level": float(self.stream.engine.params[L.P_REVERB_MIX]),
+            "chorus_level": float(self.stream.engine.params[L.P_CHORUS_MIX]),
             "idle": self.idle,
             "banks": [bank.describe() for bank in self.banks],
         }
