@@ -158,7 +158,9 @@ def dmusd(tmp: Path, env: dict[str, str], period: int = 1024, voices: int = 256)
     return s
 
 
-def fluidsynth(server: str, env: dict[str, str], voices: int = 256) -> Synth:
+def fluidsynth(
+    server: str, env: dict[str, str], voices: int = 256, options: tuple[str, ...] = ()
+) -> Synth:
     # The server is named in its settings, not left to JACK_DEFAULT_SERVER; audio and MIDI share
     # one JACK client ("fluidsynth-bench", MIDI port "midi_00", audio "left"/"right").
     cmd = [
@@ -167,7 +169,7 @@ def fluidsynth(server: str, env: dict[str, str], voices: int = 256) -> Synth:
         "-o", "audio.jack.autoconnect=0", "-o", "midi.autoconnect=0",
         "-o", "audio.jack.id=fluidsynth-bench", "-o", "midi.jack.id=fluidsynth-bench",
         "-o", f"synth.polyphony={voices}", "-o", "synth.reverb.active=0",
-        "-o", "synth.chorus.active=0", TIMGM,
+        "-o", "synth.chorus.active=0", *options, TIMGM,
     ]  # fmt: skip
     s = Synth(cmd, env, r"", 30)  # FluidSynth prints nothing when ready: wire() waits for ports
     s.name = "fluidsynth"

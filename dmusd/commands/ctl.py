@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import socket
-from typing import Any
 
 from dmusd.commands import ctl_verbs
 from dmusd.errors import DmusdError
@@ -147,7 +146,7 @@ def build_request(args: argparse.Namespace) -> dict:
             raise DmusdError(f"{db!r} is not a number of dB", where="ctl volume") from None
         return {"cmd": "volume", "db": value, "pin": pin[0] if pin else None}
     # prop
-    request: dict[str, Any] = {"cmd": "property", "pin": args.pin, "set": args.set}
+    request: dict[str, object] = {"cmd": "property", "pin": args.pin, "set": args.set}
     request["item"] = int(args.item, 0) if _is_int(args.item) else args.item
     request["verb"] = "basic_support" if args.verb == "support" else args.verb
     if args.value is not None:
@@ -209,7 +208,7 @@ def send(path: str, request: dict, timeout: float = TIMEOUT) -> dict:
 
 
 # -- readable output ------------------------------------------------------------------------
-def table(headers: list[str], rows: list[list[Any]]) -> str:
+def table(headers: list[str], rows: list[list[object]]) -> str:
     cells = [headers] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     return "\n".join(
