@@ -82,6 +82,8 @@ class Config:
     control: ControlConfig
     logging: LoggingConfig
     path: str | None  # the file it came from, None for built-in defaults
+    # `dmusd run` flags merged over the file, as (key, value): a reload applies them again
+    overrides: tuple[tuple[str, Any], ...] = ()
 
 
 def default_config() -> Config:

@@ -41,6 +41,7 @@ from dataclasses import replace
 import numpy as np
 
 from dmusd.config import Config, load_config, socket_path
+from dmusd.config_overrides import apply_overrides
 from dmusd.errors import AudioDeviceError, DmusdError
 from dmusd.io.audio_sink import AudioSink, jack_server, terminate_portaudio
 from dmusd.io.control_socket import ControlServer
@@ -210,7 +211,7 @@ class Daemon:
         Called by the control socket's reload command and by SIGHUP."""
         with self._reload_lock:
             try:
-                new = load_config(self.config.path)
+                new = apply_overrides(load_config(self.config.path), self.config.overrides)
             except DmusdError as error:
                 log.error("reload refused, the running config stays: %s", error)
                 raise

@@ -33,6 +33,7 @@ from collections.abc import Callable
 import numpy as np
 
 from dmusd.config import Config, PinConfig
+from dmusd.config_overrides import in_force
 from dmusd.errors import ConfigError, DmusdError
 from dmusd.kernel.clock import REFTIME_PER_SECOND, IMasterClock
 from dmusd.kernel.ks import PropertyRequest, PropertyResult
@@ -175,6 +176,7 @@ class SynthService:
             "idle": all(p["idle"] for p in pins),
             "dropped_midi": self.dropped,
             "config": self.config.path,
+            "settings": in_force(self.config),  # what `dmusd run` flags and the file set
             "audio": audio,
             "midi": midi,
             "pins": pins,

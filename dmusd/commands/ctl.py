@@ -245,11 +245,17 @@ def format_status(r: dict) -> str:
         ]
         for p in r["pins"]
     ]
+    settings = [
+        [key, " ".join(map(str, s["value"])) if isinstance(s["value"], list) else s["value"],
+         s["from"]]
+        for key, s in r.get("settings", {}).items()
+    ]  # fmt: skip
     return "\n\n".join(
         [
             head,
             table(["PIN", "GROUPS", "VOICES", "VOLUME", "EFFECTS", "INTERPOLATION"], pins),
             format_fonts({p["name"]: p["banks"] for p in r["pins"]}),
+            table(["SETTING", "VALUE", "FROM"], settings),
         ]
     )
 

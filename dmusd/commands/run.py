@@ -1,8 +1,11 @@
-"""`dmusd run [--config FILE]`: run the synthesizer daemon until SIGTERM or SIGINT.
+"""`dmusd run [--config FILE] [flags]`: run the synthesizer daemon until SIGTERM or SIGINT.
 
 The config is FILE, else $XDG_CONFIG_HOME/dmusd/dmusd.toml, else /etc/dmusd/dmusd.toml, else the
-built-in defaults (one pin "synth" with the GM bank). Exit codes: 0 after a clean stop, 2 for a
-bad config, 3 when no audio device is usable or the audio server went away, 1 for other errors.
+built-in defaults (one pin "synth" with the GM bank). The flags are merged over it (the pin
+flags set every pin) and checked as the config keys they stand for; `dmusd ctl status` shows
+what is in force and where it came from. Exit codes: 0 after a clean stop, 2 for a bad config,
+flag or missing bank file, 3 when no audio device is usable or the audio server went away, 1
+for other errors.
 SIGHUP rereads the config file. Messages go to stderr through logging (the journal, under
 systemd, with each line's priority).
 """
@@ -15,6 +18,7 @@ import os
 import sys
 
 from dmusd.config import load_config
+from dmusd.config_overrides import apply_overrides, number
 
 # syslog priorities for the journal's "<N>" line prefixes (sd-daemon(3))
 _PRIORITY = {
@@ -32,7 +36,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     parser.add_argument("--config", metavar="FILE", help="the TOML config file to use")
+    flags = parser.add_argument_group("over the config (FluidSynth: -a, -m, -r, -z, SOUNDFONT)")
+    flags.add_argument("--audio", metavar="BACKEND", help="audio.backend: auto|jack|alsa|pulse")
+    flags.add_argument("--midi", metavar="BACKEND", help="midi.backend: auto|alsa|jack")
+    flags.add_argument("--rate", metavar="HZ", type=number, help="audio.sample_rate")
+    flags.add_argument("--period", metavar="FRAMES", type=number, help="audio.period")
+    flags.add_argument(
+        "--bank", metavar="FILE", action="append", help="pins.banks, in order (repeatable)"
+    )
+    flags.add_argument("--voices", metavar="N", type=number, help="pins.voices")
+    flags.add_argument("--volume", metavar="DB", type=number, help="pins.volume_db")
     parser.set_defaults(func=run)
+
+
+def overrides(args: argparse.Namespace) -> tuple[tuple[str, object], ...]:
+    """The flags given, as (flag, value) in the order of config_overrides.FLAGS."""
+    given = []
+    for name in ("audio", "midi", "rate", "period", "bank", "voices", "volume"):
+        value = getattr(args, name)
+        if value is not None:
+            given.append((f"--{name}", tuple(value) if isinstance(value, list) else value))
+    return tuple(given)
 
 
 class JournalFormatter(logging.Formatter):
@@ -59,7 +83,10 @@ def setup_logging(level: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    # a missing bank is a config mistake (exit 2) here, before anything starts; a --bank flag
+    # replaces the file's banks, so then only the flag's files are checked
+    config = load_config(args.config, check_files=args.bank is None)
+    config = apply_overrides(config, overrides(args))
     setup_logging(config.logging.level)
     logging.getLogger("dmusd").info(
         "config: %s", config.path or "none found, the built-in defaults"

@@ -54,7 +54,13 @@ socket = "{socket}"
 class Daemon:
     """A `dmusd run` subprocess with its config, log and control socket."""
 
-    def __init__(self, tmp: Path, env: dict[str, str] | None = None, period: int = 1024) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        env: dict[str, str] | None = None,
+        period: int = 1024,
+        flags: tuple[str, ...] = (),  # `dmusd run` flags after --config
+    ) -> None:
         self.socket = str(tmp / "control.sock")
         self.config = tmp / "dmusd.toml"
         self.config.write_text(
@@ -63,7 +69,7 @@ class Daemon:
         self.log_path = tmp / "dmusd.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (open while the daemon runs)
         code = "import sys; from dmusd.cli import main; sys.exit(main())"
-        cmd = [sys.executable, "-c", code, "run", "--config", str(self.config)]
+        cmd = [sys.executable, "-c", code, "run", "--config", str(self.config), *flags]
         self.process = subprocess.Popen(
             cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env or dict(os.environ)
         )
