@@ -12,7 +12,6 @@ with conditional chunks and odd layouts.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import struct
 from collections.abc import Iterable
@@ -34,7 +33,7 @@ from dmusd.banks.model import (
     locale_from_patch,
 )
 from dmusd.banks.riff import chunk_bytes, info_list, list_bytes, riff_bytes
-from dmusd.errors import BankError
+from dmusd.io.atomic_file import write_atomically
 
 
 # --- building blocks -----------------------------------------------------------------------------
@@ -293,17 +292,9 @@ def dls_bytes(bank: Bank, level: int = 2) -> bytes:
 
 
 def save_dls(bank: Bank, path: str | os.PathLike[str], level: int = 2) -> list[str]:
-    """Write a bank as a DLS file (atomically: a temporary file renamed into place). Returns the
-    notes about anything the chosen level could not express."""
+    """Write a bank as a DLS file (atomically: a temporary file renamed into place; a file that
+    cannot be written is an OutputError saying why). Returns the notes about anything the
+    chosen level could not express."""
     writer = DlsWriter(bank, level)
-    data = writer.write()
-    tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise BankError(f"cannot write: {error.strerror}", file=os.fspath(path)) from None
+    write_atomically(path, writer.write())
     return sorted(set(writer.notes))

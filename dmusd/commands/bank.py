@@ -16,13 +16,13 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from dmusd.banks.dls_writer import save_dls
 from dmusd.banks.download import WaveDownload, build_bank_downloads, parse_download
 from dmusd.banks.loader import load_bank
 from dmusd.banks.model import Bank, Wave, describe_patch
-from dmusd.errors import BankError
+from dmusd.errors import ConfigError
+from dmusd.io.atomic_file import write_atomically
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,6 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     default = sub.add_parser("default", help="the built-in GM bank")
     default.add_argument("--output", help="write the bank to this DLS file")
     default.set_defaults(func=run_default)
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
 def _mib(n: int) -> str:
@@ -108,7 +112,7 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"copyright:    {data['copyright'] or '-'}")
     print(
         f"instruments:  {data['instrument_count']} "
-        f"({melodic} melodic, {data['drum_kits']} drum kits)"
+        f"({melodic} melodic, {_count(data['drum_kits'], 'drum kit')})"
     )
     print(f"regions:      {data['regions']}")
     print(f"waves:        {data['waves']} ({data['sample_frames']} sample frames)")
@@ -154,6 +158,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
+    _dls_name(args.output)  # before the input is read: a wrong name is a mistake in the command
     bank = load_bank(args.input)
     notes = save_dls(bank, args.output, level=args.level)
     for note in notes:
@@ -166,14 +171,21 @@ def run_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dls_name(path: str) -> None:
+    """The files written here hold DLS data: any other name would mislead every reader."""
+    if not path.lower().endswith(".dls"):
+        raise ConfigError(
+            f"the output is a DLS file: its name must end in .dls, got {os.path.basename(path)!r}",
+            key=path,
+        )
+
+
 def run_default(args: argparse.Namespace) -> int:
     from dmusd.banks import gm_bank
 
     if args.output:
-        try:
-            gm_bank.write_gm_bank(Path(args.output))
-        except OSError as error:
-            raise BankError(f"cannot write: {error.strerror}", file=args.output) from None
+        _dls_name(args.output)
+        write_atomically(args.output, gm_bank.gm_dls_bytes())  # into an existing folder only
         print(f"wrote {args.output}: {gm_bank.SOFTWARE}")
         return 0
     bank = gm_bank.default_bank()

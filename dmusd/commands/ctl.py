@@ -1,7 +1,10 @@
 """`dmusd ctl ACTION ...`: talk to a running daemon over its control socket.
 
     dmusd ctl status                      pins, voices, volumes and banks
-    dmusd ctl stats                       running stats per pin (KSPROPERTY_SYNTH_RUNNINGSTATS)
+    dmusd ctl stats                       running stats per pin (KSPROPERTY_SYNTH_RUNNINGSTATS),
+                                          all since the pin started: average voices and CPU,
+                                          voices now, lost notes, PEAK: the mix's highest level
+                                          before the limiter (dBFS; above 0 the limiter worked)
     dmusd ctl load PIN FILE               download a DLS/SF2/SF3 bank on top of the pin's banks
     dmusd ctl unload PIN BANK             unload a bank by the id `status` shows
     dmusd ctl volume [PIN] DB             KSPROPERTY_SYNTH_VOLUME (every pin without PIN)

@@ -12,6 +12,7 @@ import argparse
 import sys
 import time
 
+from dmusd.errors import ConfigError
 from dmusd.kernel.allocator import AllocatorMXF
 from dmusd.kernel.event import iter_chain
 from dmusd.kernel.mxf import KSSTATE, MXF, step_state
@@ -43,7 +44,14 @@ class _MonotonicClock:
         return (time.monotonic_ns() - self._start) // 100
 
 
+MAX_GROUP = 0xFFFF  # usChannelGroup is a USHORT; 0 would mean every group, not one to stamp
+
+
 def run(args: argparse.Namespace) -> int:
+    if not 1 <= args.group <= MAX_GROUP:
+        raise ConfigError(
+            f"must be a channel group 1..{MAX_GROUP}, got {args.group}", key="--group"
+        )
     song = read_midi_file(args.file)
     for warning in song.warnings:
         print(f"dmusd: {args.file}: {warning}", file=sys.stderr)

@@ -93,3 +93,16 @@ class AtomicFile:
         }
         why = words.get(error.errno, error.strerror or str(error))
         return OutputError(f"cannot write: {why}; nothing written", where=self.target)
+
+
+def write_atomically(target: str | os.PathLike[str], data: bytes) -> None:
+    """`data` as the file `target`, whole or not at all; OutputError (why, the file) when it
+    cannot be written. A missing folder is an error, never created."""
+    out = AtomicFile(os.fspath(target))
+    try:
+        with open(out.path, "wb") as f:
+            f.write(data)
+    except OSError as error:
+        out.discard()
+        raise out.failure(error) from None
+    out.commit()

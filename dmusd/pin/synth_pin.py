@@ -286,8 +286,8 @@ class SynthPin:
         }
 
     def stats(self) -> dict:
-        """KSPROPERTY_SYNTH_RUNNINGSTATS (averages since the pin started; peak since the last
-        call), and the counters of what went wrong."""
+        """KSPROPERTY_SYNTH_RUNNINGSTATS (averages and the peak since the pin started), and the
+        counters of what went wrong."""
         request = PropertyRequest.get(
             KSPROPSETID_Synth, KSPROPERTY_SYNTH.RUNNINGSTATS, SYNTH_STATS.SIZE
         )

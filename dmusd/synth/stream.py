@@ -286,6 +286,7 @@ class SynthStream(MXF):
             self.state_arrays.stats[P.ST_NOTES_OFF] = 1  # done by the next Render
         if new == KSSTATE.RUN:
             self._stats = _Stats(lost_base=self.lost_notes)
+            self.engine.peak(reset=True)
         elif new == KSSTATE.STOP:
             with self._lock:
                 self.ring.clear()
@@ -432,14 +433,15 @@ class SynthStream(MXF):
         stats.cpu += seconds
 
     def running_stats(self) -> dict[str, float]:
-        """Averages since the last entry into RUN: voices, CPU % (x100 as SYNTH_STATS wants),
-        lost notes; the peak level (1/100 dB, the mix before the limiter) since the last call;
-        free memory: bytes of the sample budget downloads can still take (a DWORD)."""
+        """Since the last entry into RUN: average voices and CPU % (x100 as SYNTH_STATS
+        wants), lost notes, and the peak level (1/100 dB, the mix before the limiter; reading
+        it does not reset it, so every reader sees the same figure); free memory: bytes of the
+        sample budget downloads can still take (a DWORD)."""
         stats = self._stats
         seconds = stats.frames / self.config.rate
         voices = stats.voice_frames / stats.frames if stats.frames else 0.0
         cpu = 100.0 * stats.cpu / seconds if seconds else 0.0
-        peak = self.engine.peak()
+        peak = self.engine.peak(reset=False)
         return {
             "voices": voices,
             "total_cpu": 100.0 * cpu,
