@@ -40,7 +40,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from dmusd.config import Config, load_config, socket_path
+from dmusd.config import AudioConfig, Config, load_config, socket_path
 from dmusd.config_overrides import apply_overrides
 from dmusd.errors import AudioDeviceError, DmusdError
 from dmusd.io.audio_sink import AudioSink, jack_server, terminate_portaudio
@@ -157,7 +157,12 @@ class Daemon:
         wanted = self.config.audio.schedule_ahead_ms / 1000.0
         needed = 2.0 * self.sink.latency
         if wanted < needed:
-            log.warning(
+            # The default is a floor for small periods, not a choice: raising it is no news
+            # (JACK's -p 1024, as the README starts it, needs 42.7 ms). A value the user set
+            # that is too short is.
+            chosen = self.config.audio.schedule_ahead_ms != AudioConfig().schedule_ahead_ms
+            log.log(
+                logging.WARNING if chosen else logging.INFO,
                 "audio.schedule_ahead_ms = %.1f is shorter than this device needs for constant "
                 "latency (output latency %.1f ms + one block): using %.1f ms",
                 1000 * wanted,

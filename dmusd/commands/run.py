@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 
-from dmusd.config import load_config
+from dmusd.config import Config, load_config, socket_path
 from dmusd.config_overrides import apply_overrides, number
 
 # syslog priorities for the journal's "<N>" line prefixes (sd-daemon(3))
@@ -59,6 +59,28 @@ def overrides(args: argparse.Namespace) -> tuple[tuple[str, object], ...]:
     return tuple(given)
 
 
+def refuse_a_second_daemon(config: Config) -> None:
+    """A dmusd already answering on this config's control socket holds its JACK and MIDI client
+    names too: say so at once, before the engine is compiled and the device is opened (the
+    ports would fail first, with a message about the JACK server)."""
+    from dmusd.commands.ctl import send
+    from dmusd.errors import ConfigError, DmusdError
+
+    path = socket_path(config)
+    if not os.path.exists(path):
+        return
+    try:
+        pid = send(path, {"cmd": "ping"}, timeout=2.0).get("result", {}).get("pid", "?")
+    except DmusdError:
+        return  # nobody answers: a stale socket, which the control server replaces
+    raise ConfigError(
+        f"another dmusd (pid {pid}) is running on this control socket {path}, with the JACK "
+        f"client {config.audio.client_name!r} and MIDI client {config.midi.client_name!r}: stop "
+        "it, or give this one its own control.socket, audio.client_name and midi.client_name",
+        key="control.socket",
+    )
+
+
 class JournalFormatter(logging.Formatter):
     """`<priority>logger: message`: the journal stores the priority and adds its own time."""
 
@@ -87,11 +109,15 @@ def run(args: argparse.Namespace) -> int:
     # replaces the file's banks, so then only the flag's files are checked
     config = load_config(args.config, check_files=args.bank is None)
     config = apply_overrides(config, overrides(args))
+    refuse_a_second_daemon(config)
     setup_logging(config.logging.level)
     logging.getLogger("dmusd").info(
         "config: %s", config.path or "none found, the built-in defaults"
     )
     from dmusd.daemon import Daemon  # imports numba and PortAudio: only when running
+    from dmusd.io.alsa_quiet import silence_alsa_errors
+
+    silence_alsa_errors()  # before rtmidi or PortAudio open ALSA: dmusd says what failed itself
 
     daemon = Daemon(config)
     daemon.exit(daemon.run())

@@ -69,6 +69,15 @@ _FILTERED = frozenset((0xF1, 0xF8, 0xFE))
 _JACK_CLIENT_NAME_MAX = 63  # jack_client_name_size() - 1
 
 
+def _jack_answers(probe: str) -> bool:
+    """Whether a JACK server takes a client under a name of its choosing."""
+    try:
+        jack.Client(probe, no_start_server=True).close()
+    except jack.JackError:
+        return False
+    return True
+
+
 # Messages waiting for the input thread at most (at 100k events a second through JACK it falls
 # behind): beyond it they are dropped and counted, and memory stays bounded.
 MAX_QUEUED = 65536
@@ -360,6 +369,13 @@ class MidiPorts:
                 name = f"{name[: _JACK_CLIENT_NAME_MAX - 5]} MIDI"
                 client = jack.Client(name, use_exact_name=True, no_start_server=True)
         except jack.JackError as e:
+            if _jack_answers(f"{name[: _JACK_CLIENT_NAME_MAX - 6]}-probe"):
+                raise DmusdError(
+                    f"the JACK client names {self.midi.client_name!r} and {name!r} are taken "
+                    "(another dmusd, or another program, holds them): stop it, or set "
+                    "midi.client_name to another name",
+                    where="midi (jack)",
+                ) from None
             raise self._open_error("input", self._names(self.pins[0])[0], e) from None
         client.set_shutdown_callback(lambda status, reason: self._jack_lost.set())
         self._jack = client
