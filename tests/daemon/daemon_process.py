@@ -60,11 +60,13 @@ class Daemon:
         env: dict[str, str] | None = None,
         period: int = 1024,
         flags: tuple[str, ...] = (),  # `dmusd run` flags after --config
+        config: str = CONFIG,  # formatted with period, client, timgm and socket
+        client: str = CLIENT,
     ) -> None:
         self.socket = str(tmp / "control.sock")
         self.config = tmp / "dmusd.toml"
         self.config.write_text(
-            CONFIG.format(period=period, client=CLIENT, timgm=TIMGM, socket=self.socket)
+            config.format(period=period, client=client, timgm=TIMGM, socket=self.socket)
         )
         self.log_path = tmp / "dmusd.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (open while the daemon runs)
