@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,12 +65,59 @@ def test_the_unit_says_what_the_daemon_needs():
     assert keys["ExecStart"] == ["%h/.local/bin/dmusd run"]
     assert keys["WatchdogSec"] == ["10"]
     assert keys["Restart"] == ["on-failure"]
+    assert keys["RestartPreventExitStatus"] == ["2"]  # a bad config is not retried every 2 s
     assert keys["Environment"] == ["NUMBA_CACHE_DIR=%C/dmusd/numba"]
     assert keys["NoNewPrivileges"] == ["yes"] and keys["PrivateTmp"] == ["yes"]
     assert keys["ProtectSystem"] == ["strict"]
     assert "%C/dmusd" in keys["ReadWritePaths"][0].split()  # the numba cache must stay writable
     assert keys["RestrictAddressFamilies"] == ["AF_UNIX AF_NETLINK"]
     assert keys["RestrictRealtime"] == ["no"]
-    assert "MemoryDenyWriteExecute" not in keys
+    assert "MemoryDenyWriteExecute" not in keys  # numba's JIT
+    assert keys["ProtectHome"] == ["read-only"]  # banks in the home directory stay readable
+    assert "SystemCallFilter" not in keys  # sched_setscheduler & co. must stay allowed
     assert "MemoryDenyWriteExecute=yes cannot be used" in text and "numba" in text
     assert keys["WantedBy"] == ["default.target"]
+
+
+EXPOSURE_MAX = 4.5
+
+
+def exposure(unit: Path, tmp_path: Path) -> tuple[float, str]:
+    """`systemd-analyze security --offline=yes --user`: the overall exposure and the table."""
+    if shutil.which("systemd-analyze") is None:
+        pytest.fail("systemd-analyze is not installed (Debian: apt-get install systemd)")
+    runtime = tmp_path / "runtime-security"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime))
+    done = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", "--user", str(unit)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    found = re.search(r"Overall exposure level for \S+: ([0-9.]+)", done.stdout)
+    assert found, done.stdout + done.stderr
+    return float(found.group(1)), done.stdout
+
+
+def test_systemd_analyze_security_scores_the_unit_at_most_4_5(tmp_path):
+    score, table = exposure(UNIT, tmp_path)
+    assert score <= EXPOSURE_MAX, table
+    # and what dmusd needs is still there: real-time scheduling, local sockets, a JIT
+    for kept in (
+        "RestrictRealtime=",
+        "RestrictAddressFamilies=~AF_UNIX",
+        "MemoryDenyWriteExecute=",
+    ):
+        assert any(line.startswith(f"✗ {kept}") for line in table.splitlines()), kept
+
+
+def test_the_score_would_catch_lost_hardening(tmp_path):
+    # the same unit without its sandboxing lines scores worse than the bound
+    bare = tmp_path / "dmusd.service"
+    text = UNIT.read_text()
+    hardening = text[text.index("NoNewPrivileges=") : text.index("[Install]")]
+    bare.write_text(text.replace(hardening, ""))
+    score, table = exposure(bare, tmp_path)
+    assert score > EXPOSURE_MAX, table
