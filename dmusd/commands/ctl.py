@@ -16,16 +16,16 @@
     dmusd ctl shell                       an interactive prompt for all of these
     dmusd ctl noteon|noteoff|cc|prog|pitch_bend|select|fonts|inst|gain|reverb|chorus|voices|reset
                                           FluidSynth's shell verbs (`dmusd ctl noteon 0 60 100`;
-                                          ctl_verbs.py says what each takes)
+                                          `dmusd ctl VERB --help` says what each takes)
 
 Readable tables by default; --json prints the daemon's reply as it came, for scripts, and an
 error as a JSON object too ({"ok": false, "error": ..., "where": ...}). The socket is --socket
 PATH, else the one the config file names (--config FILE, else the file `dmusd run` reads; see
 `dmusd check-config`).
-
-This module and ctl_verbs.py import only the standard library and dmusd.errors (and
-dmusd.config to find the socket): a call costs a Python start and one round trip.
 """
+
+# This module and ctl_verbs.py import only the standard library and dmusd.errors (dmusd.config
+# to find the socket): a call costs a Python start, the socket's lookup and one round trip.
 
 from __future__ import annotations
 

@@ -217,7 +217,8 @@ def register(actions: argparse._SubParsersAction, common: argparse.ArgumentParse
         p = actions.add_parser(name, parents=[common], help=verb.help, description=verb.help)
         p.add_argument("--pin", help="the pin (default: MIDI to the first, settings to all)")
         for arg, lo, hi in verb.args:
-            p.add_argument(arg, type=_ranged(arg, lo, hi), metavar=arg.upper())
+            what = f"{lo}..{hi}" + (" (16 is channel 1 of group 2)" if arg == "chan" else "")
+            p.add_argument(arg, type=_ranged(arg, lo, hi), metavar=arg.upper(), help=what)
         if name == "gain":
             p.add_argument("gain", metavar="GAIN")
         elif name in ("reverb", "chorus"):
