@@ -362,6 +362,8 @@ class SynthService:
                 if (config_now.reverb, config_now.chorus) != (pin.reverb, pin.chorus):
                     live.set_effects(pin.reverb, pin.chorus)
                     what.append("effects")
+                for effect in ("reverb", "chorus"):  # a level `ctl reverb 0.4` set goes too
+                    live.set_effect_level(effect)
                 live.config = pin
                 if what:
                     changed[live.name] = what

@@ -53,6 +53,7 @@ from dmusd.kernel.synth_props import (
 from dmusd.pin.banks import LoadedBank, ParsedBank
 from dmusd.pin.idle import IdleRender
 from dmusd.synth.engine import layout as L
+from dmusd.synth.engine.engine import EFFECT_MIX
 from dmusd.synth.engine.native_pin import PinDescriptor
 from dmusd.synth.miniport import PIN_RENDER, PIN_WAVE, SynthMiniport
 from dmusd.synth.stream import INTERPOLATION, SynthConfig, SynthStream
@@ -148,10 +149,11 @@ class SynthPin:
         flags = (SYNTH_EFFECT_REVERB if reverb else 0) | (SYNTH_EFFECT_CHORUS if chorus else 0)
         self.request(PropertyRequest.set(GUID_DMUS_PROP_Effects, 0, struct.pack("<I", flags)))
 
-    def set_effect_level(self, effect: str, mix: float) -> None:
-        """The wet mix (0..1) of "reverb" or "chorus". A re-opened synth starts from the
-        engine's default mix again."""
+    def set_effect_level(self, effect: str, mix: float | None = None) -> None:
+        """The wet mix (0..1) of "reverb" or "chorus"; None: the engine's default, which a
+        re-opened synth starts from again too."""
         engine = self.stream.engine
+        mix = EFFECT_MIX[effect] if mix is None else mix
         (engine.set_reverb if effect == "reverb" else engine.set_chorus)(mix=mix)
 
     def set_voices(self, voices: int) -> None:

@@ -101,6 +101,7 @@ def test_settings_show_in_status_and_reload_undoes_them(daemon):
         ok(daemon, "reload")
     a, b = json.loads(ok(daemon, "status", "--json"))["result"]["pins"]
     assert (a["volume_db"], a["reverb"], b["voices"], b["chorus"]) == (0.0, False, 256, False)
+    assert a["reverb_level"] == 0.25  # the engine's default again
 
 
 @pytest.mark.parametrize(

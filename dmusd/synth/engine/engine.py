@@ -30,6 +30,7 @@ from dmusd.synth.engine.voice_spec import VoiceSpec
 
 _PREPARE_CACHE = 4096  # converted connection lists kept (one per region in use)
 _DEFAULT_CC = {7: 100, 10: 64, 11: 127}  # GM power-on controller values
+EFFECT_MIX = {"reverb": 0.25, "chorus": 0.5}  # the wet mixes an engine starts with
 
 
 def key_cents(rows: np.ndarray, scale: np.ndarray) -> float:
@@ -95,8 +96,8 @@ class Engine:
         self._out = np.zeros((max_block, 2), dtype=np.float32)
         self.reverb = Reverb(sample_rate)
         self.chorus = Chorus(sample_rate)
-        self.set_reverb(enabled=True, in_gain_db=0.0, mix=0.25)
-        self.set_chorus(enabled=True, in_gain_db=0.0, mix=0.5)
+        self.set_reverb(enabled=True, in_gain_db=0.0, mix=EFFECT_MIX["reverb"])
+        self.set_chorus(enabled=True, in_gain_db=0.0, mix=EFFECT_MIX["chorus"])
         self._prepare_cache: dict[int, tuple[object, np.ndarray, np.ndarray, float]] = {}
         self._scratch = np.zeros((max_block, 2), dtype=np.float32)  # the pin call's block
         self._serial = 0
