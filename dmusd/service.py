@@ -226,7 +226,7 @@ class SynthService:
         if not lo <= db <= hi:  # also refuses nan
             raise DmusdError(f"volume {db} dB is outside {lo:g}..{hi:g}", where="volume")
         with self._control:
-            targets = [self._pin(pin)] if pin is not None else list(self._live)
+            targets = self._targets(pin)
             for live in targets:
                 live.set_volume(db)
                 log.info("pin %s: volume %+.1f dB", live.name, db)
@@ -268,7 +268,7 @@ class SynthService:
         if level is not None and not 0.0 <= level <= 1.0:  # also refuses nan
             raise DmusdError(f"{effect} level {level} is outside 0..1")
         with self._control:
-            targets = [self._pin(pin)] if pin is not None else list(self._live)
+            targets = self._targets(pin)
             for live in targets:
                 if on is not None:
                     config = live.stream.config
@@ -286,7 +286,7 @@ class SynthService:
         if voices is not None and not 1 <= voices <= 4096:
             raise DmusdError(f"voices must be 1..4096, got {voices}")
         with self._control:
-            targets = [self._pin(pin)] if pin is not None else list(self._live)
+            targets = self._targets(pin)
             for live in targets:
                 if voices is not None:
                     live.set_voices(voices)
@@ -398,6 +398,10 @@ class SynthService:
             known = ", ".join(repr(n) for n in self.pins) or "none"
             raise DmusdError(f"no pin named {name!r} (pins: {known})")
         return live
+
+    def _targets(self, pin: str | None) -> list[SynthPin]:
+        """The pin named, or every pin for None (what a setting without a pin applies to)."""
+        return [self._pin(pin)] if pin is not None else list(self._live)
 
     def _bank_id(self) -> int:
         bank, self._next_bank = self._next_bank, self._next_bank + 1
