@@ -45,6 +45,13 @@ def test_a_bad_flag_is_refused_as_its_config_key_with_exit_2(tmp_path, flags, sa
     assert "Traceback" not in done.stderr
 
 
+def test_a_key_the_flags_leave_alone_comes_from_the_file(flagged):
+    status = json.loads(ctl(flagged, "status", "--json").stdout)["result"]
+    assert status["pins"][0]["reverb"] is False  # the file's reverb = false stands
+    table = ctl(flagged, "status").stdout
+    assert f"config {flagged.config}" not in table  # every listed setting came from a flag here
+
+
 def test_a_config_message_is_the_same_words(tmp_path):
     # the same mistake in the file: the same words, with the file's name and line for the flag
     config = tmp_path / "dmusd.toml"
@@ -68,7 +75,10 @@ def test_a_missing_bank_in_the_config_is_a_config_mistake(tmp_path):
 def flagged(jack_server, tmp_path_factory):
     d = Daemon(
         tmp_path_factory.mktemp("dmusd-flags"),
-        flags=("--voices", "100", "--volume", "-3", "--bank", TIMGM, "--period", "1024"),
+        flags=(
+            *("--voices", "100", "--volume", "-3", "--bank", TIMGM, "--period", "1024"),
+            *("--audio", "jack", "--midi", "jack", "--rate", "48000"),
+        ),
     )
     yield d
     d.stop()
@@ -87,7 +97,10 @@ def test_flags_are_in_force_and_status_says_where_each_came_from(flagged):
     settings = status["settings"]
     assert settings["pins.voices"] == {"value": 100, "from": "flag --voices"}
     assert settings["pins.banks"] == {"value": [TIMGM], "from": "flag --bank"}
-    assert settings["audio.backend"] == {"value": "jack", "from": f"config {flagged.config}"}
+    assert settings["audio.backend"] == {"value": "jack", "from": "flag --audio"}
+    assert settings["midi.backend"] == {"value": "jack", "from": "flag --midi"}
+    assert settings["audio.sample_rate"] == {"value": 48000, "from": "flag --rate"}
+    assert status["midi"]["backend"] == "jack"  # the flag's backend is the one running
     table = ctl(flagged, "status").stdout.splitlines()
     assert ["pins.voices", "100", "flag", "--voices"] in [line.split() for line in table]
 
