@@ -11,8 +11,9 @@ CHAN counts from 0 over every channel group of the pin, as FluidSynth counts its
 pin's unpacker, the way a MIDI port's input goes. BANK of `select` is MSB * 128 + LSB (there is
 no SFONT argument: a pin's banks stack, the newest download of a patch wins); BANK of `inst` is
 the id `fonts` shows. GAIN is FluidSynth's linear gain (0..10), set as the pin volume in dB. A
-LEVEL is the effect's wet mix, 0..1. `reset` is a GM System On on every group. --pin PIN names
-the pin: by default MIDI goes to the first pin and the settings to every pin.
+LEVEL is the effect's wet mix, 0..1 (1 and 0 alone mean on and off, as in FluidSynth; 1.0 is
+the full mix). `reset` is a GM System On on every group. --pin PIN names the pin: by default
+MIDI goes to the first pin and the settings to every pin.
 
 Each verb is a small table entry: its arguments (name, lowest, highest) and what request and
 reply text it makes. Only the standard library: these run at every `dmusd ctl` call.
@@ -55,9 +56,8 @@ def _channel(args: argparse.Namespace) -> tuple[int, int]:
     return args.chan // 16 + 1, args.chan % 16
 
 
-def _midi(args: argparse.Namespace, *data: int, group: int | None = None) -> dict:
-    where = getattr(args, "pin", None)
-    return {"cmd": "midi", "pin": where, "group": group, "data": bytes(data).hex()}
+def _midi(args: argparse.Namespace, *data: int, group: int) -> dict:
+    return {"cmd": "midi", "pin": args.pin, "group": group, "data": bytes(data).hex()}
 
 
 def _voice(status: int, *data: int) -> Callable[[argparse.Namespace], dict]:
