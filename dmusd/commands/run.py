@@ -15,6 +15,7 @@ import os
 import sys
 
 from dmusd.config import load_config
+from dmusd.io.sd_notify import Notifier
 
 # syslog priorities for the journal's "<N>" line prefixes (sd-daemon(3))
 _PRIORITY = {
@@ -64,8 +65,14 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("dmusd").info(
         "config: %s", config.path or "none found, the built-in defaults"
     )
-    from dmusd.daemon import Daemon  # imports numba and PortAudio: only when running
+    # the devices first: with none, exit 3 now rather than after compiling the engine
+    from dmusd.start_up import check_devices, prepare_engine
 
-    daemon = Daemon(config)
+    devices = check_devices(config)
+    notifier = Notifier()
+    prepare_engine(config, notifier)
+    from dmusd.daemon import Daemon  # imported by prepare_engine already
+
+    daemon = Daemon(config, devices, notifier)
     daemon.exit(daemon.run())
     return 0  # not reached: exit() leaves the process

@@ -2,8 +2,9 @@
 
 systemd passes a Unix datagram socket in $NOTIFY_SOCKET (a path, or "@name" for the abstract
 namespace); each datagram is newline-separated KEY=VALUE lines: READY=1, STATUS=..., WATCHDOG=1,
-STOPPING=1. Without $NOTIFY_SOCKET (not run by systemd) every call does nothing. The protocol is
-a dozen lines, so it is written here rather than pulling in a dependency.
+STOPPING=1, EXTEND_TIMEOUT_USEC=N (start-up goes on: wait N more microseconds from now). Without
+$NOTIFY_SOCKET (not run by systemd) every call does nothing. The protocol is a dozen lines, so it
+is written here rather than pulling in a dependency.
 
 The watchdog (WatchdogSec= in the unit, $WATCHDOG_USEC here) wants WATCHDOG=1 more often than
 its interval; Watchdog pings from its own thread at half the interval, but only while `healthy()`
@@ -70,6 +71,11 @@ class Notifier:
     def watchdog(self) -> bool:
         return self.notify("WATCHDOG=1")
 
+    def extend_timeout(self, seconds: float, status: str = "") -> bool:
+        """Ask for `seconds` more of TimeoutStartSec from now (only before READY=1)."""
+        usec = f"EXTEND_TIMEOUT_USEC={round(seconds * 1e6)}"
+        return self.notify(usec, *([f"STATUS={status}"] if status else []))
+
     def close(self) -> None:
         if self._socket is not None:
             self._socket.close()
@@ -114,6 +120,40 @@ class Watchdog:
             elif not silent:
                 silent = True
                 log.error("watchdog: the audio path stalled; no more pings (systemd will act)")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=1.0)
+
+
+class StartTimeoutExtender:
+    """While a long start-up step runs (a cold compile), EXTEND_TIMEOUT_USEC every `period`
+    seconds from its own thread, each asking for `extension` seconds from then: systemd keeps
+    waiting as long as the step makes progress, and gives up `extension` seconds after the
+    process stops asking (hung), whatever TimeoutStartSec says."""
+
+    def __init__(
+        self, notifier: Notifier, status: str, period: float = 10.0, extension: float = 30.0
+    ) -> None:
+        self.notifier = notifier
+        self.status = status
+        self.period = period
+        self.extension = extension
+        self.sent = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="start-timeout", daemon=True)
+
+    def start(self) -> None:
+        if self.notifier.enabled:
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            if self.notifier.extend_timeout(self.extension, self.status):
+                self.sent += 1
+            if self._stop.wait(self.period):
+                return
 
     def stop(self) -> None:
         self._stop.set()
