@@ -140,11 +140,11 @@ class Daemon:
             time.sleep(0.005)
         self._signals = _SignalPipe()
         gc.collect()
-        paged = give_back_start_up_memory()
+        paged = give_back_start_up_memory(sink.backend)
         jack = release_jack_segment()
         log.debug(
-            "start-up memory given back: %.0f MB of LLVM code paged out, %.0f MB of JACK's "
-            "segment released",
+            "start-up memory given back: %.0f MB of LLVM and unused libraries paged out, "
+            "%.0f MB of JACK's segment released",
             paged / 2**20, jack / 2**20,
         )  # fmt: skip
         gc.freeze()
