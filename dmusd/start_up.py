@@ -19,13 +19,16 @@ import sys
 import time
 from contextlib import closing
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from dmusd.compile_watch import CompileWatch
 from dmusd.config import Config, load_config
 from dmusd.errors import DmusdError
 from dmusd.io.audio_device import AudioOutput, choose_output, jack_server
 from dmusd.io.midi_api import MidiApi, choose_midi_api
 from dmusd.io.sd_notify import Notifier
+
+if TYPE_CHECKING:  # compile_watch imports numba: not before the devices are checked
+    from dmusd.compile_watch import CompileWatch
 
 log = logging.getLogger("dmusd")
 
@@ -56,6 +59,8 @@ def check_devices(config: Config) -> Devices:
 
 def prepare_engine(config: Config, notifier: Notifier | None = None) -> CompileWatch:
     """Compile or load every compiled function the daemon will run; the watch says which."""
+    from dmusd.compile_watch import CompileWatch
+
     started = time.monotonic()
     with CompileWatch(notifier) as watch:
         import dmusd.daemon  # noqa: F401 (its modules' C entries compile or load at import)
