@@ -95,19 +95,38 @@ def watchdog_interval() -> float | None:
     return value / 1e6 if value > 0 else None
 
 
-class Watchdog:
-    """Pings WATCHDOG=1 every interval/2 from its own thread while `healthy()` is true."""
+class _NotifyThread:
+    """A thread of its own that sends to systemd until stop()."""
 
-    def __init__(self, notifier: Notifier, interval: float, healthy: Callable[[], bool]) -> None:
+    name = "sd-notify"
+
+    def __init__(self, notifier: Notifier) -> None:
         self.notifier = notifier
-        self.interval = interval
-        self.healthy = healthy
-        self.pings = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=1.0)
+
+
+class Watchdog(_NotifyThread):
+    """Pings WATCHDOG=1 every interval/2 from its own thread while `healthy()` is true."""
+
+    name = "watchdog"
+
+    def __init__(self, notifier: Notifier, interval: float, healthy: Callable[[], bool]) -> None:
+        super().__init__(notifier)
+        self.interval = interval
+        self.healthy = healthy
+        self.pings = 0
 
     def _run(self) -> None:
         period = self.interval / 2
@@ -121,32 +140,27 @@ class Watchdog:
                 silent = True
                 log.error("watchdog: the audio path stalled; no more pings (systemd will act)")
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=1.0)
 
-
-class StartTimeoutExtender:
+class StartTimeoutExtender(_NotifyThread):
     """While a long start-up step runs (a cold compile), EXTEND_TIMEOUT_USEC every `period`
     seconds from its own thread, each asking for `extension` seconds from then: systemd keeps
     waiting as long as the step makes progress, and gives up `extension` seconds after the
     process stops asking (hung), whatever TimeoutStartSec says."""
 
+    name = "start-timeout"
+
     def __init__(
         self, notifier: Notifier, status: str, period: float = 10.0, extension: float = 30.0
     ) -> None:
-        self.notifier = notifier
+        super().__init__(notifier)
         self.status = status
         self.period = period
         self.extension = extension
         self.sent = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="start-timeout", daemon=True)
 
     def start(self) -> None:
         if self.notifier.enabled:
-            self._thread.start()
+            super().start()
 
     def _run(self) -> None:
         while True:
@@ -154,8 +168,3 @@ class StartTimeoutExtender:
                 self.sent += 1
             if self._stop.wait(self.period):
                 return
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=1.0)
