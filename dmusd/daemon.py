@@ -38,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from dmusd.banks.gm_bank import forget_default_bank
 from dmusd.config import Config, load_config, socket_path
 from dmusd.errors import AudioDeviceError, DmusdError
 from dmusd.io.audio_device import jack_server, terminate_portaudio
@@ -139,6 +140,7 @@ class Daemon:
                 break
             time.sleep(0.005)
         self._signals = _SignalPipe()
+        forget_default_bank()  # downloaded: its samples live in the pins' pools now
         gc.collect()
         paged = give_back_start_up_memory(sink.backend)
         jack = release_jack_segment()

@@ -215,3 +215,9 @@ def default_bank() -> Bank:
     for inst in bank.instruments.values():
         inst.gm = True
     return bank
+
+
+def forget_default_bank() -> None:
+    """Let the model default_bank() keeps go (a daemon whose pins hold its samples in their
+    pools has no use for its 8 MB of samples); the next call reads the cache file again."""
+    default_bank.cache_clear()

@@ -176,3 +176,19 @@ def test_a_change_to_the_generator_gets_a_new_cache_file(tmp_path, monkeypatch):
     monkeypatch.setattr(gm_bank, "gm_dls_bytes", lambda: b"new")
     gm_bank.write_gm_bank(after)
     assert after.read_bytes() == b"new" and not stale.exists()
+
+
+def test_forgetting_the_default_bank_lets_its_model_go(tmp_path, monkeypatch):
+    import gc
+    import weakref
+
+    from dmusd.banks import gm_bank
+
+    first = gm_bank.default_bank()
+    wave = weakref.ref(first.waves[0].samples)
+    assert gm_bank.default_bank() is first  # kept for the next caller
+    gm_bank.forget_default_bank()
+    del first
+    gc.collect()
+    assert wave() is None  # its samples went
+    assert gm_bank.default_bank().waves  # and a later caller reads it again
