@@ -121,17 +121,19 @@ LIBRARY_GROUPS = (
 )  # fmt: skip
 
 
-def by_group(pid: int) -> dict[str, float]:
-    """RSS in MB per group of what is mapped: anonymous memory (heap, arrays, the sample pool,
-    LLVM's code and data, thread stacks), JACK's shared memory, and libraries by group."""
-    groups: dict[str, float] = {}
+def by_group(pid: int) -> dict[str, dict[str, float]]:
+    """RSS in MB, and how much of it other processes map too, per group of what is mapped:
+    anonymous memory (heap, arrays, the sample pool, LLVM's code and data, thread stacks),
+    JACK's shared memory, and libraries by group. The kernel pages out only what no other
+    process maps, so a library another program on the machine uses stays resident here."""
+    groups: dict[str, dict[str, float]] = {}
     name = ""
     for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
         head = line.split()
         if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
             name = " ".join(head[5:]) if len(head) > 5 else ""
             continue
-        if head[0] != "Rss:":
+        if head[0] not in ("Rss:", "Shared_Clean:", "Shared_Dirty:"):
             continue
         if not name or name.startswith("["):
             group = "anon " + (name or "[mmap]")
@@ -139,8 +141,25 @@ def by_group(pid: int) -> dict[str, float]:
             group = "JACK shm"
         else:
             group = next((g for g, rx in LIBRARY_GROUPS if re.search(rx, name)), "other files")
-        groups[group] = groups.get(group, 0.0) + int(head[1]) / 1024
-    return {k: round(v, 1) for k, v in sorted(groups.items(), key=lambda kv: -kv[1]) if v >= 0.05}
+        part = groups.setdefault(group, {"rss_mb": 0.0, "shared_mb": 0.0})
+        part["rss_mb" if head[0] == "Rss:" else "shared_mb"] += int(head[1]) / 1024
+    ordered = sorted(groups.items(), key=lambda kv: -kv[1]["rss_mb"])
+    return {k: {n: round(v, 1) for n, v in p.items()} for k, p in ordered if p["rss_mb"] >= 0.05}
+
+
+def fluid_port_up(fluid, timeout: float = 30.0) -> None:
+    """Wait until FluidSynth's MIDI port exists (it prints nothing when it is ready)."""
+    import jack
+
+    client = jack.Client("bench-memory-watch", no_start_server=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while not client.get_ports(fluid.midi_pattern, is_midi=True):
+            if fluid.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"FluidSynth did not start:\n{fluid.text()[-2000:]}")
+            time.sleep(0.05)
+    finally:
+        client.close()
 
 
 def show(step_list: list[dict]) -> None:
@@ -151,7 +170,8 @@ def show(step_list: list[dict]) -> None:
 def report(title: str, mem: dict, groups: dict[str, float]) -> None:
     print(f"{title}: RSS {mem['rss_mb']:.1f} MB, PSS {mem['pss_mb']:.1f}, USS {mem['uss_mb']:.1f}"
           f" (private dirty {mem['private_dirty_mb']:.1f})")  # fmt: skip
-    print("  " + ", ".join(f"{k} {v:.1f}" for k, v in groups.items()))
+    print("  MB (shared with other processes): " + ", ".join(
+        f"{k} {v['rss_mb']:.1f} ({v['shared_mb']:.1f})" for k, v in groups.items()))  # fmt: skip
 
 
 def main() -> int:
@@ -174,7 +194,10 @@ def main() -> int:
             daemon.stop()
         fluid = fluidsynth(server.name, server.env)
         try:
+            fluid_port_up(fluid)
             time.sleep(IDLE)
+            if fluid.process.poll() is not None:
+                raise SystemExit(f"FluidSynth exited:\n{fluid.text()[-2000:]}")
             theirs, their_groups = memory(fluid.process.pid), by_group(fluid.process.pid)
         finally:
             fluid.stop()
@@ -185,8 +208,8 @@ def main() -> int:
     ratio = ours["rss_mb"] / theirs["rss_mb"]
     # libjack locks the server's whole segment in every client; dmusd drops its view of it
     # (resident.py), FluidSynth keeps it: compare without it too
-    ours_own = ours["rss_mb"] - our_groups.get("JACK shm", 0.0)
-    theirs_own = theirs["rss_mb"] - their_groups.get("JACK shm", 0.0)
+    ours_own = ours["rss_mb"] - our_groups.get("JACK shm", {}).get("rss_mb", 0.0)
+    theirs_own = theirs["rss_mb"] - their_groups.get("JACK shm", {}).get("rss_mb", 0.0)
     print(f"RSS ratio dmusd / FluidSynth: {ratio:.2f}; without JACK's segment "
           f"{ours_own:.1f} / {theirs_own:.1f} MB = {ours_own / theirs_own:.2f} "
           "(target: dmusd <= 100 MB)")  # fmt: skip
