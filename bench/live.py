@@ -21,6 +21,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -158,13 +159,22 @@ def dmusd(tmp: Path, env: dict[str, str], period: int = 1024, voices: int = 256)
     return s
 
 
+def free_tcp_port() -> int:
+    with contextlib.closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def fluidsynth(
     server: str, env: dict[str, str], voices: int = 256, options: tuple[str, ...] = ()
 ) -> Synth:
     # The server is named in its settings, not left to JACK_DEFAULT_SERVER; audio and MIDI share
-    # one JACK client ("fluidsynth-bench", MIDI port "midi_00", audio "left"/"right").
+    # one JACK client ("fluidsynth-bench", MIDI port "midi_00", audio "left"/"right"). Its shell
+    # server (-s: what keeps it running without a terminal) gets a free port: with 9800 taken
+    # by another FluidSynth on the machine it would exit at once.
     cmd = [
         "fluidsynth", "-a", "jack", "-m", "jack", "-i", "-s", "-g", "0.2",
+        "-o", f"shell.port={free_tcp_port()}",
         "-o", f"audio.jack.server={server}", "-o", f"midi.jack.server={server}",
         "-o", "audio.jack.autoconnect=0", "-o", "midi.autoconnect=0",
         "-o", "audio.jack.id=fluidsynth-bench", "-o", "midi.jack.id=fluidsynth-bench",

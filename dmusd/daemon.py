@@ -1,7 +1,9 @@
 """The daemon's life: build the synth service and its edges, run, reload, and shut down.
 
-Start-up order follows the data: config -> SynthService (pins, banks) -> AudioSink (the master
-clock starts moving) -> MidiPorts (input now has somewhere to go) -> ControlServer. Then the heap
+Start-up order: what can fail fastest first. Before the Daemon, `dmusd run` loads the config,
+checks the audio output and the MIDI API, then compiles or loads the engine (start_up.py). Then
+the data's order: SynthService (pins, banks) -> AudioSink (the master clock starts moving) ->
+MidiPorts (input now has somewhere to go) -> ControlServer. Then the heap
 is frozen (gc.freeze: start-up objects leave the collector's view, so collections stay short) and
 systemd hears READY=1.
 
@@ -35,22 +37,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from contextlib import closing
-from dataclasses import replace
 
-import numpy as np
-
+from dmusd.banks.gm_bank import forget_default_bank
 from dmusd.config import AudioConfig, Config, load_config, socket_path
 from dmusd.config_overrides import apply_overrides
 from dmusd.errors import AudioDeviceError, DmusdError
-from dmusd.io.audio_sink import AudioSink, jack_server, terminate_portaudio
+from dmusd.io.audio_device import jack_server, terminate_portaudio
+from dmusd.io.audio_sink import AudioSink
 from dmusd.io.control_socket import ControlServer
 from dmusd.io.midi_ports import MidiPorts
 from dmusd.io.sd_notify import Notifier, Watchdog, watchdog_interval
-from dmusd.kernel.clock import REFTIME_PER_SECOND, MasterClock, SampleCountClock
-from dmusd.pin import SynthPin
+from dmusd.kernel.clock import REFTIME_PER_SECOND, MasterClock
 from dmusd.resident import give_back_start_up_memory, release_jack_segment
 from dmusd.service import SynthService
+from dmusd.start_up import Devices, check_devices
 
 log = logging.getLogger("dmusd")
 
@@ -67,9 +67,13 @@ LOCK_WAIT = 2.0  # seconds a shutdown step waits for the service's control lock
 class Daemon:
     """`dmusd run`: one SynthService, its audio sink, MIDI ports and control socket."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(
+        self, config: Config, devices: Devices | None = None, notifier: Notifier | None = None
+    ) -> None:
+        """devices: what start_up.check_devices chose (chosen at start when None)."""
         self.config = config
-        self.notifier = Notifier()
+        self.devices = devices
+        self.notifier = notifier or Notifier()
         self.service: SynthService | None = None
         self.sink: AudioSink | None = None
         self.ports: MidiPorts | None = None
@@ -106,7 +110,7 @@ class Daemon:
 
     def _start(self) -> None:
         config = self.config
-        warm_up(config)
+        devices = self.devices or check_devices(config)
         clock = MasterClock(config.audio.sample_rate)
         self.service = service = SynthService(config, clock)
         self.sink = sink = AudioSink(
@@ -120,12 +124,12 @@ class Daemon:
         )
         service.audio_status = sink.status
         service.wake = sink.gate.wake
-        sink.start()
+        sink.start(devices.audio)
         ahead = self._schedule_ahead()
         self.ports = MidiPorts(
             config.midi, config.pins, service.put_midi, clock, ahead, sink.jack_frame_time
         )
-        self.ports.start()
+        self.ports.start(devices.midi)
         self.service.midi_status = self.ports.status
         self.control_path = socket_path(config)
         self.control = ControlServer(self.control_path, self.service, self.reload)
@@ -137,12 +141,13 @@ class Daemon:
                 break
             time.sleep(0.005)
         self._signals = _SignalPipe()
+        forget_default_bank()  # downloaded: its samples live in the pins' pools now
         gc.collect()
-        paged = give_back_start_up_memory()
+        paged = give_back_start_up_memory(sink.backend)
         jack = release_jack_segment()
         log.debug(
-            "start-up memory given back: %.0f MB of LLVM code paged out, %.0f MB of JACK's "
-            "segment released",
+            "start-up memory given back: %.0f MB of LLVM and unused libraries paged out, "
+            "%.0f MB of JACK's segment released",
             paged / 2**20, jack / 2**20,
         )  # fmt: skip
         gc.freeze()
@@ -391,27 +396,6 @@ def run_within(step: Callable[[], object], seconds: float) -> bool:
 
 def _note_signal(number: int, frame: object) -> None:
     """Nothing to do: the wakeup pipe already carries the number to the main loop."""
-
-
-def warm_up(config: Config) -> None:
-    """Compile (or load from numba's cache) the engine before the audio stream exists.
-
-    The first render would do it otherwise, on the audio thread: a cold compile takes tens of
-    seconds, and JACK counts every cycle meanwhile as an xrun. One silent block through a
-    throwaway pin of each configured kind, on a sample-count clock, reaches every compiled
-    function; the real pins then find them ready."""
-    started = time.monotonic()
-    rate = config.audio.sample_rate
-    buffer = np.zeros((config.audio.period, 2), dtype=np.float32)
-    kinds = {
-        replace(pin, name="warm-up", channel_groups=1, voices=4, banks=(), port_names=(),
-                volume_db=0.0, capture=False)
-        for pin in config.pins
-    }  # fmt: skip
-    for pin in kinds:
-        with closing(SynthPin(pin, rate, SampleCountClock(rate))) as live:
-            live.render(buffer, config.audio.period, 0, 0, True)
-    log.debug("engine ready in %.2f s", time.monotonic() - started)
 
 
 def _leave(code: int) -> None:

@@ -1,6 +1,6 @@
 """Giving memory back once the daemon has started.
 
-Start-up leaves three kinds of memory the running daemon no longer needs:
+Start-up leaves four kinds of memory the running daemon no longer needs:
 - free blocks inside the C heap (parsing, the numba cache load): malloc_trim returns them;
 - LLVM's code, the bulk of libllvmlite.so. numba runs LLVM to load its cached machine code at
   start-up; after that nothing compiles, and the audio thread runs numba's code, which lives in
@@ -8,6 +8,13 @@ Start-up leaves three kinds of memory the running daemon no longer needs:
   MADV_PAGEOUT asks the kernel to reclaim them now rather than under pressure. Should LLVM run
   again, they fault back in from the page cache. Only read-only and executable mappings are
   touched, never the library's writable data.
+- on JACK, the libraries start-up loaded for nothing the daemon runs afterwards: PortAudio
+  initializes its ALSA host API even when it plays on JACK, and ALSA's device scan loads every
+  installed plugin with what they link (libavcodec and its codecs for a52, libpulse, PipeWire,
+  GLib, librsvg: about 11 MB here), numpy brings its BLAS, hashlib OpenSSL. Their read-only
+  pages are paged out like LLVM's, all but AUDIO_PATH's, the libraries the audio and MIDI
+  threads run in (a period must never wait for a page to come back from disk). On ALSA or
+  pulse the plugins are the audio path, so only LLVM goes there.
 - JACK's shared segment: the port buffers of the whole server (about 100 MB with jackd's default
   of 2048 ports), which libjack locks into memory in every client process that opens one. The
   daemon's threads touch under 1 MB of it. The segment is the server's (tmpfs, kept resident by
@@ -28,15 +35,26 @@ log = logging.getLogger("dmusd")
 MADV_DONTNEED = 4
 MADV_PAGEOUT = 21  # Linux >= 5.4
 _LLVM_LIBRARY = "libllvmlite.so"
+# file names (parts of) of the libraries the audio and MIDI threads run in: the C library and
+# loader, PortAudio, libjack (two copies: the system's and python-rtmidi's), ALSA's library,
+# the interpreter with numpy's core, ctypes and cffi (the Python callbacks), rtmidi
+AUDIO_PATH = (
+    "/libc.so", "/libm.so", "/ld-linux", "/libgcc_s", "/libstdc++", "/libpthread",
+    "libportaudio", "libjack", "/libasound.so", "libpython", "_multiarray_umath", "_ctypes.",
+    "/libffi", "_cffi_backend", "_rtmidi",
+)  # fmt: skip
 _JACK_SEGMENT = "/dev/shm/jack-"  # jack2's segments; the registry and semaphores are small
 _JACK_SEGMENT_MIN = 1 << 20
 
 
-def give_back_start_up_memory() -> int:
-    """Trim the C heap and page out LLVM's code; returns the bytes of LLVM mappings advised."""
+def give_back_start_up_memory(backend: str = "") -> int:
+    """Trim the C heap and page out LLVM's code, and on JACK (`backend` "jack") every library
+    but AUDIO_PATH; returns the bytes of the mappings advised."""
     libc = _libc()
     libc.malloc_trim(0)
-    return page_out(_LLVM_LIBRARY)
+    if backend != "jack":
+        return page_out(_LLVM_LIBRARY)
+    return _page_out(lambda path: ".so" in path and not any(k in path for k in AUDIO_PATH))
 
 
 def release_jack_segment() -> int:
@@ -59,14 +77,18 @@ def page_out(file_suffix: str) -> int:
     """MADV_PAGEOUT on this process's read-only and executable mappings of files whose path
     ends with `file_suffix` (never writable ones: their contents are state). Pages that other
     processes map too stay, shared. Returns the bytes advised."""
+    return _page_out(lambda path: path.endswith(file_suffix))
+
+
+def _page_out(wanted: Callable[[str], bool]) -> int:
+    """MADV_PAGEOUT on the read-only and executable file mappings whose path is wanted."""
     libc = _libc()
     advised = 0
-    read_only = lambda path, perms: path.endswith(file_suffix) and "w" not in perms  # noqa: E731
-    for start, end in _mappings(read_only):
+    for start, end in _mappings(lambda path, perms: "w" not in perms and wanted(path)):
         if libc.madvise(start, end - start, MADV_PAGEOUT) == 0:
             advised += end - start
         else:  # an older kernel: the pages stay, nothing else changes
-            log.debug("madvise(MADV_PAGEOUT) on %s: errno %d", file_suffix, ctypes.get_errno())
+            log.debug("madvise(MADV_PAGEOUT): errno %d", ctypes.get_errno())
     return advised
 
 

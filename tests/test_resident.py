@@ -74,3 +74,53 @@ def test_read_only_pages_of_a_file_leave_the_resident_set(tmp_path):
 def test_llvm_code_is_paged_out_and_llvm_still_compiles():
     (advised,) = _run(LLVM)
     assert advised > 20 * 2**20  # bytes: LLVM's read-only and code mappings were found
+
+
+LIBRARIES = r"""
+import mmap, sys
+from dmusd.resident import give_back_start_up_memory
+
+def rss_kb(part):
+    total, inside = 0, False
+    for line in open("/proc/self/smaps"):
+        head = line.split()
+        if "-" in head[0] and len(head) >= 5 and ":" in head[3]:
+            inside = len(head) >= 6 and part in head[5]
+        elif inside and head[0] == "Rss:":
+            total += int(head[1])
+    return total
+
+idle, audio = sys.argv[1], sys.argv[2]
+views = []
+for path in (idle, audio):  # mapped read-only and every page touched, as a library's code
+    with open(path, "rb") as f:
+        views.append(mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ))
+    sum(views[-1][i] for i in range(0, len(views[-1]), 4096))
+before = rss_kb(idle), rss_kb(audio)
+give_back_start_up_memory(sys.argv[3])
+after = rss_kb(idle), rss_kb(audio)
+print(*before, *after)
+"""
+
+
+def _library_copies(tmp_path) -> tuple[str, str]:
+    """Two 8 MiB "libraries" only the child maps: one named like an idle ALSA plugin, one
+    named like PortAudio (on AUDIO_PATH)."""
+    idle, audio = tmp_path / "libasound_module_idle.so", tmp_path / "libportaudio-copy.so"
+    for path in (idle, audio):
+        path.write_bytes(bytes(range(256)) * (8 * 4096))
+    return str(idle), str(audio)
+
+
+def test_on_jack_libraries_off_the_audio_path_are_paged_out(tmp_path):
+    idle, audio = _library_copies(tmp_path)
+    idle_before, audio_before, idle_after, audio_after = _run(LIBRARIES, idle, audio, "jack")
+    assert idle_before > 1000 and audio_before > 1000  # kB resident once loaded
+    assert idle_after < idle_before / 4, (idle_before, idle_after)
+    assert audio_after >= audio_before * 0.9  # the audio path keeps its pages
+
+
+def test_on_alsa_only_llvm_goes(tmp_path):
+    idle, audio = _library_copies(tmp_path)
+    idle_before, _, idle_after, _ = _run(LIBRARIES, idle, audio, "alsa")
+    assert idle_after >= idle_before * 0.9  # an ALSA plugin may be on the audio path there

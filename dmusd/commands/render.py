@@ -25,6 +25,7 @@ import os
 import sys
 import time
 from contextlib import closing
+from typing import TYPE_CHECKING
 
 import soundfile
 
@@ -34,9 +35,12 @@ from dmusd.io.atomic_file import AtomicFile
 from dmusd.io.file_sink import FileSink, audio_format
 from dmusd.kernel.clock import REFTIME_PER_SECOND, SampleCountClock
 from dmusd.midifile import read_midi_file
-from dmusd.pin import BUILTIN, ParsedBank, SynthPin, parse_bank
 from dmusd.signal_stop import stop_on_signals
-from dmusd.synth.stream import INTERPOLATION
+
+if TYPE_CHECKING:  # dmusd.pin loads the compiled engine: only when rendering, not for `dmusd run`
+    from dmusd.pin import ParsedBank
+
+INTERPOLATION = ("cubic", "linear", "sinc")  # dmusd.synth.stream.INTERPOLATION's keys
 
 MAX_TAIL = 20.0  # seconds rendered after the song at most, waiting for silence
 QUIET = 0.2  # seconds of silence (16-bit zeros) with no voice left that end a render
@@ -52,6 +56,8 @@ SYSTEM_BANKS = (
 def find_bank(path: str | None) -> ParsedBank:
     """The bank named, else the built-in GM bank, else a GM bank installed on the system (the
     last two are default GM sets, whose instruments yield to user downloads)."""
+    from dmusd.pin import BUILTIN, parse_bank
+
     if path:
         return parse_bank(path)
     try:
@@ -93,6 +99,8 @@ class Progress:
 
 def render_song(args: argparse.Namespace) -> dict[str, float]:
     """Render args.song to args.output; returns figures for the summary line."""
+    from dmusd.pin import SynthPin
+
     song = read_midi_file(args.song)
     for warning in song.warnings:
         print(f"dmusd: {args.song}: {warning}", file=sys.stderr)
@@ -218,7 +226,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--voices", type=int, default=256, help="voice budget (default 256)")
     p.add_argument(
         "--interp",
-        choices=sorted(INTERPOLATION),
+        choices=INTERPOLATION,
         default="cubic",
         help="sample interpolation (default cubic)",
     )

@@ -19,6 +19,7 @@ import sys
 
 from dmusd.config import Config, load_config, socket_path
 from dmusd.config_overrides import apply_overrides, number
+from dmusd.io.sd_notify import Notifier
 
 # syslog priorities for the journal's "<N>" line prefixes (sd-daemon(3))
 _PRIORITY = {
@@ -114,11 +115,17 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("dmusd").info(
         "config: %s", config.path or "none found, the built-in defaults"
     )
-    from dmusd.daemon import Daemon  # imports numba and PortAudio: only when running
     from dmusd.io.alsa_quiet import silence_alsa_errors
 
     silence_alsa_errors()  # before rtmidi or PortAudio open ALSA: dmusd says what failed itself
+    # the devices first: with none, exit 3 now rather than after compiling the engine
+    from dmusd.start_up import check_devices, prepare_engine
 
-    daemon = Daemon(config)
+    devices = check_devices(config)
+    notifier = Notifier()
+    prepare_engine(config, notifier)
+    from dmusd.daemon import Daemon  # imported by prepare_engine already
+
+    daemon = Daemon(config, devices, notifier)
     daemon.exit(daemon.run())
     return 0  # not reached: exit() leaves the process

@@ -16,11 +16,8 @@ nothing sounds, nothing is queued), the following cycles are answered with zeros
 until someone calls `gate.wake()` after giving the synth work; the next Python callback first
 moves the clock and the synth on by the frames slept (`slept(frames, position)`).
 
-Backends: "jack" opens PortAudio's JACK host API under the config's client name (PortAudio opens
-its JACK client when it initializes, so the name is set through PaJack_SetClientName between a
-terminate and an initialize); "alsa" and "pulse" (ALSA's pulse plugin, which PipeWire also
-serves) open PortAudio's ALSA host API; "auto" is JACK when a JACK server answers, else
-PortAudio's default output.
+Backends: audio_device.py chooses the output (JACK, ALSA, pulse or PortAudio's default) without
+numba, so the daemon can do that before the engine compiles; start() opens what it chose.
 
 Server loss: if jackd dies while a PortAudio JACK stream is open, PortAudio's stop, abort and
 close hang forever. So the loss is detected without PortAudio (a second, idle jack.Client whose
@@ -31,9 +28,7 @@ process must then leave with os._exit (see `abandoned`): PortAudio's own exit ha
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -41,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dmusd.errors import AudioDeviceError
+from dmusd.io.audio_device import AudioOutput, choose_output, no_device
 from dmusd.io.native_callbacks import NATIVE
 from dmusd.io.native_mode import NativeMode
 from dmusd.io.pa_output import PaOutputStream
@@ -53,95 +48,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dmusd.audio")
 
-JACK_HOSTAPI = "JACK Audio Connection Kit"
-ALSA_HOSTAPI = "ALSA"
 STARVED_NS = 1_000_000_000  # no callback for this long while running: the server is gone
 FIRST_CALLBACK_NS = 10_000_000_000  # the first callback may load numba's cache: more patience
 MONITOR_PERIOD = 0.2  # seconds between the monitor thread's looks at the callback time
 CLOSE_TIMEOUT = 1.5  # seconds a normal close may take before the stream is abandoned
-FIX = (
-    "start JACK or PipeWire (with pipewire-jack), or pick an output with `dmusd devices` and set "
-    "[audio] backend/device in the config"
-)
 
 _abandoned_streams: list[object] = []  # kept alive forever: never closed, never collected
-_client_name_buffer: ctypes.Array[ctypes.c_char] | None = None  # PortAudio keeps the pointer
-
-
-def jack_server(probe_name: str = "dmusd-probe") -> tuple[int, str]:
-    """(sample rate, "") when a JACK server answers (never starting one), else (0, why not)."""
-    try:
-        import jack
-    except (ImportError, OSError) as error:
-        return 0, f"the JACK-Client module cannot load ({error})"
-    jack.set_error_function(lambda message: log.debug("libjack: %s", message))
-    jack.set_info_function(lambda message: log.debug("libjack: %s", message))
-    try:
-        client = jack.Client(probe_name, no_start_server=True)
-    except jack.JackError:
-        server = os.environ.get("JACK_DEFAULT_SERVER", "")
-        return 0, "no JACK server answers" + (f" (JACK_DEFAULT_SERVER={server})" if server else "")
-    try:
-        return client.samplerate, ""
-    finally:
-        client.close()
-
-
-def _reinitialize_portaudio(client_name: str) -> None:
-    """Restart PortAudio so that its JACK client opens under `client_name`."""
-    global _client_name_buffer
-    import sounddevice as sd
-
-    sd._terminate()
-    try:
-        lib = ctypes.CDLL(sd._libname)
-        # PaJack_SetClientName stores the pointer, not a copy: keep the buffer alive.
-        _client_name_buffer = ctypes.create_string_buffer(client_name.encode())
-        if lib.PaJack_SetClientName(_client_name_buffer) != 0:
-            log.warning("PortAudio refused the JACK client name %r (too long?)", client_name)
-    except (OSError, AttributeError):
-        log.warning("this PortAudio has no PaJack_SetClientName: the JACK client keeps its name")
-    finally:
-        sd._initialize()
-
-
-def terminate_portaudio() -> None:
-    """Close PortAudio (and its JACK client) now, as its exit handler would; only when no
-    stream was abandoned (it would hang)."""
-    import sounddevice as sd
-
-    if sd._initialized:
-        sd._terminate()
-
-
-def _find_output(hostapi: str | None, device: str) -> tuple[int | None, str]:
-    """The output device index on `hostapi` (None = any host API) whose name contains `device`
-    ("" = the host API's default output), and a reason when there is none."""
-    import sounddevice as sd
-
-    apis = sd.query_hostapis()
-    if hostapi is None:
-        candidates = [i for i, d in enumerate(sd.query_devices()) if d["max_output_channels"] >= 2]
-        default = sd.default.device[1]
-        where = "PortAudio"
-    else:
-        api = next((a for a in apis if a["name"] == hostapi), None)
-        if api is None:
-            return None, f"PortAudio has no {hostapi} host API"
-        candidates = [i for i in api["devices"] if sd.query_devices(i)["max_output_channels"] >= 2]
-        default = api["default_output_device"]
-        where = f"PortAudio's {hostapi}"
-    if device:
-        for i in candidates:
-            if device.lower() in sd.query_devices(i)["name"].lower():
-                return i, ""
-        names = ", ".join(repr(sd.query_devices(i)["name"]) for i in candidates) or "none"
-        return None, f"{where} has no stereo output named like {device!r} (it has: {names})"
-    if default is not None and default >= 0 and default in candidates:
-        return default, ""
-    if candidates:
-        return candidates[0], ""
-    return None, f"{where} found no stereo output device"
 
 
 class AudioSink:
@@ -190,37 +102,11 @@ class AudioSink:
 
     # -- start -------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Open and start the stream; AudioDeviceError (exit 3) names what was tried."""
-        audio = self.audio
-        tried: list[str] = []
-        choice = audio.backend
-        jack_rate, why = (0, "")
-        if choice in ("auto", "jack"):
-            jack_rate, why = jack_server(f"{audio.client_name}-probe")
-            if jack_rate:
-                choice = "jack"
-            else:
-                tried.append(f"JACK: {why}")
-                if choice == "jack":
-                    raise self._no_device(tried)
-                choice = "portaudio"
-        if choice == "jack" and jack_rate != audio.sample_rate:
-            raise AudioDeviceError(
-                f"the JACK server runs at {jack_rate} Hz but [audio] sample_rate is "
-                f"{audio.sample_rate}: set sample_rate = {jack_rate} in the config"
-            )
-        _reinitialize_portaudio(audio.client_name)
-        hostapi = {"jack": JACK_HOSTAPI, "alsa": ALSA_HOSTAPI, "pulse": ALSA_HOSTAPI}.get(choice)
-        device = audio.device or ("pulse" if choice == "pulse" else "")
-        index, why = _find_output(hostapi, device)
-        if index is None:
-            tried.append(f"{choice}: {why}")
-            raise self._no_device(tried)
-        self._open(choice, index, tried)
-
-    def _no_device(self, tried: list[str]) -> AudioDeviceError:
-        return AudioDeviceError(f"no usable audio output (tried {'; '.join(tried)}): {FIX}")
+    def start(self, output: AudioOutput | None = None) -> None:
+        """Open and start the stream on `output` (choose_output's, chosen now when None);
+        AudioDeviceError (exit 3) names what was tried."""
+        output = output or choose_output(self.audio)
+        self._open(output.backend, output.index, list(output.tried))
 
     def _open(self, backend: str, index: int, tried: list[str]) -> None:
         import sounddevice as sd
@@ -235,7 +121,7 @@ class AudioSink:
             )
         except (sd.PortAudioError, ValueError) as error:
             tried.append(f"{backend} device {name!r}: {error}")
-            raise self._no_device(tried) from None
+            raise no_device(tried) from None
         self.backend, self.device = backend, name
         self.latency = stream.latency
         if backend == "jack":
@@ -252,7 +138,7 @@ class AudioSink:
             self._stream = None
             stream.close()
             tried.append(f"{backend} device {name!r}: {error}")
-            raise self._no_device(tried) from None
+            raise no_device(tried) from None
         self._monitor = threading.Thread(target=self._watch_callbacks, name="audio-monitor")
         self._monitor.daemon = True
         self._monitor.start()

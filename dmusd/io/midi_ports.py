@@ -49,6 +49,7 @@ import rtmidi
 from dmusd.errors import DmusdError
 from dmusd.io.jack_clock import JackClock
 from dmusd.io.jack_midi_gate import JackMidiGate
+from dmusd.io.midi_api import MidiApi, choose_midi_api
 from dmusd.kernel.allocator import AllocatorMXF
 from dmusd.kernel.buffer_unpacker import BufferUnpacker
 from dmusd.kernel.clock import REFTIME_PER_SECOND, IMasterClock
@@ -277,10 +278,11 @@ class MidiPorts:
         }
 
     # -- life cycle -----------------------------------------------------------------------
-    def start(self) -> None:
-        """Open every port and start the MIDI input thread. Raises DmusdError naming the port."""
-        api = self._choose_api()
-        self.backend = "jack" if api == rtmidi.API_UNIX_JACK else "alsa"
+    def start(self, choice: MidiApi | None = None) -> None:
+        """Open every port on `choice` (choose_midi_api's, chosen now when None) and start the
+        MIDI input thread. Raises DmusdError naming the port."""
+        choice = choice or choose_midi_api(self.midi)
+        api, self.backend, self._fallback = choice.api, choice.backend, choice.fallback
         try:
             if api == rtmidi.API_UNIX_JACK:
                 self._open_jack_client()
@@ -318,24 +320,6 @@ class MidiPorts:
         self._close_outputs()
 
     # -- opening --------------------------------------------------------------------------
-    def _choose_api(self) -> int:
-        backend = getattr(self.midi, "backend", "auto")
-        if backend == "jack":
-            return rtmidi.API_UNIX_JACK
-        try:  # probe the ALSA sequencer: RtMidi does not fall back by itself
-            rtmidi.MidiIn(rtmidi.API_LINUX_ALSA, name=self.midi.client_name).delete()
-            return rtmidi.API_LINUX_ALSA
-        except rtmidi.RtMidiError as e:
-            if backend == "alsa":
-                raise DmusdError(
-                    f"the ALSA sequencer cannot be opened ({e}); load snd-seq or set "
-                    'midi.backend = "jack" (or "auto")',
-                    where="midi",
-                ) from None
-            log.info("ALSA sequencer unavailable (%s): using JACK MIDI", e)
-            self._fallback = f"; the ALSA sequencer could not be opened either ({e})"
-            return rtmidi.API_UNIX_JACK
-
     def _names(self, pin: Any) -> list[str]:
         names = list(getattr(pin, "port_names", ()) or ())
         groups = pin.channel_groups

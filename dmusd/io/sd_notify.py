@@ -2,8 +2,9 @@
 
 systemd passes a Unix datagram socket in $NOTIFY_SOCKET (a path, or "@name" for the abstract
 namespace); each datagram is newline-separated KEY=VALUE lines: READY=1, STATUS=..., WATCHDOG=1,
-STOPPING=1. Without $NOTIFY_SOCKET (not run by systemd) every call does nothing. The protocol is
-a dozen lines, so it is written here rather than pulling in a dependency.
+STOPPING=1, EXTEND_TIMEOUT_USEC=N (start-up goes on: wait N more microseconds from now). Without
+$NOTIFY_SOCKET (not run by systemd) every call does nothing. The protocol is a dozen lines, so it
+is written here rather than pulling in a dependency.
 
 The watchdog (WatchdogSec= in the unit, $WATCHDOG_USEC here) wants WATCHDOG=1 more often than
 its interval; Watchdog pings from its own thread at half the interval, but only while `healthy()`
@@ -70,6 +71,11 @@ class Notifier:
     def watchdog(self) -> bool:
         return self.notify("WATCHDOG=1")
 
+    def extend_timeout(self, seconds: float, status: str = "") -> bool:
+        """Ask for `seconds` more of TimeoutStartSec from now (only before READY=1)."""
+        usec = f"EXTEND_TIMEOUT_USEC={round(seconds * 1e6)}"
+        return self.notify(usec, *([f"STATUS={status}"] if status else []))
+
     def close(self) -> None:
         if self._socket is not None:
             self._socket.close()
@@ -89,19 +95,38 @@ def watchdog_interval() -> float | None:
     return value / 1e6 if value > 0 else None
 
 
-class Watchdog:
-    """Pings WATCHDOG=1 every interval/2 from its own thread while `healthy()` is true."""
+class _NotifyThread:
+    """A thread of its own that sends to systemd until stop()."""
 
-    def __init__(self, notifier: Notifier, interval: float, healthy: Callable[[], bool]) -> None:
+    name = "sd-notify"
+
+    def __init__(self, notifier: Notifier) -> None:
         self.notifier = notifier
-        self.interval = interval
-        self.healthy = healthy
-        self.pings = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=1.0)
+
+
+class Watchdog(_NotifyThread):
+    """Pings WATCHDOG=1 every interval/2 from its own thread while `healthy()` is true."""
+
+    name = "watchdog"
+
+    def __init__(self, notifier: Notifier, interval: float, healthy: Callable[[], bool]) -> None:
+        super().__init__(notifier)
+        self.interval = interval
+        self.healthy = healthy
+        self.pings = 0
 
     def _run(self) -> None:
         period = self.interval / 2
@@ -115,7 +140,31 @@ class Watchdog:
                 silent = True
                 log.error("watchdog: the audio path stalled; no more pings (systemd will act)")
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=1.0)
+
+class StartTimeoutExtender(_NotifyThread):
+    """While a long start-up step runs (a cold compile), EXTEND_TIMEOUT_USEC every `period`
+    seconds from its own thread, each asking for `extension` seconds from then: systemd keeps
+    waiting as long as the step makes progress, and gives up `extension` seconds after the
+    process stops asking (hung), whatever TimeoutStartSec says."""
+
+    name = "start-timeout"
+
+    def __init__(
+        self, notifier: Notifier, status: str, period: float = 10.0, extension: float = 30.0
+    ) -> None:
+        super().__init__(notifier)
+        self.status = status
+        self.period = period
+        self.extension = extension
+        self.sent = 0
+
+    def start(self) -> None:
+        if self.notifier.enabled:
+            super().start()
+
+    def _run(self) -> None:
+        while True:
+            if self.notifier.extend_timeout(self.extension, self.status):
+                self.sent += 1
+            if self._stop.wait(self.period):
+                return

@@ -155,3 +155,40 @@ def test_default_bank_is_cached_and_regenerated_when_stale(tmp_path, monkeypatch
         assert len(calls) == 3
     finally:
         gm_bank.default_bank.cache_clear()
+
+
+def test_a_change_to_the_generator_gets_a_new_cache_file(tmp_path, monkeypatch):
+    """The cache file is named by a digest of the generator's sources (the recipes, the level
+    trims, the writer): a changed source means a new name, and the old file goes."""
+    from dmusd.banks import gm_bank
+
+    assert any(p.name == "gm_levels.py" for p in gm_bank.GENERATOR_SOURCES)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    before = gm_bank.cache_path()
+    source = tmp_path / "gm_levels.py"
+    source.write_text("# an edited trim table\n")
+    monkeypatch.setattr(gm_bank, "GENERATOR_SOURCES", (*gm_bank.GENERATOR_SOURCES[:-1], source))
+    after = gm_bank.cache_path()
+    assert after != before and after.parent == before.parent
+    stale = before
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    monkeypatch.setattr(gm_bank, "gm_dls_bytes", lambda: b"new")
+    gm_bank.write_gm_bank(after)
+    assert after.read_bytes() == b"new" and not stale.exists()
+
+
+def test_forgetting_the_default_bank_lets_its_model_go(tmp_path, monkeypatch):
+    import gc
+    import weakref
+
+    from dmusd.banks import gm_bank
+
+    first = gm_bank.default_bank()
+    wave = weakref.ref(first.waves[0].samples)
+    assert gm_bank.default_bank() is first  # kept for the next caller
+    gm_bank.forget_default_bank()
+    del first
+    gc.collect()
+    assert wave() is None  # its samples went
+    assert gm_bank.default_bank().waves  # and a later caller reads it again

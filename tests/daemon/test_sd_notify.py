@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from dmusd.io.sd_notify import Notifier, Watchdog, watchdog_interval
+from dmusd.io.sd_notify import Notifier, StartTimeoutExtender, Watchdog, watchdog_interval
 
 
 @pytest.fixture(params=["path", "abstract"])
@@ -122,3 +122,32 @@ def test_watchdog_pings_only_while_healthy(systemd):
     finally:
         dog.stop()
     assert not dog._thread.is_alive()
+
+
+def test_the_start_timeout_is_extended_until_the_step_ends(systemd):
+    sock, address = systemd
+    extender = StartTimeoutExtender(Notifier(address), "compiling", period=0.05, extension=30)
+    extender.start()
+    try:
+        for _ in range(3):  # at once, then every period
+            assert receive(sock) == ["EXTEND_TIMEOUT_USEC=30000000", "STATUS=compiling"]
+    finally:
+        extender.stop()
+    assert not extender._thread.is_alive()
+    sent = extender.sent
+    sock.setblocking(False)
+    drained = 0
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            receive(sock)
+            drained += 1
+    assert sent >= 3 and drained == sent - 3  # nothing sent after stop()
+    time.sleep(0.2)
+    assert extender.sent == sent
+
+
+def test_without_notify_socket_the_extender_starts_no_thread():
+    extender = StartTimeoutExtender(Notifier(""), "compiling", period=0.01)
+    extender.start()
+    assert not extender._thread.is_alive() and extender.sent == 0
+    extender.stop()
