@@ -115,14 +115,26 @@ def short_song(path: Path, seconds: float = 6.0, seed: int = 1) -> Path:
 
     def note(tick: int, length: int, channel: int, key: int, velocity: int) -> None:
         nonlocal order
+        if tick >= end:
+            return
         on = mido.Message("note_on", channel=channel, note=key, velocity=velocity)
         events.append((tick, order, on))
-        events.append((min(tick + length, end), order + 1, mido.Message("note_off", channel=channel, note=key)))
+        events.append(
+            (
+                min(tick + length, end),
+                order + 1,
+                mido.Message("note_off", channel=channel, note=key),
+            )
+        )
         order += 2
 
     beat = TICKS_PER_BEAT
     root = rng.randint(45, 52)
-    for channel, program in ((0, rng.choice((0, 1, 4))), (1, rng.choice((32, 33, 38))), (2, rng.choice((48, 49, 89)))):
+    for channel, program in (
+        (0, rng.choice((0, 1, 4))),
+        (1, rng.choice((32, 33, 38))),
+        (2, rng.choice((48, 49, 89))),
+    ):
         events.append((0, -1, mido.Message("program_change", channel=channel, program=program)))
     for bar in range(0, end, 4 * beat):
         chord = root + rng.choice((0, 5, 7, 9))
@@ -133,7 +145,9 @@ def short_song(path: Path, seconds: float = 6.0, seed: int = 1) -> Path:
         tick = bar
         while tick < bar + 4 * beat:
             length = rng.choice((beat // 2, beat, beat))
-            note(tick, length, 0, chord + 24 + rng.choice((0, 2, 4, 7, 9, 12)), rng.randint(70, 110))
+            note(
+                tick, length, 0, chord + 24 + rng.choice((0, 2, 4, 7, 9, 12)), rng.randint(70, 110)
+            )
             tick += length
         for tick in range(bar, bar + 4 * beat, beat // 2):
             note(tick, beat // 4, 9, 42, 80)

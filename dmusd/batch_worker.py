@@ -1,5 +1,14 @@
-"""One process of a batch render: it opens its Synth once (banks parsed, engine loaded) and
-then renders song after song with it, so no song pays any start-up.
+"""One process of a batch render: it opens its Synth once (banks parsed, engine loaded, the
+first pin opened with the banks downloaded) and then renders song after song with it, so no
+song pays any start-up.
+
+Each song renders in a fork of the worker (a zygote): the child finds the Synth's ready pin in
+exactly the state a new pin has, plays the song on it and exits; the worker's own pin is never
+played, so the next song forks from the same state. Opening a pin and downloading a GM bank
+costs more than rendering a short song; a fork costs a few ms. The child's result comes back
+through a pipe; a child that dies (a crash in a song) fails that song alone. The worker must
+have no threads for this (a pool worker of concurrent.futures has none; -j 1 is the CLI's own
+process), which is why the Dask path does not do it.
 
 The batch (dmusd/batch.py) runs these functions in a process pool, `start_worker` as the pool's
 initializer and `render_song` as its task; with -j 1 it calls them in its own process. A song
@@ -10,10 +19,12 @@ line rather than failing every song the same way.
 
 from __future__ import annotations
 
+import os
+import pickle
 import signal
 from dataclasses import dataclass, field
 
-from dmusd.errors import DmusdError
+from dmusd.errors import DmusdError, Interrupted
 from dmusd.midifile import read_midi_file
 from dmusd.render_settings import RenderSettings
 from dmusd.signal_stop import stop_on_signals
@@ -48,12 +59,44 @@ def start_worker(settings: RenderSettings, pool: bool = True) -> None:
 
 
 def render_song(song: str, output: str) -> SongResult:
-    """Render one song to its output with this process's Synth."""
-    result = SongResult(song, output)
+    """Render one song to its output with this process's Synth, in a fork of this process."""
     if _synth is None:
         error = _setup_error or DmusdError("the worker has no synth")
-        result.error, result.exit_code, result.setup_failed = str(error), error.exit_code, True
-        return result
+        return SongResult(song, output, error=str(error), exit_code=error.exit_code,
+                          setup_failed=True)  # fmt: skip
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: render, answer, exit without running the worker's clean-ups
+        code = 0
+        try:
+            os.close(reader)
+            with os.fdopen(writer, "wb") as answer:
+                pickle.dump(_render_here(song, output), answer)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(writer)
+    try:
+        with stop_on_signals(f"{output} not written"), os.fdopen(reader, "rb") as answer:
+            data = answer.read()
+    except Interrupted as stop:  # the batch is stopped: so is the song (its file removed)
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+        return SongResult(song, output, error=str(stop), exit_code=stop.exit_code)
+    _, status = os.waitpid(pid, 0)
+    if data:
+        return pickle.loads(data)
+    why = (
+        f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+        if os.WIFSIGNALED(status)
+        else f"exit status {os.waitstatus_to_exitcode(status)}"
+    )
+    return SongResult(song, output, error=f"{song}: the renderer died ({why})", exit_code=1)
+
+
+def _render_here(song: str, output: str) -> SongResult:
+    result = SongResult(song, output)
     try:
         with stop_on_signals(f"{output} not written"):
             midi = read_midi_file(song)
