@@ -1,15 +1,19 @@
 """`dmusd render A.mid B.mid DIR 'x/*.mid' -o OUT [-j N] [--format wav|flac]`: a batch render.
 
-N worker processes (default: the core count), each opening its synth once (dmusd/
-batch_worker.py) and rendering song after song, through concurrent.futures' process pool. The
-pool starts its workers with 'forkserver', whose server has imported the engine once: a worker
-is a fork of a process with no threads, so numba and the libraries are safe in it, and none of
-them pays the engine's import. One progress bar over the set on a terminal, nothing otherwise;
-a song that fails is said in one line as it happens and the others go on; the last line sums up
-(files, seconds of audio, real-time factor). Exit code: 0 when every song was written, 1 when
-any failed (or the failure's own code when the set-up failed, e.g. 2 for a bad option).
-SIGTERM, SIGINT and SIGHUP stop the batch: the songs in progress are not written, the finished
-ones stay, and the exit code is 128 + the signal's number.
+N worker processes (default: the core count) of concurrent.futures' process pool, each
+rendering song after song with one synth (dmusd/batch_worker.py). The batch opens that synth
+once, here (engine imported, banks parsed, a pin ready: a bad bank is one line before any
+worker starts), and the pool's workers are forks of this process ('fork'), so none pays any of
+it. That is safe because nothing here runs a Python thread (numba runs none without
+parallel=True; OpenBLAS, which numpy starts, has its own fork handlers, as it must under a fork
+server too); a caller that does run threads gets fresh workers from a 'forkserver' that has
+imported the engine once, each opening its own synth.
+
+One progress bar over the set on a terminal, nothing otherwise; a song that fails is said in
+one line as it happens and the others go on; the last line sums up (files, seconds of audio,
+real-time factor). Exit code: 0 when every song was written, 1 when any failed. SIGTERM, SIGINT
+and SIGHUP stop the batch: the songs in progress are not written, the finished ones stay, and
+the exit code is 128 + the signal's number.
 """
 
 from __future__ import annotations
@@ -18,12 +22,19 @@ import argparse
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
 from dmusd.batch_inputs import BatchSong, batch_songs
-from dmusd.batch_worker import SongResult, render_song, start_worker
+from dmusd.batch_worker import (
+    SongResult,
+    open_synth,
+    render_song,
+    start_forked_worker,
+    start_worker,
+)
 from dmusd.errors import ConfigError, DmusdError, OutputError
 from dmusd.render_settings import RenderSettings
 from dmusd.signal_stop import stop_on_signals
@@ -78,14 +89,19 @@ def render_batch(
     songs: list[BatchSong], settings: RenderSettings, jobs: int
 ) -> Iterator[SongResult]:
     """Each song's result as it finishes (in no set order), from `jobs` worker processes."""
-    if jobs == 1:  # no pool: this process is the worker
-        start_worker(settings, pool=False)
-        for item in songs:
-            yield render_song(item.song, item.output)
-        return
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
-    pool = ProcessPoolExecutor(jobs, context, initializer=start_worker, initargs=(settings,))
+    if threading.active_count() == 1:
+        open_synth(settings)  # here, once: the workers are forks of this process
+        if jobs == 1:  # no pool: this process is the worker
+            for item in songs:
+                yield render_song(item.song, item.output)
+            return
+        start = {"initializer": start_forked_worker}
+        context = multiprocessing.get_context("fork")
+    else:  # a caller with threads of its own: fresh workers, each opening its synth
+        start = {"initializer": start_worker, "initargs": (settings,)}
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+    pool = ProcessPoolExecutor(jobs, context, **start)
     finished_all = False
     try:
         pending = {pool.submit(render_song, s.song, s.output): s for s in songs}

@@ -44,16 +44,27 @@ class SongResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def start_worker(settings: RenderSettings, pool: bool = True) -> None:
-    """Open this process's Synth. `pool`: a pool's worker, which leaves Ctrl-C to the batch
-    between songs (during one, stop_on_signals turns it into a clean stop)."""
-    global _synth, _setup_error
-    if pool:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+def open_synth(settings: RenderSettings) -> None:
+    """Open this process's Synth (errors raised: a bad bank, an option out of range)."""
+    global _synth
     from dmusd.synth_api import Synth
 
+    _synth = Synth.from_settings(settings)
+
+
+def start_forked_worker() -> None:
+    """A pool worker forked from a process that opened its Synth: it leaves Ctrl-C to the
+    batch between songs (during one, stop_on_signals turns it into a clean stop)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_worker(settings: RenderSettings) -> None:
+    """A pool worker started afresh: it opens its own Synth; an error is kept for its first
+    song to report."""
+    global _setup_error
+    start_forked_worker()
     try:
-        _synth = Synth.from_settings(settings)
+        open_synth(settings)
     except DmusdError as error:
         _setup_error = error
 
