@@ -22,14 +22,19 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from dmusd.errors import DmusdError, Interrupted
+from dmusd.errors import DmusdError, Interrupted, OutputError
 from dmusd.midifile import read_midi_file
 from dmusd.render_settings import RenderSettings
 from dmusd.signal_stop import stop_on_signals
 
-_synth = None  # this process's Synth
+if TYPE_CHECKING:
+    from dmusd.synth_api import Synth
+
+_synth: Synth | None = None  # this process's Synth
 _setup_error: DmusdError | None = None
 
 
@@ -82,7 +87,7 @@ def render_song(song: str, output: str) -> SongResult:
         try:
             os.close(reader)
             with os.fdopen(writer, "wb") as answer:
-                pickle.dump(_render_here(song, output), answer)
+                pickle.dump(render_with(_synth, song, output), answer)
         except BaseException:
             code = 1
         finally:
@@ -106,13 +111,23 @@ def render_song(song: str, output: str) -> SongResult:
     return SongResult(song, output, error=f"{song}: the renderer died ({why})", exit_code=1)
 
 
-def _render_here(song: str, output: str) -> SongResult:
+def render_with(synth: Synth, song: str, output: str, signals: bool = True) -> SongResult:
+    """One song to its output with `synth`, its folder made if need be; any failure comes
+    back as the result's one line. `signals`: SIGTERM/SIGINT/SIGHUP stop it cleanly (the main
+    thread only)."""
     result = SongResult(song, output)
     try:
-        with stop_on_signals(f"{output} not written"):
+        with stop_on_signals(f"{output} not written") if signals else nullcontext():
             midi = read_midi_file(song)
             result.warnings = midi.warnings
-            result.seconds = _synth.render_file(midi, output).seconds
+            folder = os.path.dirname(output)
+            if folder and not os.path.isdir(folder):
+                try:
+                    os.makedirs(folder, exist_ok=True)
+                except OSError as error:
+                    raise OutputError(f"cannot make its folder: {error.strerror}",
+                                      where=output) from None  # fmt: skip
+            result.seconds = synth.render_file(midi, output).seconds
     except DmusdError as error:
         result.error, result.exit_code = str(error), error.exit_code
     except Exception as error:  # a bug: said for this song, the others still render

@@ -19,6 +19,7 @@ keyword, a bad bank a BankError naming the file and offset, a bad MIDI file a Mi
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -339,7 +340,7 @@ def _name(song: Song) -> str:
 def _reftime(seconds: float) -> int:
     """Seconds as 100 ns, rounded up as the MIDI file reader rounds (the sample clock floors:
     a time that is a whole sample stays on that sample)."""
-    return -int(-seconds * REFTIME_PER_SECOND // 1) if seconds else 0
+    return math.ceil(round(seconds * REFTIME_PER_SECOND, 3))  # t / 1e7 * 1e7 gives t back
 
 
 def _message_bytes(message: Any, key: str) -> bytes:
