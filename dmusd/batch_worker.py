@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 _synth: Synth | None = None  # this process's Synth
 _setup_error: DmusdError | None = None
+_stopped: Interrupted | None = None  # a signal stopped this worker: it renders nothing more
+PR_SET_PDEATHSIG = 1  # prctl(2): a signal for the child when its parent dies
 
 
 @dataclass(slots=True)
@@ -80,11 +82,15 @@ def render_song(song: str, output: str) -> SongResult:
         error = _setup_error or DmusdError("the worker has no synth")
         return SongResult(song, output, error=str(error), exit_code=error.exit_code,
                           setup_failed=True)  # fmt: skip
+    global _stopped
+    if _stopped is not None:  # the songs the pool had queued for this worker already
+        return SongResult(song, output, error=str(_stopped), exit_code=_stopped.exit_code)
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: render, answer, exit without running the worker's clean-ups
         code = 0
         try:
+            _die_with_parent()
             os.close(reader)
             with os.fdopen(writer, "wb") as answer:
                 pickle.dump(render_with(_synth, song, output), answer)
@@ -97,6 +103,7 @@ def render_song(song: str, output: str) -> SongResult:
         with stop_on_signals(f"{output} not written"), os.fdopen(reader, "rb") as answer:
             data = answer.read()
     except Interrupted as stop:  # the batch is stopped: so is the song (its file removed)
+        _stopped = stop
         os.kill(pid, signal.SIGTERM)
         os.waitpid(pid, 0)
         return SongResult(song, output, error=str(stop), exit_code=stop.exit_code)
@@ -109,6 +116,16 @@ def render_song(song: str, output: str) -> SongResult:
         else f"exit status {os.waitstatus_to_exitcode(status)}"
     )
     return SongResult(song, output, error=f"{song}: the renderer died ({why})", exit_code=1)
+
+
+def _die_with_parent() -> None:
+    """SIGTERM for this child if its worker dies (even by SIGKILL): no song renders on alone."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the worker's own SIGTERM handling still stops it
 
 
 def render_with(synth: Synth, song: str, output: str, signals: bool = True) -> SongResult:
