@@ -16,6 +16,8 @@ from dmusd.kernel.clock import SampleCountClock
 class ArraySink(BlockSink):
     """Collects stereo float32 frames in a growing buffer."""
 
+    wants_pcm = False
+
     def __init__(self, rate: int, clock: SampleCountClock | None = None, expect: int = 0) -> None:
         super().__init__(rate, clock)
         self._data = np.zeros((max(expect, 0), 2), dtype=np.float32)

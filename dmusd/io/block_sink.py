@@ -20,6 +20,8 @@ import numpy as np
 
 from dmusd.kernel.clock import REFTIME_PER_SECOND, SampleCountClock
 
+SILENT = 2.0**-16  # the largest |sample| that rounds to 0 in 16 bits
+
 
 class BlockSource(Protocol):
     """What a sink pulls: a synth pin (dmusd/pin/synth_pin.py)."""
@@ -31,6 +33,8 @@ class BlockSource(Protocol):
 
 class BlockSink:
     """Pulls stereo float32 blocks from a source and drives a sample-count master clock."""
+
+    wants_pcm = True  # the sink keeps the 16-bit values (`pcm` in _keep); else they are not made
 
     def __init__(self, rate: int, clock: SampleCountClock | None = None) -> None:
         self.rate = rate
@@ -52,15 +56,24 @@ class BlockSink:
         block.fill(0.0)
         t = self.position * REFTIME_PER_SECOND // self.rate
         source.render(block, frames, self.position, t, self.position == 0)
-        if frames:
-            self.peak = max(self.peak, float(np.max(np.abs(block))))
-        # Our own rounding to 16 bits (libsndfile floors): a sample under half a step is 0.
-        scaled = np.rint(block * 32768.0)
-        self.clipped += int(np.count_nonzero((scaled > 32767.0) | (scaled < -32768.0)))
-        np.clip(scaled, -32768.0, 32767.0, out=scaled)
-        pcm[:] = scaled
-        loud = np.nonzero(pcm.any(axis=1))[0]
-        loud_end = int(loud[-1]) + 1 if loud.size else 0  # in the block
+        peak = max(float(block.max()), -float(block.min())) if frames else 0.0
+        self.peak = max(self.peak, peak)
+        # Our own rounding to 16 bits (libsndfile floors): to nearest, half to even, so a
+        # sample is 0 exactly when |x| <= 2**-16 (x * 32768 is exact in float32).
+        loud_end = 0  # in the block
+        if peak > SILENT:
+            if np.abs(block[-1]).max() > SILENT:
+                loud_end = frames
+            else:
+                loud_end = int(np.flatnonzero((np.abs(block) > SILENT).any(axis=1))[-1]) + 1
+            if self.wants_pcm:
+                scaled = np.rint(np.multiply(block, 32768.0, dtype=np.float32))
+                if peak * 32768.0 >= 32767.5:  # something rounds past the 16-bit range
+                    self.clipped += int(np.count_nonzero((scaled > 32767.0) | (scaled < -32768.0)))
+                    np.clip(scaled, -32768.0, 32767.0, out=scaled)
+                pcm[:] = scaled
+        elif self.wants_pcm:
+            pcm.fill(0)
         self._keep(block, pcm, loud_end)
         if loud_end:
             self.sound_end = self.position + loud_end
@@ -69,6 +82,6 @@ class BlockSink:
         return block
 
     def _keep(self, block: np.ndarray, pcm: np.ndarray, loud_end: int) -> None:
-        """Take a block at self.position: its float samples, their 16-bit values, and the end
-        of its sound (0: it is all 16-bit silence)."""
+        """Take a block at self.position: its float samples, their 16-bit values (when the sink
+        wants them), and the end of its sound (0: it is all 16-bit silence)."""
         raise NotImplementedError
