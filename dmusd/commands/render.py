@@ -2,14 +2,14 @@
 Several songs, a folder or a glob, or -o naming a folder, make a batch (dmusd/batch.py).
 
 Nothing is short-cut: the song plays through dmusd.Synth (dmusd/synth_api.py), on a SynthPin,
-the pin the daemon plays live (dmusd/pin/), on a sample-count master clock. The bank reaches it
-the DirectMusic way (DMUS_DOWNLOADINFO buffers, waves first, through KSPROPERTY_SYNTH_DLS_DOWNLOAD); the file's messages become raw
-bytes with presentation times, which go into its render pin (unpacker -> sequencer -> synth
-stream -> engine); a file sink pulls the pin block by block and drives the clock
-(dmusd/pin/song_player.py, the loop the API and the batch share). The pin's idle detection is
-off (dmusd/pin/idle.py says why). After the last event the release tails and effects are
-rendered until silence (at most MAX_TAIL seconds). The same input gives the same file, bit for
-bit.
+the pin the daemon plays live (dmusd/pin/), on a sample-count master clock. The bank reaches
+it the DirectMusic way (DMUS_DOWNLOADINFO buffers, waves first, through
+KSPROPERTY_SYNTH_DLS_DOWNLOAD); the file's messages become raw bytes with presentation times,
+which go into its render pin (unpacker -> sequencer -> synth stream -> engine); a file sink
+pulls the pin block by block and drives the clock (dmusd/pin/song_player.py, the loop the API
+and the batch share). The pin's idle detection is off (dmusd/pin/idle.py says why). After the
+last event the release tails and effects are rendered until silence (at most MAX_TAIL
+seconds). The same input gives the same file, bit for bit.
 
 Data safety: the file is written under a temporary name beside OUT and renamed to OUT only once
 complete (AtomicFile); a failure (full disk, read-only or missing folder) or SIGTERM/SIGINT/SIGHUP
