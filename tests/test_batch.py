@@ -177,3 +177,32 @@ def test_sigterm_stops_the_batch_and_leaves_no_partial_file(tmp_path, bank):
     assert process.returncode == 128 + signal.SIGTERM
     assert lines(err)[-1] == f"dmusd: stopped by SIGTERM: the batch into {out} is not finished"
     assert list(out.iterdir()) == []
+
+
+def test_a_caller_with_threads_of_its_own_gets_fresh_workers_with_the_same_files(
+    tmp_path, songs, bank
+):
+    import threading
+
+    from dmusd.batch import render_batch
+    from dmusd.batch_inputs import batch_songs
+    from dmusd.render_settings import RenderSettings
+
+    out = tmp_path / "out"
+    out.mkdir()
+    items = batch_songs([str(songs)], str(out), "wav")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)  # a thread forking would copy mid-flight
+    other.start()
+    assert threading.active_count() > 1  # so render_batch takes the fork-server route
+    try:
+        results = list(render_batch(items, RenderSettings(banks=(str(bank),)), 2))
+    finally:
+        stop.set()
+        other.join()
+    failed = {Path(r.song).name: r.error for r in results if r.error}
+    assert list(failed) == ["broken.mid"] and "offset 0" in failed["broken.mid"]
+    for name in GOOD:
+        single = tmp_path / f"single-{name}.wav"
+        assert dmusd("render", songs / name, "-o", single, "--bank", bank).returncode == 0
+        assert (out / name.replace(".mid", ".wav")).read_bytes() == single.read_bytes()
