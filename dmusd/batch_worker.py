@@ -19,6 +19,7 @@ line rather than failing every song the same way.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dmusd.errors import DmusdError, Interrupted, OutputError
+from dmusd.io.atomic_file import partial_path
 from dmusd.midifile import read_midi_file
 from dmusd.render_settings import RenderSettings
 from dmusd.signal_stop import stop_on_signals
@@ -110,6 +112,8 @@ def render_song(song: str, output: str) -> SongResult:
     _, status = os.waitpid(pid, 0)
     if data:
         return pickle.loads(data)
+    with contextlib.suppress(OSError):  # a child that died cleaned nothing up
+        os.unlink(partial_path(output, pid))
     why = (
         f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
         if os.WIFSIGNALED(status)

@@ -206,3 +206,32 @@ def test_a_caller_with_threads_of_its_own_gets_fresh_workers_with_the_same_files
         single = tmp_path / f"single-{name}.wav"
         assert dmusd("render", songs / name, "-o", single, "--bank", bank).returncode == 0
         assert (out / name.replace(".mid", ".wav")).read_bytes() == single.read_bytes()
+
+
+@pytest.mark.slow
+def test_a_song_whose_renderer_dies_fails_alone_and_leaves_no_partial_file(tmp_path, bank):
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    long_note_song(folder / "a-long.mid")
+    for name in GOOD[:2]:
+        shutil.copy(MIDI / name, folder / name)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [str(DMUSD), "render", folder, "-o", out, "-j", "1", "--bank", bank, "--no-effects",
+         "--max-length", "3600"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    while not (out.exists() and (partial := [p for p in out.iterdir() if "partial" in p.name])):
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.1)
+    renderer = int(partial[0].name.split("dmusd-")[1].split(".")[0])  # .a-long.dmusd-PID.partial
+    assert renderer != process.pid  # each song renders in a fork of its worker
+    os.kill(renderer, signal.SIGKILL)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1
+    said = lines(err)
+    assert said[0] == f"dmusd: {folder / 'a-long.mid'}: the renderer died (killed by SIGKILL)"
+    assert said[-1].startswith("dmusd: rendered 2 of 3 files") and said[-1].endswith("1 failed")
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        n.replace(".mid", ".wav") for n in GOOD[:2]
+    )
