@@ -51,7 +51,7 @@ def run_batch(args: argparse.Namespace, settings: RenderSettings) -> int:
         os.makedirs(args.output, exist_ok=True)
     except OSError as error:
         raise OutputError(f"cannot make the folder: {error.strerror}", where=args.output) from None
-    jobs = min(args.jobs or os.cpu_count() or 1, len(songs))
+    jobs = min(args.jobs or core_count(), len(songs))
     from dmusd.commands.render import Progress
 
     progress = Progress(len(songs), label="render", unit="files")
@@ -83,6 +83,14 @@ def run_batch(args: argparse.Namespace, settings: RenderSettings) -> int:
         file=sys.stderr,
     )
     return 1 if failed else 0
+
+
+def core_count() -> int:
+    """The cores this process may run on (its affinity, which a container or taskset sets)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def render_batch(
