@@ -103,3 +103,56 @@ def polyphony_song(path: Path, voices: int, seconds: float = 4.0) -> Path:
         )
         events.append((end, n, mido.Message("note_off", channel=channel, note=key)))
     return _write(path, events)
+
+
+def short_song(path: Path, seconds: float = 6.0, seed: int = 1) -> Path:
+    """A short song of the kind datasets hold (a clip of a few parts): a piano melody, a bass
+    line, a string pad in three-note chords and an eighth-note drum beat, 10-25 voices."""
+    rng = random.Random(seed)
+    events: list[tuple[int, int, mido.Message]] = []
+    end = round(seconds * TICKS_PER_SECOND)
+    order = 0
+
+    def note(tick: int, length: int, channel: int, key: int, velocity: int) -> None:
+        nonlocal order
+        if tick >= end:
+            return
+        on = mido.Message("note_on", channel=channel, note=key, velocity=velocity)
+        events.append((tick, order, on))
+        events.append(
+            (
+                min(tick + length, end),
+                order + 1,
+                mido.Message("note_off", channel=channel, note=key),
+            )
+        )
+        order += 2
+
+    beat = TICKS_PER_BEAT
+    root = rng.randint(45, 52)
+    for channel, program in (
+        (0, rng.choice((0, 1, 4))),
+        (1, rng.choice((32, 33, 38))),
+        (2, rng.choice((48, 49, 89))),
+    ):
+        events.append((0, -1, mido.Message("program_change", channel=channel, program=program)))
+    for bar in range(0, end, 4 * beat):
+        chord = root + rng.choice((0, 5, 7, 9))
+        for key in (chord + 12, chord + 16, chord + 19):
+            note(bar, 4 * beat, 2, key, 60)
+        for tick in range(bar, bar + 4 * beat, beat):
+            note(tick, beat - 20, 1, chord - 12, rng.randint(80, 100))
+        tick = bar
+        while tick < bar + 4 * beat:
+            length = rng.choice((beat // 2, beat, beat))
+            note(
+                tick, length, 0, chord + 24 + rng.choice((0, 2, 4, 7, 9, 12)), rng.randint(70, 110)
+            )
+            tick += length
+        for tick in range(bar, bar + 4 * beat, beat // 2):
+            note(tick, beat // 4, 9, 42, 80)
+            if (tick - bar) % (2 * beat) == 0:
+                note(tick, beat // 4, 9, 36, 110)
+            elif (tick - bar) % beat == 0:
+                note(tick, beat // 4, 9, 38, 100)
+    return _write(path, events)

@@ -1,15 +1,15 @@
 """`dmusd render SONG.mid -o OUT.wav|.flac`: play a MIDI file through the whole synth, offline.
+Several songs, a folder or a glob, or -o naming a folder, make a batch (dmusd/batch.py).
 
-Nothing is short-cut: the song plays on a SynthPin, the pin the daemon plays live (dmusd/pin/),
-on a sample-count master clock. The bank reaches it the DirectMusic way (DMUS_DOWNLOADINFO
-buffers, waves first, through KSPROPERTY_SYNTH_DLS_DOWNLOAD); the file's messages become raw
-bytes with presentation times, which go into its render pin (unpacker -> sequencer -> synth
-stream -> engine); a file sink pulls the pin block by block and drives the clock. The pin's idle
-detection is off (dmusd/pin/idle.py says why). Events are fed a little ahead of the block that
-plays them, as a live client sends them ahead of time, so the event pool stays small however
-long the song. After the last event the release tails and effects are rendered until silence
-(at most MAX_TAIL seconds). The same input gives the same file, bit for bit.
-
+Nothing is short-cut: the song plays through dmusd.Synth (dmusd/synth_api.py), on a SynthPin,
+the pin the daemon plays live (dmusd/pin/), on a sample-count master clock. The bank reaches
+it the DirectMusic way (DMUS_DOWNLOADINFO buffers, waves first, through
+KSPROPERTY_SYNTH_DLS_DOWNLOAD); the file's messages become raw bytes with presentation times,
+which go into its render pin (unpacker -> sequencer -> synth stream -> engine); a file sink
+pulls the pin block by block and drives the clock (dmusd/pin/song_player.py, the loop the API
+and the batch share). The pin's idle detection is off (dmusd/pin/idle.py says why). After the
+last event the release tails and effects are rendered until silence (at most MAX_TAIL
+seconds). The same input gives the same file, bit for bit.
 
 Data safety: the file is written under a temporary name beside OUT and renamed to OUT only once
 complete (AtomicFile); a failure (full disk, read-only or missing folder) or SIGTERM/SIGINT/SIGHUP
@@ -21,74 +21,71 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
-from contextlib import closing
-from typing import TYPE_CHECKING
+from dataclasses import asdict
 
-import soundfile
-
-from dmusd.config import PinConfig
 from dmusd.errors import ConfigError
-from dmusd.io.atomic_file import AtomicFile
-from dmusd.io.file_sink import FileSink, audio_format
-from dmusd.kernel.clock import REFTIME_PER_SECOND, SampleCountClock
+from dmusd.io.file_sink import audio_format
 from dmusd.midifile import read_midi_file
+from dmusd.render_settings import MAX_LENGTH, RenderSettings
 from dmusd.signal_stop import stop_on_signals
+from dmusd.synth.stream import INTERPOLATION
+from dmusd.synth_api import Synth
 
-if TYPE_CHECKING:  # dmusd.pin loads the compiled engine: only when rendering, not for `dmusd run`
-    from dmusd.pin import ParsedBank
-
-INTERPOLATION = ("cubic", "linear", "sinc")  # dmusd.synth.stream.INTERPOLATION's keys
-
-MAX_TAIL = 20.0  # seconds rendered after the song at most, waiting for silence
-QUIET = 0.2  # seconds of silence (16-bit zeros) with no voice left that end a render
-MAX_LENGTH = 4 * 3600.0  # seconds: --max-length's default
-SYSTEM_BANKS = (
-    "/usr/share/sounds/sf2/default-GM.sf2",
-    "/usr/share/sounds/sf3/default-GM.sf3",
-    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
-    "/usr/share/sounds/sf2/TimGM6mb.sf2",
-)
+# The CLI's option for each setting, so an error names what the user typed.
+OPTION_NAMES = {
+    "banks": "--bank",
+    "rate": "--rate",
+    "voices": "--voices",
+    "interpolation": "--interp",
+    "volume_db": "--volume",
+    "block": "--block",
+    "sample_memory_mb": "--sample-memory",
+    "max_length": "--max-length",
+}
 
 
-def find_bank(path: str | None) -> ParsedBank:
-    """The bank named, else the built-in GM bank, else a GM bank installed on the system (the
-    last two are default GM sets, whose instruments yield to user downloads)."""
-    from dmusd.pin import BUILTIN, parse_bank
-
-    if path:
-        return parse_bank(path)
-    try:
-        return parse_bank(BUILTIN)
-    except ImportError:
-        pass  # a build without the built-in GM bank
-    for candidate in SYSTEM_BANKS:
-        if os.path.exists(candidate):
-            return parse_bank(candidate, gm=True)
-    raise ConfigError("no instrument bank: give --bank FILE (a DLS, SF2 or SF3 file)", key="--bank")
+def settings_of(args: argparse.Namespace) -> RenderSettings:
+    """The render settings the options give, checked (errors name the option)."""
+    settings = RenderSettings(
+        banks=(args.bank,) if args.bank else (),
+        rate=args.rate,
+        voices=args.voices,
+        interpolation=args.interp,
+        effects=not args.no_effects,
+        volume_db=args.volume,
+        block=args.block,
+        sample_memory_mb=args.sample_memory,
+        max_length=getattr(args, "max_length", MAX_LENGTH),  # callers that predate it
+    )
+    settings.check(OPTION_NAMES)
+    return settings
 
 
 class Progress:
     """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
 
-    def __init__(self, total_seconds: float, stream=None) -> None:
-        self.total = max(total_seconds, 1e-9)
+    def __init__(self, total: float, stream=None, label: str = "render", unit: str = "s") -> None:
+        self.total = max(total, 1e-9)
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty()
+        self.label, self.unit = label, unit
         self._last = 0.0
 
-    def update(self, seconds: float, force: bool = False) -> None:
+    def update(self, done: float, force: bool = False, note: str = "") -> None:
         now = time.monotonic()
         if not self.enabled or (not force and now - self._last < 0.1):
             return
         self._last = now
-        done = min(seconds / self.total, 1.0)
-        bar = "#" * int(30 * done)
-        self.stream.write(
-            f"\rrender [{bar:<30}] {100 * done:3.0f}%  {seconds:7.1f} / {self.total:.1f} s"
+        part = min(done / self.total, 1.0)
+        bar = "#" * int(30 * part)
+        amount = (
+            f"{done:7.1f} / {self.total:.1f} {self.unit}"
+            if self.unit == "s"
+            else f"{done:g} / {self.total:g} {self.unit}"
         )
+        self.stream.write(f"\r{self.label} [{bar:<30}] {100 * part:3.0f}%  {amount}{note}")
         self.stream.flush()
 
     def close(self) -> None:
@@ -98,69 +95,19 @@ class Progress:
 
 
 def render_song(args: argparse.Namespace) -> dict[str, float]:
-    """Render args.song to args.output; returns figures for the summary line."""
-    from dmusd.pin import SynthPin
-
+    """Render args.song to args.output (the file sink writes it there directly); returns
+    figures for the summary line. Warnings of a damaged MIDI file go to stderr first."""
     song = read_midi_file(args.song)
     for warning in song.warnings:
         print(f"dmusd: {args.song}: {warning}", file=sys.stderr)
-    parsed = find_bank(args.bank)
-    rate, block = args.rate, args.block
-    config = PinConfig(
-        "render",
-        voices=args.voices,
-        interpolation=args.interp,
-        reverb=not args.no_effects,
-        chorus=not args.no_effects,
-        volume_db=args.volume,  # KSPROPERTY_SYNTH_VOLUME, as a DirectMusic client sets it
-        sample_memory_mb=args.sample_memory,
-    )
-    clock = SampleCountClock(rate)
-    events = song.events
-    ahead = 2 * block * REFTIME_PER_SECOND // rate  # how far ahead of its block an event goes in
-    song_end = -(-song.duration * rate // REFTIME_PER_SECOND)  # frames, rounded up
-    cap = round(getattr(args, "max_length", MAX_LENGTH) * rate)  # callers that predate it
-    limit = min(song_end + round(MAX_TAIL * rate), cap)
-    ended = False  # by silence after the song, not by the limit
-    quiet = round(QUIET * rate)
-    progress = Progress(song.duration / REFTIME_PER_SECOND)
-    i = 0
-    with closing(SynthPin(config, rate, clock, idle=False)) as pin:
-        pin.download(parsed, 1)
-        stream = pin.stream
+    with Synth.from_settings(settings_of(args)) as synth:
+        progress = Progress(song.duration / 10_000_000)
         try:
-            with FileSink(args.output, rate, clock) as out:
-                while out.position < limit:
-                    horizon = clock.GetTime() + ahead
-                    while i < len(events) and events[i][0] < horizon:
-                        when, _, data = events[i]
-                        pin.put(data, when, 1)
-                        i += 1
-                    out.pull(pin, min(block, limit - out.position))
-                    progress.update(out.position / rate)
-                    idle = stream.active_voices == 0 and not stream.pending and i == len(events)
-                    if idle and out.position >= max(song_end, out.sound_end + quiet):
-                        ended = True
-                        break
-                # The file ends where the sound ends (in whole 10 ms), and never before the
-                # song: the same however the blocks fell.
-                chunk = rate // 100
-                length = min(max(song_end, -(-out.sound_end // chunk) * chunk), limit)
-                out.close(length)
+            figures = synth.render_file(song, args.output, progress=progress.update)
         finally:
-            progress.update(song.duration / REFTIME_PER_SECOND, force=True)
+            progress.update(song.duration / 10_000_000, force=True)
             progress.close()
-    return {
-        "seconds": length / rate,
-        "peak": out.peak,
-        "clipped": out.clipped,
-        "limited": stream.limited,
-        "lost_notes": stream.lost_notes,
-        "missed_patches": stream.missed_patches,
-        "events": len(events),
-        "cut": not ended and limit == cap,  # the song or its tail went on past --max-length
-        "song_seconds": song.duration / REFTIME_PER_SECOND,
-    }
+    return asdict(figures)
 
 
 def _years(seconds: float) -> str:
@@ -169,31 +116,28 @@ def _years(seconds: float) -> str:
 
 
 def render_to_file(args: argparse.Namespace) -> dict[str, float]:
-    """render_song into a temporary file that becomes args.output only when complete."""
-    audio_format(args.output)  # a bad suffix is refused naming OUT, not the temporary file
+    """render_song, stopped cleanly by SIGTERM/SIGINT/SIGHUP (the file is then not written)."""
+    audio_format(args.output)  # a bad suffix is refused naming OUT, before anything is read
     with stop_on_signals(f"{args.output} not written"):
-        output = AtomicFile(args.output)
-        try:
-            figures = render_song(argparse.Namespace(**{**vars(args), "output": output.path}))
-            output.commit()
-        except (OSError, soundfile.SoundFileError) as error:
-            output.discard()
-            raise output.failure(error) from None
-        except BaseException:
-            output.discard()
-            raise
-    return figures
+        return render_song(args)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.block < 1:
-        raise ConfigError(f"block size {args.block} must be at least 1 frame", key="--block")
-    if args.sample_memory < 0:
-        raise ConfigError(f"{args.sample_memory} MiB is negative", key="--sample-memory")
-    if not args.max_length > 0:
-        raise ConfigError(f"{args.max_length} must be a positive number of seconds",
-                          key="--max-length")  # fmt: skip
+    if batch_mode(args):
+        from dmusd.batch import run_batch
+
+        return run_batch(args, settings_of(args))
+    if args.format is not None or args.jobs is not None:
+        raise ConfigError("-j and --format are for a batch: -o names a folder then", key="-o")
+    settings_of(args)  # option errors before anything is read
+    (args.song,) = args.songs
     figures = render_to_file(args)
+    print(f"dmusd: wrote {args.output}: {summary(figures, args)}", file=sys.stderr)
+    return 0
+
+
+def summary(figures: dict, args: argparse.Namespace) -> str:
+    """The figures of one render, as the summary line says them."""
     peak = figures["peak"]
     note = f", peak {20 * math.log10(peak):.1f} dBFS" if peak > 0 else ", silent"
     if figures["limited"]:
@@ -208,19 +152,41 @@ def run(args: argparse.Namespace) -> int:
             else "its release tail went on past it"
         )
         note += f", cut at --max-length {args.max_length:g} s: {what}"
-    print(
-        f"dmusd: wrote {args.output}: {figures['seconds']:.2f} s at {args.rate} Hz, "
+    return (
+        f"{figures['seconds']:.2f} s at {args.rate} Hz, "
         f"{figures['events']} events, {figures['lost_notes']} lost notes, "
-        f"{figures['missed_patches']} missed patches{note}",
-        file=sys.stderr,
+        f"{figures['missed_patches']} missed patches{note}"
     )
-    return 0
+
+
+def batch_mode(args: argparse.Namespace) -> bool:
+    """A batch when there are several songs, a folder or a glob, or -o names a folder."""
+    from dmusd.batch_inputs import is_batch
+
+    return is_batch(args.songs, args.output)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("render", description="render a MIDI file to a WAV or FLAC file")
-    p.add_argument("song", help="a Standard MIDI File")
-    p.add_argument("-o", "--output", required=True, help="OUT.wav or OUT.flac")
+    p = sub.add_parser(
+        "render",
+        help="render MIDI files to WAV or FLAC files (one, or a batch on every core)",
+        description="Render one MIDI file to OUT.wav|.flac, or a batch (several files, a folder, "
+        "a glob) into the folder -o names, on -j worker processes.",
+    )
+    p.add_argument("songs", nargs="+", metavar="SONG", help="Standard MIDI Files, folders, globs")
+    p.add_argument("-o", "--output", required=True, help="OUT.wav|.flac, or a batch's folder")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="batch: worker processes (default: the core count)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("wav", "flac"),
+        help="batch: the files' format (default wav)",
+    )
     p.add_argument("--bank", help="a DLS, SF2 or SF3 file (default: the built-in GM bank)")
     p.add_argument("--rate", type=int, default=48000, help="sample rate in Hz (default 48000)")
     p.add_argument("--voices", type=int, default=256, help="voice budget (default 256)")

@@ -25,11 +25,19 @@ from dmusd.regular_file import file_kind
 FULL = 1 << 20  # bytes free under which a failed write is taken for a full disk
 
 
+def partial_path(target: str, pid: int | None = None) -> str:
+    """The temporary name process `pid` (default: this one) writes `target` under."""
+    folder, name = os.path.split(os.path.abspath(target))
+    stem, suffix = os.path.splitext(name)
+    return os.path.join(
+        folder, f".{stem}.dmusd-{os.getpid() if pid is None else pid}.partial{suffix}"
+    )
+
+
 class AtomicFile:
     def __init__(self, target: str) -> None:
         self.target = target
-        folder, name = os.path.split(os.path.abspath(target))
-        self.folder = folder
+        self.folder = os.path.dirname(os.path.abspath(target))
         try:
             st = os.stat(target)
         except FileNotFoundError:
@@ -41,8 +49,7 @@ class AtomicFile:
                 raise OutputError(
                     f"is {file_kind(st.st_mode)}: can only write a regular file", where=target
                 )
-        stem, suffix = os.path.splitext(name)
-        self.path = os.path.join(folder, f".{stem}.dmusd-{os.getpid()}.partial{suffix}")
+        self.path = partial_path(target)
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         except OSError as error:
