@@ -71,7 +71,8 @@ def run_batch(args: argparse.Namespace, settings: RenderSettings) -> int:
                 else:
                     failed += 1
                     _say(progress, f"dmusd: {result.error}")
-                progress.update(done, note=f"  {failed} failed" if failed else "")
+                last = done == len(songs)  # never throttled: the bar ends at 100 %
+                progress.update(done, force=last, note=f"  {failed} failed" if failed else "")
         finally:
             progress.close()
     wall = time.monotonic() - started

@@ -27,7 +27,7 @@ COMMANDS = {
     "ctl": "control a running daemon",
     "check-config": "validate a config file without starting",
     "devices": "list audio devices and MIDI backends",
-    "render": "render MIDI files to WAV or FLAC files (one, or a batch on every core)",
+    "render": "render MIDI files to WAV or FLAC files",
     "bank": "inspect, check and convert DLS/SF2/SF3 banks",
     "trace": "play a MIDI file through the kernel chain, print events",
 }

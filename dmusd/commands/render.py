@@ -169,7 +169,7 @@ def batch_mode(args: argparse.Namespace) -> bool:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "render",
-        help="render MIDI files to WAV or FLAC files (one, or a batch on every core)",
+        help="render MIDI files to WAV or FLAC files",
         description="Render one MIDI file to OUT.wav|.flac, or a batch (several files, a folder, "
         "a glob) into the folder -o names, on -j worker processes.",
     )
