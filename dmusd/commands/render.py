@@ -150,6 +150,7 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
         "lost_notes": stream.lost_notes,
         "missed_patches": stream.missed_patches,
         "events": len(events),
+        "stray_system": song.stray_system,
         "cut": not ended and limit == cap,  # the song or its tail went on past --max-length
         "song_seconds": song.duration / REFTIME_PER_SECOND,
     }
@@ -192,6 +193,8 @@ def run(args: argparse.Namespace) -> int:
         note += f", limiter on {figures['limited']} frames (try a lower --volume)"
     if figures["clipped"]:
         note += f", {figures['clipped']} samples clipped"
+    if figures.get("stray_system"):
+        note += f", {figures['stray_system']} stray system messages skipped"
     if figures["cut"]:
         song = figures["song_seconds"]
         what = (
