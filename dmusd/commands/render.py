@@ -64,6 +64,15 @@ def find_bank(path: str | None) -> ParsedBank:
     raise ConfigError("no instrument bank: give --bank FILE (a DLS, SF2 or SF3 file)", key="--bank")
 
 
+def find_banks(paths: str | list[str] | None) -> list[ParsedBank]:
+    """The banks of `--bank A --bank B ...` in the order given, to download in that order: a
+    later bank overrides an earlier one's patches, as a pin's `banks` list does. None or []:
+    the default bank alone (find_bank)."""
+    if isinstance(paths, str):
+        paths = [paths]
+    return [find_bank(path) for path in paths] if paths else [find_bank(None)]
+
+
 class Progress:
     """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
 
@@ -96,7 +105,7 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
     song = read_midi_file(args.song)
     for warning in song.warnings:
         print(f"dmusd: {args.song}: {warning}", file=sys.stderr)
-    parsed = find_bank(args.bank)
+    banks = find_banks(args.bank)
     rate, block = args.rate, args.block
     config = PinConfig(
         "render",
@@ -118,7 +127,8 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
     progress = Progress(song.duration / REFTIME_PER_SECOND)
     i = 0
     with closing(SynthPin(config, rate, clock, idle=False)) as pin:
-        pin.download(parsed, 1)
+        for bank_id, parsed in enumerate(banks, 1):
+            pin.download(parsed, bank_id)
         stream = pin.stream
         try:
             with FileSink(args.output, rate, clock) as out:
@@ -216,7 +226,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="render a MIDI file to a WAV or FLAC file")
     p.add_argument("song", help="a Standard MIDI File")
     p.add_argument("-o", "--output", required=True, help="OUT.wav or OUT.flac")
-    p.add_argument("--bank", help="a DLS, SF2 or SF3 file (default: the built-in GM bank)")
+    p.add_argument(
+        "--bank",
+        action="append",
+        help="a DLS, SF2 or SF3 file (default: the built-in GM bank); give it again to stack "
+        "banks in order, a later one overriding the same patches of earlier ones",
+    )
     p.add_argument("--rate", type=int, default=48000, help="sample rate in Hz (default 48000)")
     p.add_argument("--voices", type=int, default=256, help="voice budget (default 256)")
     p.add_argument(
