@@ -69,8 +69,9 @@ def sf3_bytes(sf2: bytes, quality: float = 0.6) -> bytes:
                     loop_start, loop_end = loop_start - start, loop_end - start
                     start, end, kind = at, len(streams), kind | _VORBIS
                 rows.append(
-                    _SHDR.pack(name, start, end, loop_start, loop_end, rate, pitch, corr, link,
-                               kind)  # fmt: skip
+                    _SHDR.pack(
+                        name, start, end, loop_start, loop_end, rate, pitch, corr, link, kind
+                    )  # fmt: skip
                 )
             body = b"".join(rows)
         pdta_parts.append(chunk_bytes(c[0].decode("ascii"), body))

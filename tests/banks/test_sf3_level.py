@@ -4,9 +4,9 @@ TimGM6mb is turned into an SF3 here (tests/banks/sf3_convert.py, as MuseScore's 
 lays it out), both files are rendered by `dmusd render` through the whole pipeline, and the
 levels of the two renders are compared note by note. A Vorbis stream decodes to the samples it
 was encoded from, so the two must agree to the codec's noise (measured: every note of this test
-within 0.08 dB, +0.01 dB over TimGM6mb's whole GM file). FluidSynth 2.6 does not: it reads Vorbis samples with
-libsndfile's SFC_SET_SCALE_FLOAT_INT_READ, which scales each sample to its own peak, so its SF3
-plays louder than its SF2 (bench/fidelity.py reports by how much).
+within 0.08 dB, +0.01 dB over TimGM6mb's whole GM file). FluidSynth 2.6 does not: it reads
+Vorbis samples with libsndfile's SFC_SET_SCALE_FLOAT_INT_READ, which scales each sample to its
+own peak, so its SF3 plays louder than its SF2 (bench/fidelity.py reports by how much).
 """
 
 from __future__ import annotations
