@@ -196,12 +196,14 @@ class SynthService:
                 "pin %s: bank %d loaded from %s (%d instruments)",
                 live.name, loaded.id, loaded.path, loaded.instruments,
             )  # fmt: skip
+            _log_warnings(parsed)
             return {
                 "pin": live.name,
                 "bank": loaded.id,
                 "path": loaded.path,
                 "handles": list(loaded.handles),
                 "instruments": loaded.instruments,
+                "warnings": list(parsed.bank.warnings),  # the broken items left out
             }
 
     def unload_bank(self, pin: str, bank: int) -> dict:
@@ -335,6 +337,7 @@ class SynthService:
         parsed = cache.get(path)
         if parsed is None:
             parsed = cache[path] = parse_bank(path)
+            _log_warnings(parsed)
         return parsed
 
     def _build_pin(self, pin: PinConfig, cache: dict[str, ParsedBank]) -> SynthPin:
@@ -360,3 +363,9 @@ class SynthService:
                 break
             keep += 1
         return keep, wanted[keep:]
+
+
+def _log_warnings(parsed: ParsedBank) -> None:
+    """A bank loads without its broken items; each one is logged with where it is."""
+    for warning in parsed.bank.warnings:
+        log.warning("bank loaded without a broken item: %s", warning)

@@ -70,7 +70,11 @@ def find_banks(paths: str | list[str] | None) -> list[ParsedBank]:
     the default bank alone (find_bank)."""
     if isinstance(paths, str):
         paths = [paths]
-    return [find_bank(path) for path in paths] if paths else [find_bank(None)]
+    banks = [find_bank(path) for path in paths] if paths else [find_bank(None)]
+    for parsed in banks:  # each names its file, chunk and offset: what was left out, and why
+        for warning in parsed.bank.warnings:
+            print(f"dmusd: warning: {warning}", file=sys.stderr)
+    return banks
 
 
 class Progress:
