@@ -21,7 +21,7 @@ from fidelity_compare import compare, raw_levels
 from fidelity_measure import Render, whole_file
 from fidelity_notes import read_notes
 from fidelity_render import fluidsynth_command, read_audio, render_dmusd
-from fidelity_report import SUMMARY_HEAD, FileResult, file_section, summary_row, tally
+from fidelity_report import SUMMARY_HEAD, FileResult, file_section, summary_row
 
 from dmusd.banks import load_bank
 from dmusd.banks.dls_writer import save_dls
@@ -396,11 +396,3 @@ def issue12_report(ctx: Context) -> tuple[str, list[FileResult]]:
     text, results = item_9(ctx)
     parts.append(text)
     return "\n".join(parts), results
-
-
-def notes_within(results) -> tuple[int, int]:
-    """(notes within +-1.5 dB and +-3 cents, notes judged) over NoteResults."""
-    t = tally(results)
-    judged = [r for r in results if r.audible]
-    ok = sum(1 for r in judged if not ({"level", "pitch"} & set(r.fails)))
-    return ok, t["judged"]

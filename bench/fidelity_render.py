@@ -4,8 +4,8 @@ dmusd renders through its whole pipeline (`dmusd.commands.render.render_song`, a
 the reference is FluidSynth 2.6.0 (../shared/tools/fluidsynth-2.6/, bench/fluidsynth26.py: the
 newest release, with its native DLS loader) through its own file renderer (`fluidsynth -F`), in
 32-bit float so its output is neither clipped nor dithered (this build has no output limiter
-setting; the limiter is off by default in the source). Both run
-with reverb and chorus off: a note's level, pitch and envelope are then the voice's alone.
+setting; the limiter is off by default in the source). Both run with reverb and chorus off: a
+note's level, pitch and envelope are then the voice's alone.
 (Debian's FluidSynth 2.3.1 stays the reference of the live JACK bench, bench/live.py.)
 """
 
