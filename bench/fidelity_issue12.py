@@ -350,19 +350,16 @@ def item_9(ctx: Context) -> tuple[str, list[FileResult]]:
             listed = ", ".join(f"{p} ({np.median(v):+.1f} dB)" for p, v in worst)
             sections.insert(
                 0,
-                f"Programs furthest apart (median DLS - SF2 per program): {listed}. dmusd reads "
-                "the same DLS file and the SF2 identically (0.00 dB on every note, the section "
-                "below), so the file holds what the SF2 says; the differences are between "
-                "FluidSynth's two readers of one bank. They are largest on decaying sounds "
-                "(mallets, guitars, basses, harp: EG1 decay to a sustain below full level, "
-                "SF2.04 8.1.2 gens 36-37 in the SF2, CONN_DST_EG1_DECAYTIME and "
-                "CONN_DST_EG1_SUSTAINLEVEL in the DLS; fluid_dls.cpp maps sustain back as "
-                "960 - 0.96 x level, the inverse of "
-                "our writer's). Checked and ruled out: key-scaled decay (none of these programs "
-                "has it) and FluidSynth applying SF2's 0.4 attenuation factor to DLS wsmp gains "
-                "(the per-note differences do not follow the regions' attenuation: "
-                "correlation 0.1). The cause is not settled "
-                "here.",
+                f"Programs furthest apart (median DLS - SF2 per program): {listed}. Found by "
+                "this check and fixed in dmusd/banks/dls_writer.py: FluidSynth 2.6 plays a "
+                "region that has its own articulation list from that list alone "
+                "(fluid_dls.cpp: a region's artindex, else the instrument's), where dmusd and "
+                "Wine apply the instrument's list and then the region's; the writer had moved "
+                "the connections every region shares (EG1 decay and sustain among them) to "
+                "the instrument, so FluidSynth played TimGM6mb's decaying programs (mallets, "
+                "guitars, basses, harp) without their decay, 3-10 dB loud. A region's list "
+                "now carries the instrument's connections too, and both kinds of reader hear "
+                "the same thing.",
             )
     lines.append("")
     lines += sections

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from dmusd.banks import units
+from dmusd.banks.articulation import effective_connections
 from dmusd.banks.connection import (
     CONN_DST_EG1_ATTACKTIME,
     CONN_DST_EG1_RELEASETIME,
@@ -181,10 +182,14 @@ def sample_bank(bits: int = 16, stereo: bool = True, frames: int = 4000) -> Bank
     )
 
 
-def region_signature(region: Region) -> tuple:
+def region_signature(region: Region, instrument: Instrument | None = None) -> tuple:
     """What a voice needs from a region, with the wave by content (not identity, not pool
-    position) and the wsmp that applies. Equal signatures play alike."""
+    position), the wsmp that applies and, given its instrument, the connections that apply
+    (the instrument's and the region's merged). Equal signatures play alike."""
     wave = region.wave
+    articulation = (
+        tuple(effective_connections(instrument, region)) if instrument else region.articulation
+    )
     return (
         region.key_low,
         region.key_high,
@@ -195,7 +200,7 @@ def region_signature(region: Region) -> tuple:
         region.layer,
         region.wave_link,
         region.sample,
-        region.articulation,
+        articulation,
         region.fixed_key,
         region.fixed_velocity,
         wave.sample_rate,
@@ -206,12 +211,7 @@ def region_signature(region: Region) -> tuple:
 
 
 def instrument_signature(inst: Instrument) -> tuple:
-    return (
-        inst.patch,
-        inst.name,
-        inst.articulation,
-        tuple(region_signature(r) for r in inst.regions),
-    )
+    return (inst.patch, inst.name, tuple(region_signature(r, inst) for r in inst.regions))
 
 
 # --- SoundFont files assembled by hand -----------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from dmusd.banks import conditional as cdl
 from dmusd.banks import dls_writer as w
 from dmusd.banks import units
+from dmusd.banks.articulation import merge
 from dmusd.banks.connection import (
     CONN_DST_CHORUS,
     CONN_DST_GAIN,
@@ -49,7 +50,11 @@ def test_level2_round_trip_keeps_every_field(bits):
     assert sorted(back.instruments) == sorted(bank.instruments)
     for patch, inst in bank.instruments.items():
         assert instrument_signature(back.instruments[patch]) == instrument_signature(inst)
-        assert back.instruments[patch] == inst  # the dataclasses agree too
+        for got, region in zip(back.instruments[patch].regions, inst.regions, strict=True):
+            # A region with its own list carries the instrument's too, so readers that play a
+            # region's list alone (FluidSynth's) hear what merging readers (ours) hear.
+            want = merge(inst.articulation, region.articulation) if region.articulation else []
+            assert list(got.articulation) == want
     assert all(wave.bits == bits for wave in back.waves)
 
 
@@ -109,8 +114,11 @@ def test_level1_file_drops_what_dls1_cannot_say(tmp_path):
     assert lead.regions[1].sample.loop.type == WLOOP_TYPE_FORWARD
     kit = back.instruments[0x8000_0000]
     assert all(r.key_group == 1 for r in kit.regions)
-    # DLS1 connections kept (pan and the LFO x CC1 pitch vibrato)
-    assert lead.regions[1].articulation == bank.instruments[0x0001_0250].regions[1].articulation
+    # DLS1 connections kept (pan and the LFO x CC1 pitch vibrato), the instrument's merged in
+    original = bank.instruments[0x0001_0250]
+    assert lead.regions[1].articulation == tuple(
+        merge(original.articulation, original.regions[1].articulation)
+    )
     raw = RiffReader.from_bytes(path.read_bytes())
     top = {c.name: c for c in raw.children(raw.root("DLS "))}
     ins = raw.children(top["lins"])[0]
