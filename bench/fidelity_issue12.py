@@ -359,7 +359,11 @@ def item_9(ctx: Context) -> tuple[str, list[FileResult]]:
                 "the instrument, so FluidSynth played TimGM6mb's decaying programs (mallets, "
                 "guitars, basses, harp) without their decay, 3-10 dB loud. A region's list "
                 "now carries the instrument's connections too, and both kinds of reader hear "
-                "the same thing.",
+                "the same thing: every level within 1 dB. What was left on 2026-12-02: 20 "
+                "notes of vibrato programs (strings, brass, reeds: key 60, the first note of "
+                "each program) 5-11 cents apart, the vibrato LFO as FluidSynth's DLS reader "
+                "sets it up against its SF2 reader (delayVibLFO/freqVibLFO, SF2.04 8.1.2 gens "
+                "23-24; DLS2 CONN_DST_VIB_STARTDELAY/FREQUENCY), not settled.",
             )
     lines.append("")
     lines += sections

@@ -23,7 +23,7 @@ _VORBIS, _ROM = 0x10, 0x8000
 
 
 def _chunks(data: bytes, start: int, end: int) -> list[tuple[bytes, bytes, int]]:
-    """(id, form or b'', data offset) of each chunk between start and end."""
+    """(id, form or b'', data offset, size) of each chunk between start and end."""
     out = []
     while start + 8 <= end:
         cid, size = struct.unpack_from("<4sI", data, start)
