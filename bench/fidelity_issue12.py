@@ -232,11 +232,8 @@ def item_4(ctx: Context) -> str:
         figures = render_dmusd(song, out, banks, ctx.rate)
         x = read_audio(out)[0].mean(axis=1)
         cells = _seconds(x, ctx.rate, 2)
-        volume = figures["volume"]
-        rows.append(
-            f"| `{label}` | {_cell(cells[0][0] - volume, cells[0][1])} | "
-            f"{_cell(cells[1][0] - volume, cells[1][1])} | {figures['missed_patches']} |"
-        )
+        heard = [_who(level - figures["volume"], hz) for level, hz in cells]
+        rows.append(f"| `{label}` | {heard[0]} | {heard[1]} | {figures['missed_patches']} |")
     return "\n".join(
         [
             "### 4. `dmusd render --bank A --bank B` stacks banks",
@@ -250,6 +247,14 @@ def item_4(ctx: Context) -> str:
             "",
         ]
     )
+
+
+def _who(level: float, hz: float) -> str:
+    """Which bank a second of item 4's song came from: the layer is a pure 880 Hz sine."""
+    if hz == 0:
+        return "silent"
+    source = "the layer (880 Hz sine)" if abs(hz - 880) < 1 else "TimGM6mb's piano"
+    return f"{source}, {level:.1f} dBFS"
 
 
 # -- item 7 ---------------------------------------------------------------------------------------
