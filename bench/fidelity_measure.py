@@ -55,6 +55,21 @@ def power_db(power: np.ndarray) -> np.ndarray:
     return np.maximum(10.0 * np.log10(np.maximum(power, 1e-30)), FLOOR_DB)
 
 
+def whole_file(a: Render, b: Render) -> tuple[tuple, tuple, tuple]:
+    """RMS over the length both renders share (FluidSynth's file runs on in silence), peaks,
+    and each file's length."""
+    n = min(len(a.audio), len(b.audio))
+
+    def rms(r: Render) -> float:
+        power = float((r.audio[:n].astype(np.float64) ** 2).mean()) if n else 0.0
+        return float(power_db(np.array([power]))[0])
+
+    def peak(r: Render) -> float:
+        return float(20 * np.log10(max(float(np.abs(r.audio).max(initial=0.0)), 1e-9)))
+
+    return (rms(a), rms(b)), (peak(a), peak(b)), (len(a.audio) / a.rate, len(b.audio) / a.rate)
+
+
 def scaled(render: Render, gain_db: float) -> Render:
     """The same render with its gain changed (the once-per-bank alignment)."""
     gain = np.float32(10 ** (gain_db / 20))

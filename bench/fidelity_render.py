@@ -1,9 +1,12 @@
 """The two renderers of the fidelity suite, run the same way on the same input.
 
 dmusd renders through its whole pipeline (`dmusd.commands.render.render_song`, as the CLI does);
-FluidSynth through its own file renderer (`fluidsynth -F`), in 32-bit float so its output is
-neither clipped nor dithered. Both run with reverb and chorus off: a note's level, pitch and
-envelope are then the voice's alone.
+the reference is FluidSynth 2.6.0 (../shared/tools/fluidsynth-2.6/, bench/fluidsynth26.py: the
+newest release, with its native DLS loader) through its own file renderer (`fluidsynth -F`), in
+32-bit float so its output is neither clipped nor dithered (this build has no output limiter
+setting; the limiter is off by default in the source). Both run with reverb and chorus off: a
+note's level, pitch and envelope are then the voice's alone.
+(Debian's FluidSynth 2.3.1 stays the reference of the live JACK bench, bench/live.py.)
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ import argparse
 import contextlib
 import io
 import math
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import soundfile
+from fluidsynth26 import command as fluidsynth26_command
 
 from dmusd.commands.render import render_song
 
@@ -27,8 +30,9 @@ DMUSD_VOLUME_DB = 0.0
 FLUID_GAIN = 1.0  # FluidSynth's -g: unity, so its levels read directly in dBFS
 
 
-def render_dmusd(song: Path, out: Path, bank: Path, rate: int) -> dict[str, float]:
-    """Renders; the figures include `volume`, the synth volume (dB) the file was made at."""
+def render_dmusd(song: Path, out: Path, bank: Path | list[Path], rate: int) -> dict[str, float]:
+    """Renders (a list of banks stacks them, as `--bank A --bank B`); the figures include
+    `volume`, the synth volume (dB) the file was made at."""
     figures = _render_dmusd(song, out, bank, rate, DMUSD_VOLUME_DB)
     if figures["clipped"]:
         volume = DMUSD_VOLUME_DB - 20 * math.log10(figures["peak"]) - 1.0
@@ -36,11 +40,13 @@ def render_dmusd(song: Path, out: Path, bank: Path, rate: int) -> dict[str, floa
     return figures
 
 
-def _render_dmusd(song: Path, out: Path, bank: Path, rate: int, volume: float) -> dict[str, float]:
+def _render_dmusd(
+    song: Path, out: Path, bank: Path | list[Path], rate: int, volume: float
+) -> dict[str, float]:
     args = argparse.Namespace(
         song=str(song),
         output=str(out),
-        bank=str(bank),
+        bank=[str(b) for b in (bank if isinstance(bank, list) else [bank])],
         rate=rate,
         block=1024,
         voices=256,
@@ -55,9 +61,18 @@ def _render_dmusd(song: Path, out: Path, bank: Path, rate: int, volume: float) -
     return figures
 
 
+_REFERENCE: list[str] = []  # FluidSynth 2.6's argv prefix, made once per run
+
+
+def reference_argv() -> list[str]:
+    if not _REFERENCE:
+        _REFERENCE.extend(fluidsynth26_command())
+    return list(_REFERENCE)
+
+
 def fluidsynth_command(song: Path, out: Path, bank: Path, rate: int) -> list[str]:
     return [
-        "fluidsynth",
+        *reference_argv(),
         "-ni",
         "-q",
         "-g",
@@ -79,10 +94,8 @@ def fluidsynth_command(song: Path, out: Path, bank: Path, rate: int) -> list[str
     ]
 
 
-def start_fluidsynth(song: Path, out: Path, bank: Path, rate: int) -> subprocess.Popen | None:
-    """Starts FluidSynth in the background (it runs beside dmusd on the second core)."""
-    if shutil.which("fluidsynth") is None:
-        return None
+def start_fluidsynth(song: Path, out: Path, bank: Path, rate: int) -> subprocess.Popen:
+    """Starts FluidSynth 2.6 in the background (it runs beside dmusd on the second core)."""
     return subprocess.Popen(
         fluidsynth_command(song, out, bank, rate),
         stdout=subprocess.DEVNULL,

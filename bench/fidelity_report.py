@@ -73,6 +73,17 @@ def tally(results: list[NoteResult]) -> dict[str, object]:
     }
 
 
+def outside_level_or_pitch(r: NoteResult) -> bool:
+    """An audible note outside +-1.5 dB or +-3 cents: what the report's headline share counts."""
+    return r.audible and bool({"level", "pitch"} & set(r.fails))
+
+
+def notes_within(results: list[NoteResult]) -> tuple[int, int]:
+    """(audible notes within +-1.5 dB and +-3 cents, audible notes)."""
+    judged = [r for r in results if r.audible]
+    return sum(1 for r in judged if not outside_level_or_pitch(r)), len(judged)
+
+
 def _frac(ok: int, n: int) -> str:
     return f"{ok}/{n}" if n else "-"
 

@@ -23,6 +23,7 @@ import contextlib
 import os
 import pickle
 import signal
+import sys
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -59,6 +60,8 @@ def open_synth(settings: RenderSettings) -> None:
     from dmusd.synth_api import Synth
 
     _synth = Synth.from_settings(settings)
+    for warning in _synth.bank_warnings:
+        print(f"dmusd: warning: {warning}", file=sys.stderr)
 
 
 def start_forked_worker() -> None:

@@ -25,6 +25,14 @@ class StateError(DmusdError):
     """An IMXF node was asked for a KSSTATE transition it cannot make."""
 
 
+def bank_location(file: str | None, chunk: str | None, offset: int | None) -> str:
+    """`file: chunk path: offset N`, the way bank errors and bank warnings say where."""
+    parts = [p for p in (file, chunk) if p]
+    if offset is not None:
+        parts.append(f"offset {offset}")
+    return ": ".join(parts)
+
+
 class BankError(DmusdError):
     """A DLS, SF2 or download buffer is malformed. Names file, chunk path and byte offset."""
 
@@ -36,10 +44,7 @@ class BankError(DmusdError):
         chunk: str | None = None,
         offset: int | None = None,
     ) -> None:
-        parts = [p for p in (file, chunk) if p]
-        if offset is not None:
-            parts.append(f"offset {offset}")
-        super().__init__(message, where=": ".join(parts) or None)
+        super().__init__(message, where=bank_location(file, chunk, offset) or None)
         self.file, self.chunk, self.offset = file, chunk, offset
 
 

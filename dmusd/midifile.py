@@ -8,6 +8,21 @@ Damage policy: what cannot be read at all (no MThd, a bad header, an event that 
 in the middle of a track) raises MidiFileError naming the file and byte offset. A file cut short
 inside its last event, or with bytes after its last chunk, plays what is complete and says so in
 `warnings`, as most players do.
+
+Stray system bytes: an SMF track may hold only channel, SysEx (F0/F7) and meta (FF) events, but
+files written by recorders of a MIDI cable carry the cable's system messages too. Each one is
+skipped, counted in `MidiSong.stray_system` and reported once per track in `warnings`:
+- real-time F8-FE: one byte each, wherever they stand (between events, or between the data
+  bytes of a channel message, where a cable puts them); they leave running status alone
+  (MIDI 1.0, "Real-Time messages ... do not affect Running Status").
+- system common F1 (MTC quarter frame, 1 data byte), F2 (song position, 2), F3 (song select,
+  1): the status byte and the data bytes that follow it, at most that many and only bytes below
+  0x80 (a status byte or the track's end ends the message early); F4, F5 (undefined) and F6
+  (tune request): the one byte. System common messages cancel running status (MIDI 1.0, "Running
+  Status will be stopped when any other Status byte intervenes", System Common included), so a
+  data byte right after one, with no status byte of its own, is an error naming both offsets.
+Meta and SysEx events leave running status alone, as files in the wild rely on (the SMF 1.0 text
+says they cancel it; players honour the files).
 """
 
 from __future__ import annotations
@@ -23,6 +38,9 @@ REF_PER_SECOND = 10_000_000
 DEFAULT_TEMPO = 500_000  # microseconds per quarter note (120 bpm)
 META_TEMPO = 0x51
 META_END_OF_TRACK = 0x2F
+# System common status -> how many data bytes follow it (F4/F5 are undefined: none)
+SYSTEM_COMMON_DATA = {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF4: 0, 0xF5: 0, 0xF6: 0}
+REAL_TIME_FIRST, REAL_TIME_LAST = 0xF8, 0xFE  # 0xFF in a file is a meta event, not a reset
 
 
 @dataclass(slots=True)
@@ -34,6 +52,7 @@ class MidiSong:
     events: list[tuple[int, int, bytes]] = field(default_factory=list)
     duration: int = 0  # 100 ns: the latest event or end-of-track
     warnings: list[str] = field(default_factory=list)
+    stray_system: int = 0  # system common / real-time messages skipped (see the module doc)
 
 
 @dataclass(slots=True)
@@ -122,6 +141,8 @@ def _read_track(data: bytes, pos: int, end: int, name: str, song: MidiSong, inde
     events: list[_TrackEvent] = []
     tick = 0
     running = 0
+    cancelled_at = -1  # offset of the system common message that last cancelled running status
+    strays = _Strays()
     while pos < end:
         start = pos
         try:
@@ -130,8 +151,15 @@ def _read_track(data: bytes, pos: int, end: int, name: str, song: MidiSong, inde
             status = data[pos] if pos < end else _cut()
             if status < 0x80:
                 if not running:
+                    why = (
+                        f" (the system common message at offset {cancelled_at} cancelled it)"
+                        if cancelled_at >= 0
+                        else ""
+                    )
                     raise MidiFileError(
-                        f"data byte {status:#04x} with no running status", file=name, offset=pos
+                        f"data byte {status:#04x} with no running status{why}",
+                        file=name,
+                        offset=pos,
                     )
                 status = running
             else:
@@ -163,30 +191,59 @@ def _read_track(data: bytes, pos: int, end: int, name: str, song: MidiSong, inde
                 pos += length
                 # F0 <len> data: a SysEx (F0 restored); F7 <len> data: raw bytes as they are
                 events.append(_TrackEvent(tick, (b"\xf0" + body) if status == 0xF0 else body))
-            elif status >= 0xF0:
-                raise MidiFileError(
-                    f"status {status:#04x} is not allowed in a MIDI file", file=name, offset=start
-                )
+            elif status >= 0xF0:  # a stray system message: skipped (see the module doc)
+                strays.skip(status, pos - 1)
+                if status in SYSTEM_COMMON_DATA:
+                    running, cancelled_at = 0, pos - 1
+                    for _ in range(SYSTEM_COMMON_DATA[status]):
+                        if pos >= end or data[pos] >= 0x80:
+                            break
+                        pos += 1
             else:
                 n = 1 if 0xC0 <= status < 0xE0 else 2
-                if pos + n > end:
-                    _cut()
-                body = data[pos : pos + n]
-                if any(b >= 0x80 for b in body):
-                    raise MidiFileError(
-                        f"message {status:#04x} has a status byte where data belongs",
-                        file=name,
-                        offset=pos,
-                    )
+                body = bytearray()
+                while len(body) < n:
+                    b = data[pos] if pos < end else _cut()
+                    if REAL_TIME_FIRST <= b <= REAL_TIME_LAST:
+                        strays.skip(b, pos)  # a cable interleaves real-time bytes anywhere
+                    elif b >= 0x80:
+                        raise MidiFileError(
+                            f"message {status:#04x} has a status byte where data belongs",
+                            file=name,
+                            offset=pos,
+                        )
+                    else:
+                        body.append(b)
+                    pos += 1
                 running = status
-                pos += n
                 events.append(_TrackEvent(tick, bytes([status]) + body))
         except _Cut:
             song.warnings.append(
                 f"offset {start}: track {index} is cut short inside this event (ignored)"
             )
             break
+    if strays.count:
+        song.stray_system += strays.count
+        song.warnings.append(
+            f"offset {strays.first_offset}: track {index}: skipped {strays.count} stray system "
+            f"message(s) that a MIDI file may not hold, the first {strays.first:#04x} here"
+        )
     return events
+
+
+class _Strays:
+    """The stray system messages skipped in one track: how many, and the first one."""
+
+    __slots__ = ("count", "first", "first_offset")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first = self.first_offset = -1
+
+    def skip(self, status: int, offset: int) -> None:
+        if not self.count:
+            self.first, self.first_offset = status, offset
+        self.count += 1
 
 
 class _Cut(Exception):

@@ -198,12 +198,14 @@ class SynthService:
                 "pin %s: bank %d loaded from %s (%d instruments)",
                 live.name, loaded.id, loaded.path, loaded.instruments,
             )  # fmt: skip
+            _log_warnings(parsed)
             return {
                 "pin": live.name,
                 "bank": loaded.id,
                 "path": loaded.path,
                 "downloads": len(loaded.handles),  # a count: TimGM6mb alone is 656 handles
                 "instruments": loaded.instruments,
+                "warnings": list(parsed.bank.warnings),  # the broken items left out
             }
 
     def unload_bank(self, pin: str, bank: int) -> dict:
@@ -412,6 +414,7 @@ class SynthService:
         parsed = cache.get(path)
         if parsed is None:
             parsed = cache[path] = parse_bank(path)
+            _log_warnings(parsed)
         return parsed
 
     def _build_pin(self, pin: PinConfig, cache: dict[str, ParsedBank]) -> SynthPin:
@@ -437,3 +440,9 @@ class SynthService:
                 break
             keep += 1
         return keep, wanted[keep:]
+
+
+def _log_warnings(parsed: ParsedBank) -> None:
+    """A bank loads without its broken items; each one is logged with where it is."""
+    for warning in parsed.bank.warnings:
+        log.warning("bank loaded without a broken item: %s", warning)

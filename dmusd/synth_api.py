@@ -158,6 +158,12 @@ class Synth:
         """The banks' paths, in download order."""
         return [bank.path for bank in self._banks]
 
+    @property
+    def bank_warnings(self) -> list[str]:
+        """The broken items the banks loaded without (an empty wave, a region linked to a
+        missing one ...), each naming its file, chunk and offset (the CLI prints these)."""
+        return [str(warning) for bank in self._banks for warning in bank.bank.warnings]
+
     # -- songs ------------------------------------------------------------------------------
     def render_midi(
         self, song: Song, *, progress: Callable[[float], None] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 
 import mido
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -124,9 +125,9 @@ def test_damaged_files_that_still_play_say_what_was_wrong():
         (b"MThd" + struct.pack(">IHHH", 6, 7, 1, 96), 8, "unknown SMF format 7"),
         (b"MThd" + struct.pack(">IHHH", 6, 0, 1, 0), 12, "division is 0"),
         (smf([b"\x00\x3c\x40"]), 23, "no running status"),
-        (smf([b"\x00\xf4\x00"]), 22, "status 0xf4"),
+        (smf([b"\x00\x90\x3c\x40\x00\xf1\x05\x00\x3e\x40"]), 30, "offset 27 cancelled it"),
         (smf([b"\xff\xff\xff\xff\x7f\x90\x3c\x40"]), 22, "longer than 4 bytes"),
-        (smf([b"\x00\x90\x3c\x90"]), 24, "status byte where data belongs"),
+        (smf([b"\x00\x90\x3c\x90"]), 25, "status byte where data belongs"),  # the byte itself
         (smf([b"\x00\xff\x51\x03\x00\x00\x00"]), 22, "tempo of 0"),
         (
             b"MThd" + struct.pack(">IHHH", 6, 0, 1, 96) + b"\x00\x01\x02\x03\x00\x00\x00\x00",
@@ -167,3 +168,105 @@ def test_any_damage_gives_a_song_or_our_error(cut, flips):
         assert error.offset is not None and 0 <= error.offset <= len(data)
     else:
         assert all(t >= 0 and msg for t, _, msg in song.events)
+
+
+# -- stray system bytes (issue 12 item 1) ------------------------------------------------------
+SCALE_BODY = b"".join(bytes([0x00 if i == 0 else 0x60, 0x90, k, 0x60]) for i, k in
+                      enumerate(C_MAJOR)) + b"\x00\xff\x2f\x00"  # fmt: skip
+
+
+def stray_scale() -> bytes:
+    """The C major scale with running status, sprinkled with every kind of stray system
+    message: real-time bytes between events and between data bytes, system common ones with
+    their data bytes (each followed by a full status byte, as they cancel running status)."""
+    return (
+        b"\x00\xf8"  # clock, alone
+        b"\x00\x90\x3c\x60"
+        b"\x60\x3e\xfe\x60"  # running status, active sensing between the data bytes
+        b"\x00\xfa\x00\xfc"  # start, stop
+        b"\x60\x40\x60"  # running status survives real-time bytes
+        b"\x00\xf1\x25"  # MTC quarter frame + 1 data byte
+        b"\x60\x90\x41\x60"
+        b"\x00\xf2\x10\x20"  # song position + 2
+        b"\x00\xf3\x05"  # song select + 1
+        b"\x00\xf4\x00\xf5\x00\xf6"  # undefined, undefined, tune request: one byte each
+        b"\x60\x90\x43\x60"
+        b"\x60\x45\x60"
+        b"\x60\x47\x60"
+        b"\x60\x48\x60"
+        b"\x00\xff\x2f\x00"
+    )
+
+
+def test_stray_system_messages_are_skipped_and_counted():
+    song = parse_midi_bytes(smf([stray_scale()], fmt=0), "stray.mid")
+    clean = parse_midi_bytes(smf([SCALE_BODY], fmt=0))
+    assert note_ons(song) == C_MAJOR
+    assert song.events == clean.events  # same messages at the same times
+    assert song.stray_system == 10
+    assert song.warnings == [
+        "offset 23: track 0: skipped 10 stray system message(s) that a MIDI file may not hold, "
+        "the first 0xf8 here"
+    ]
+
+
+@pytest.mark.parametrize(
+    "stray", [b"\xf1\x25", b"\xf2\x10\x20", b"\xf3\x05", b"\xf4", b"\xf5", b"\xf6"]
+)
+def test_system_common_takes_its_data_bytes(stray):
+    body = b"\x00" + stray + b"\x00\x90\x3c\x40\x00\xff\x2f\x00"
+    song = parse_midi_bytes(smf([body], fmt=0))
+    assert [d for _, _, d in song.events] == [b"\x90\x3c\x40"] and song.stray_system == 1
+
+
+def test_system_common_cut_by_the_track_end_is_still_skipped():
+    song = parse_midi_bytes(smf([b"\x00\x90\x3c\x40\x00\xf2\x10"], fmt=0))
+    assert note_ons(song) == [60] and song.stray_system == 1
+
+
+def test_system_common_cancels_running_status_real_time_does_not():
+    real_time = smf([b"\x00\x90\x3c\x40\x00\xfe\x00\x3e\x40\x00\xff\x2f\x00"])
+    assert note_ons(parse_midi_bytes(real_time)) == [60, 62]
+    common = smf([b"\x00\x90\x3c\x40\x00\xf6\x00\x3e\x40\x00\xff\x2f\x00"])
+    with pytest.raises(MidiFileError, match="system common message at offset 27 cancelled") as e:
+        parse_midi_bytes(common, "song.mid")
+    assert e.value.offset == 29
+
+
+def test_stray_bytes_in_a_file_render_like_the_clean_file(capsys, tmp_path):
+    """Real files on disk through `dmusd render`: the stray bytes change nothing in the audio,
+    and the summary line counts them."""
+    import soundfile
+
+    from dmusd.banks.dls_writer import save_dls
+    from dmusd.cli import main
+    from tests.synth.test_stream import sine_bank
+
+    bank = tmp_path / "sine.dls"
+    save_dls(sine_bank(range(1)), bank)
+    (tmp_path / "stray.mid").write_bytes(smf([stray_scale()], fmt=0))
+    (tmp_path / "clean.mid").write_bytes(smf([SCALE_BODY], fmt=0))
+    lines = {}
+    for name in ("stray", "clean"):
+        code = main(["render", str(tmp_path / f"{name}.mid"), "-o", str(tmp_path / f"{name}.wav"),
+                     "--bank", str(bank), "--no-effects", "--volume", "-20"])  # fmt: skip
+        lines[name] = capsys.readouterr().err
+        assert code == 0, lines[name]
+    stray, _ = soundfile.read(tmp_path / "stray.wav")
+    clean, _ = soundfile.read(tmp_path / "clean.wav")
+    assert np.abs(clean).max() > 0.05 and np.array_equal(stray, clean)
+    assert "10 stray system messages skipped" in lines["stray"].splitlines()[-1]
+    assert "skipped 10 stray system message(s)" in lines["stray"]
+    assert "stray system" not in lines["clean"]
+
+
+def test_trace_counts_stray_system_messages(tmp_path):
+    from tests.test_cli_trace import dmusd
+
+    (tmp_path / "stray.mid").write_bytes(smf([stray_scale()], fmt=0))
+    run = dmusd("trace", "--fast", str(tmp_path / "stray.mid"))
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[-1] == "8 messages; dropped 0, lost 0, skipped 10 stray system messages"
+    assert all(line.split()[3] == "90" for line in lines[:-1])
+    assert "offset 23: track 0: skipped 10" in run.stderr

@@ -71,6 +71,12 @@ CONN_DST_EG2_HOLDTIME = 0x0310
 CONN_DST_FILTER_CUTOFF = 0x0500
 CONN_DST_FILTER_Q = 0x0501
 
+# Every destination DLS Level 1 and 2 define (dls1.h, dls2.h); a connection to any other is a
+# broken item: readers skip it with a warning.
+DESTINATIONS = frozenset(
+    value for name, value in dict(globals()).items() if name.startswith("CONN_DST_")
+)
+
 # Destinations that exist only in DLS Level 2 (a Level 1 writer must drop them).
 DLS2_ONLY_DESTINATIONS = frozenset(
     {

@@ -4,9 +4,18 @@ Layout (ddi-digest 5.3): RIFF 'DLS ' holds vers, dlid, cdl, colh, LIST lins (LIS
 LIST lrgn of rgn/rgn2, lart/lar2, INFO), ptbl, LIST wvpl (LIST wave: fmt, data, wsmp, INFO) and
 INFO. Regions reach waves through wlnk.ulTableIndex -> ptbl cue -> offset inside wvpl.
 
-What is malformed raises BankError with the chunk path and offset; what a synth can safely
-repair (a loop past the end of its wave, counts that disagree with the lists, a duplicate patch)
-is repaired and recorded in `Bank.warnings`, so `dmusd bank check` can report it.
+Damage policy (one broken item does not spoil a bank):
+- what makes the collection unreadable (not a RIFF 'DLS ' file, no lins, a bad ptbl, chunks that
+  run past their list, a collection-level cdl that excludes us) raises BankError with the file,
+  chunk path and offset;
+- a broken item is skipped and the rest loads: a pool wave that cannot be decoded or holds no
+  samples, a region whose wave link names a missing or skipped wave (or that lacks rgnh/wlnk,
+  or has an empty key range), an instrument without insh or left with no region, a connection
+  to a destination DLS does not define. Each skip is a warning in `Bank.warnings` that says
+  where (file, chunk path with the item's index, offset) and what was skipped;
+- what a synth can safely repair (a loop past the end of its wave, counts that disagree with the
+  lists, a duplicate patch) is repaired, with a warning too.
+`dmusd bank check` reports every warning and fails on them unless --allow-warnings.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import uuid
 from dmusd.banks import pcm
 from dmusd.banks.articulation import from_art1
 from dmusd.banks.conditional import DEFAULT_CAPABILITIES, Capabilities, ConditionError, evaluate
-from dmusd.banks.connection import ConnectionBlock
+from dmusd.banks.connection import DESTINATIONS, ConnectionBlock
 from dmusd.banks.model import (
     Bank,
     Instrument,
@@ -31,7 +40,7 @@ from dmusd.banks.model import (
     patch_from_locale,
 )
 from dmusd.banks.riff import Chunk, RiffReader, by_name, parse_info
-from dmusd.errors import BankError
+from dmusd.errors import BankError, bank_location
 
 POOL_CUE_NULL = 0xFFFF_FFFF
 PRIVATE_REGION_CHUNK = "dmsx"  # dmusd's own: SHORT fixed key, SHORT fixed velocity (SF2 46/47)
@@ -51,9 +60,16 @@ class _DlsParser:
         self.pool_offsets: dict[int, int] = {}  # offset inside wvpl -> pool index
         self.cues: list[int] | None = None
 
-    def warn(self, message: str, chunk: Chunk | None = None) -> None:
-        where = f"{chunk.path} (offset {chunk.offset}): " if chunk is not None else ""
-        self.warnings.append(f"{where}{message}")
+    def warn(self, message: str, chunk: Chunk | None = None, offset: int | None = None) -> None:
+        path = chunk.path if chunk is not None else None
+        if offset is None and chunk is not None:
+            offset = chunk.offset
+        self.warnings.append(f"{bank_location(self.r.file, path, offset)}: {message}")
+
+    def skip(self, what: str, error: BankError) -> None:
+        """A broken item: say where and why, and leave it out."""
+        self.warnings.append(f"{bank_location(error.file, error.chunk, error.offset)}: "
+                             f"{error.message}; {what} skipped")  # fmt: skip
 
     def condition(self, chunk: Chunk) -> bool:
         self.level2 = True
@@ -103,7 +119,11 @@ class _DlsParser:
             if chunk.form != "ins ":
                 continue
             count += 1
-            inst = self.parse_instrument(chunk)
+            try:
+                inst = self.parse_instrument(chunk)
+            except BankError as error:
+                self.skip(f"instrument {count - 1}", error)
+                continue
             if inst is None:
                 continue
             if inst.patch in instruments:
@@ -146,7 +166,17 @@ class _DlsParser:
                 continue
             index = len(self.pool)
             self.pool_offsets[chunk.offset - base] = index
-            self.pool.append(self.parse_wave(chunk, index))
+            try:
+                channels = self.parse_wave(chunk, index)
+            except BankError as error:
+                self.skip(f"pool wave {index}", error)
+                channels = []  # regions that link to it are skipped in turn
+            else:
+                if channels and channels[0].frames == 0:
+                    # what converters write for an SF2 ROM sample
+                    self.warn(f"pool wave {index} holds no samples; skipped", chunk)
+                    channels = []
+            self.pool.append(channels)
 
     def parse_wave(self, wave: Chunk, index: int) -> list[Wave]:
         parts = by_name(self.r.children(wave))
@@ -281,14 +311,25 @@ class _DlsParser:
         patch = patch_from_locale(ul_bank, ul_instrument)
         if ul_instrument > 127 or ul_bank & 0x7FFF_8080:
             self.warn(f"MIDILOCALE bank {ul_bank:#x} program {ul_instrument} has stray bits", ins)
+        skipped = 0  # broken regions left out
         if lrgn is not None:
             for chunk in self.r.children(lrgn):
                 if chunk.form in ("rgn ", "rgn2"):
-                    region = self.parse_region(chunk)
+                    try:
+                        region = self.parse_region(chunk)
+                    except BankError as error:
+                        self.skip(f"region {skipped + len(regions)}", error)
+                        skipped += 1
+                        continue
                     if region is not None:
                         regions.append(region)
-        if count != len(regions):
-            self.warn(f"insh says {count} regions, lrgn holds {len(regions)}", ins)
+        if count != len(regions) + skipped:
+            self.warn(f"insh says {count} regions, lrgn holds {len(regions) + skipped}", ins)
+        if skipped and not regions:
+            self.warn(
+                f"instrument {describe_patch(patch)} has no region left to play; skipped", ins
+            )
+            return None
         return Instrument(patch, name, regions, tuple(articulation))
 
     def parse_region(self, rgn: Chunk) -> Region | None:
@@ -376,6 +417,8 @@ class _DlsParser:
                     f"wave link index {table_index} is past the {len(self.pool)} pool waves", chunk
                 )
         channels = self.pool[index]
+        if not channels:
+            raise self.r.error(f"wave link names pool wave {index}, which was skipped", chunk)
         if len(channels) == 1:
             return channels[0]
         bit = (channel & -channel).bit_length() - 1 if channel else 0
@@ -410,10 +453,19 @@ class _DlsParser:
         if count > room:
             raise self.r.error(f"{chunk.name} says {count} connections, room for {room}", chunk)
         body = memoryview(data)[cb_size : cb_size + count * _CONNECTION.size]
-        if chunk.name == "art2":
-            self.level2 = True
-            return [ConnectionBlock(*fields) for fields in _CONNECTION.iter_unpack(body)]
-        return [from_art1(*fields) for fields in _CONNECTION.iter_unpack(body)]
+        art2 = chunk.name == "art2"
+        self.level2 |= art2
+        out = []
+        for i, fields in enumerate(_CONNECTION.iter_unpack(body)):
+            if fields[2] not in DESTINATIONS:
+                self.warn(
+                    f"connection {i} has unknown destination {fields[2]:#06x}; skipped",
+                    chunk,
+                    chunk.data_offset + cb_size + i * _CONNECTION.size,
+                )
+                continue
+            out.append(ConnectionBlock(*fields) if art2 else from_art1(*fields))
+        return out
 
 
 def read_dls(reader: RiffReader, caps: Capabilities = DEFAULT_CAPABILITIES) -> Bank:

@@ -12,6 +12,7 @@ with conditional chunks and odd layouts.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 from collections.abc import Iterable
@@ -19,7 +20,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from dmusd.banks import pcm
-from dmusd.banks.articulation import to_art1
+from dmusd.banks.articulation import merge, to_art1
 from dmusd.banks.connection import ConnectionBlock
 from dmusd.banks.dls_reader import PRIVATE_REGION_CHUNK
 from dmusd.banks.model import (
@@ -224,8 +225,15 @@ class DlsWriter:
             for region in inst.regions:
                 self._add_wave(region.wave)
 
-    def region(self, region: Region) -> bytes:
+    def region(self, region: Region, instrument: Instrument) -> bytes:
         index, channel = self.where[id(region.wave)]
+        if region.articulation and instrument.articulation:
+            # Readers differ: dmusd (and Wine) apply the instrument's list, then the region's;
+            # FluidSynth 2.6 (fluid_dls.cpp) plays a region with its own list from that list
+            # alone. A region's list that holds the instrument's too plays alike in both.
+            region = dataclasses.replace(
+                region, articulation=tuple(merge(instrument.articulation, region.articulation))
+            )
         mask = 1 << channel if len(self.pool[index]) > 1 else None
         if self.level == 1:
             self._level1_losses(region)
@@ -274,7 +282,7 @@ class DlsWriter:
         waves = [wave_chunk(entry, self.level) for entry in self.pool]
         instruments = []
         for inst in self.bank.instruments.values():
-            regions = [self.region(region) for region in inst.regions]
+            regions = [self.region(region, inst) for region in inst.regions]
             if self.level == 1:
                 inst = Instrument(
                     inst.patch, inst.name, inst.regions, self._level1_blocks(inst.articulation)

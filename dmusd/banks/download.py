@@ -8,16 +8,19 @@ INSTRUMENT2 download's regions name their wave by the wave download's dwDLId.
 The builder lays out what a DirectMusic client sends. The parser is the synth's side and trusts
 nothing: cbSize against the buffer, every table entry and object inside cbSize, every index inside
 the table, region and articulation and extension lists free of cycles, counts against the room
-they claim. Names travel in 'INAM' extension chunks; the region fields DMUS_REGION lacks (DLS2
-layer, SF2 fixed key/velocity) travel in a 'dmsx' extension chunk, so a download round trip gives
-back the model it came from.
+they claim. A broken item inside an instrument download (a region whose wave link names no wave
+on the pin, a connection to a destination DLS does not define) is left out with a warning in
+`InstrumentDownload.warnings` naming the object and its offset; an instrument left with no
+region at all is refused. Names travel in 'INAM' extension chunks; the region fields
+DMUS_REGION lacks (DLS2 layer, SF2 fixed key/velocity) travel in a 'dmsx' extension chunk, so a
+download round trip gives back the model it came from.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dmusd.banks import pcm
 from dmusd.banks.connection import (
@@ -39,10 +42,11 @@ from dmusd.banks.connection import (
     CONN_SRC_KEYNUMBER,
     CONN_SRC_KEYONVELOCITY,
     CONN_SRC_LFO,
+    DESTINATIONS,
     ConnectionBlock,
 )
 from dmusd.banks.model import Instrument, Loop, Region, Wave, WaveLink, WaveSample
-from dmusd.errors import BankError
+from dmusd.errors import BankError, bank_location
 
 DMUS_DOWNLOADINFO_INSTRUMENT = 1
 DMUS_DOWNLOADINFO_WAVE = 2
@@ -229,6 +233,7 @@ class InstrumentDownload:
     instrument: Instrument
     wave_ids: tuple[int, ...]  # the dwDLIds of the waves its regions use, each once
     gm: bool
+    warnings: list[str] = field(default_factory=list)  # broken items left out, with where
 
 
 class _Buffer:
@@ -236,6 +241,7 @@ class _Buffer:
 
     def __init__(self, data: bytes | bytearray | memoryview) -> None:
         self.data = bytes(data)
+        self.warnings: list[str] = []
         if len(self.data) < _INFO.size:
             raise self.error(
                 f"{len(self.data)} bytes is shorter than DMUS_DOWNLOADINFO", "header", 0
@@ -263,6 +269,9 @@ class _Buffer:
     @staticmethod
     def error(message: str, where: str, offset: int) -> BankError:
         return BankError(message, file=WHERE, chunk=where, offset=offset)
+
+    def warn(self, message: str, where: str, offset: int) -> None:
+        self.warnings.append(f"{bank_location(WHERE, where, offset)}: {message}")
 
     def offset(self, index: int, size: int, what: str) -> int:
         """The offset of object `index`, checked to hold `size` bytes."""
@@ -365,19 +374,26 @@ def _parse_instrument(buf: _Buffer, waves: Mapping[int, Wave]) -> InstrumentDown
 
     regions: list[Region] = []
     used: dict[int, None] = {}
-    for n, index in enumerate(buf.chain(first_region, next_region, "DMUS_REGION")):
-        region, wave_id = _parse_region(buf, index, f"DMUS_REGION[{n}]", waves, v2)
-        regions.append(region)
-        used[wave_id] = None
+    chain = buf.chain(first_region, next_region, "DMUS_REGION")
+    for n, index in enumerate(chain):
+        parsed = _parse_region(buf, index, f"DMUS_REGION[{n}]", waves, v2)
+        if parsed is not None:
+            regions.append(parsed[0])
+            used[parsed[1]] = None
+    if chain and not regions:
+        raise buf.error(
+            f"none of its {len(chain)} regions names a wave on this pin", "DMUS_INSTRUMENT", 0
+        )
     name = buf.name(first_ext, "DMUS_INSTRUMENT")
     gm = bool(flags & DMUS_INSTRUMENT_GM_INSTRUMENT)
     instrument = Instrument(patch, name, regions, articulation, gm)
-    return InstrumentDownload(buf.dl_id, instrument, tuple(used), gm)
+    return InstrumentDownload(buf.dl_id, instrument, tuple(used), gm, buf.warnings)
 
 
 def _parse_region(
     buf: _Buffer, index: int, where: str, waves: Mapping[int, Wave], v2: bool
-) -> tuple[Region, int]:
+) -> tuple[Region, int] | None:
+    """The region and its wave's dwDLId; None (with a warning) when it names no wave here."""
     offset = buf.offset(index, _REGION_SIZE - _WLOOP.size, where)
     link_at = offset + _REGION.size
     wsmp_at = link_at + _WAVELINK.size
@@ -393,11 +409,12 @@ def _parse_region(
         )
     wave = waves.get(wave_id)
     if wave is None:
-        raise buf.error(
-            f"wave link names download id {wave_id}, not a wave on this pin",
+        buf.warn(
+            f"wave link names download id {wave_id}, not a wave on this pin; region skipped",
             f"{where}/WaveLink",
             link_at,
         )
+        return None
     if cb != _WSMPL.size:
         raise buf.error(f"WSMPL cbSize {cb} should be 20", f"{where}/WSMP", wsmp_at)
     if unity > 127:
@@ -467,7 +484,15 @@ def _articulation(buf: _Buffer, first: int, where: str, v2: bool) -> tuple[Conne
                 f"{count} connections run past cbSize", f"{where}/CONNECTIONLIST", start
             )
         body = memoryview(buf.data)[start : start + count * _CONNECTION.size]
-        blocks += [ConnectionBlock(*fields) for fields in _CONNECTION.iter_unpack(body)]
+        for i, fields in enumerate(_CONNECTION.iter_unpack(body)):
+            if fields[2] in DESTINATIONS:
+                blocks.append(ConnectionBlock(*fields))
+            else:
+                buf.warn(
+                    f"connection {i} has unknown destination {fields[2]:#06x}; skipped",
+                    f"{where}/CONNECTIONLIST",
+                    start + i * _CONNECTION.size,
+                )
     return tuple(blocks)
 
 

@@ -32,6 +32,7 @@ never waits on it.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -53,6 +54,8 @@ from dmusd.banks.model import F_INSTRUMENT_DRUMS, Instrument, Wave
 from dmusd.errors import PropertyError, SampleMemoryError
 
 _EMPTY = np.zeros(0, dtype=np.float32)
+
+log = logging.getLogger(__name__)
 
 
 def _no_voice_plays(offset: int) -> bool:
@@ -209,6 +212,8 @@ class DownloadManager:
         self._wave_handles[handle] = entry
 
     def _add_instrument(self, parsed: InstrumentDownload, handle: int) -> None:
+        for warning in parsed.warnings:  # broken items the parser left out (download.py)
+            log.warning("pin %s: %s", self.name, warning)
         if any(e.dl_id == parsed.dl_id for e in self._instruments.values()):
             raise PropertyError(
                 "STATUS_OBJECT_NAME_COLLISION",

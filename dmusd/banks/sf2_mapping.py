@@ -150,6 +150,13 @@ def _range(*ranges: tuple[int, int] | None) -> tuple[int, int]:
     return low, high
 
 
+class _BrokenZone:
+    """What region() gives for a zone whose sample is missing or unusable."""
+
+
+_BROKEN = _BrokenZone()
+
+
 class _Mapper:
     def __init__(self, sf: SoundFont, file: str) -> None:
         self.sf = sf
@@ -169,13 +176,15 @@ class _Mapper:
             if inst is None:
                 continue
             if inst.patch in instruments:
-                self.warnings.append(
-                    f"{preset.path}: duplicate patch {describe_patch(inst.patch)}; first one kept"
+                self.sf.warn(
+                    preset.path,
+                    f"duplicate patch {describe_patch(inst.patch)}; first one kept",
+                    preset.offset,
                 )
                 continue
             instruments[inst.patch] = inst
         for reason, (count, where) in self.unmapped.items():
-            self.warnings.append(f"{where}: {count} modulator(s) not mapped: {reason}")
+            self.sf.warn(where, f"{count} modulator(s) not mapped: {reason}")
         waves = [w for w in self.sf.waves if w is not None] + list(self.slices.values())
         major, minor = self.sf.version
         return Bank(
@@ -192,8 +201,8 @@ class _Mapper:
 
     def instrument(self, preset: SfPreset) -> Instrument | None:
         if preset.preset > 127 or preset.bank > 128 * 128:
-            self.warnings.append(
-                f"{preset.path}: bank {preset.bank} preset {preset.preset} ignored"
+            self.sf.warn(
+                preset.path, f"bank {preset.bank} preset {preset.preset} ignored", preset.offset
             )
             return None
         if preset.bank == 128:
@@ -201,13 +210,23 @@ class _Mapper:
         else:
             patch = make_patch(preset.preset, preset.bank & 0x7F, preset.bank >> 7)
         regions: list[Region] = []
+        broken = 0  # zones skipped for a missing or unusable sample
         for pzone in preset.zones:
             assert pzone.link is not None
             inst = self.sf.instruments[pzone.link]
             for izone in inst.zones:
                 region = self.region(preset, pzone, inst, izone)
-                if region is not None:
+                if region is _BROKEN:
+                    broken += 1
+                elif isinstance(region, Region):
                     regions.append(region)
+        if broken and not regions:
+            self.sf.warn(
+                preset.path,
+                f"preset {describe_patch(patch)} has no playable zone left; skipped",
+                preset.offset,
+            )
+            return None
         shared = _hoist(regions)
         for region in regions:  # what hoisting left behind repeats from region to region
             region.articulation = self.interned.setdefault(region.articulation, region.articulation)
@@ -216,7 +235,9 @@ class _Mapper:
     # --- one region ------------------------------------------------------------------------------
     def region(
         self, preset: SfPreset, pzone: Zone, inst: SfInstrument, izone: Zone
-    ) -> Region | None:
+    ) -> Region | _BrokenZone | None:
+        """The region of a zone pair; None when their ranges do not meet, _BROKEN when the
+        zone's sample is missing or unusable (a broken item, skipped with a warning)."""
         key = _range(preset.global_zone and preset.global_zone.key_range, pzone.key_range)
         key = _range(key, izone.key_range or (inst.global_zone and inst.global_zone.key_range))
         vel = _range(preset.global_zone and preset.global_zone.vel_range, pzone.vel_range)
@@ -225,11 +246,15 @@ class _Mapper:
             return None
         sample = izone.link
         if sample is None or sample >= len(self.sf.waves):
-            self.warnings.append(f"{izone.path}: sample index {sample} is past the sample headers")
-            return None
+            self.sf.warn(
+                izone.path,
+                f"sample index {sample} is past the sample headers; zone skipped",
+                izone.offset,
+            )
+            return _BROKEN
         base = self.sf.waves[sample]
         if base is None:
-            return None  # unusable sample, already reported by the reader
+            return _BROKEN  # unusable sample, already reported by the reader
         inst_g = _generators(inst.global_zone, izone)
         pre_g = _generators(preset.global_zone, pzone, preset=True)
         values = dict(_DEFAULTS)
@@ -301,9 +326,7 @@ class _Mapper:
             if start <= ls < le <= end:
                 bounds = (ls - start, le - start)
             else:
-                self.warnings.append(
-                    f"{where}: loop {ls}..{le} falls outside {start}..{end}; ignored"
-                )
+                self.sf.warn(where, f"loop {ls}..{le} falls outside {start}..{end}; ignored")
         if start == 0 and end == frames:
             return base, bounds
         slice_key = (id(base), start, end)
@@ -330,9 +353,10 @@ class _Mapper:
         for time_gen, key_gen, destination in _KEY_SCALED:
             per_key = gen(key_gen)
             if abs(per_key) > _MAX_KEY_SCALE:
-                self.warnings.append(
-                    f"{G.GENERATORS[key_gen].name} {per_key} clamped to "
-                    f"±{_MAX_KEY_SCALE} (LONG range)"
+                self.sf.warn(
+                    "pdta",
+                    f"{G.GENERATORS[key_gen].name} {per_key} clamped to ±{_MAX_KEY_SCALE} "
+                    "(LONG range)",
                 )
                 per_key = max(-_MAX_KEY_SCALE, min(_MAX_KEY_SCALE, per_key))
             # SF2 scales around key 60: t(key) = t + (60 - key) x per_key; DLS adds key/128 x scale.

@@ -21,6 +21,7 @@ import numpy as np
 
 from dmusd.banks.model import Loop, Wave, WaveSample
 from dmusd.banks.riff import Chunk, RiffReader, by_name, parse_info
+from dmusd.errors import bank_location
 
 SF_SAMPLE_MONO = 1
 SF_SAMPLE_RIGHT = 2
@@ -95,6 +96,7 @@ class Zone:
     vel_range: tuple[int, int] | None = None
     link: int | None = None
     path: str = ""
+    offset: int | None = None  # file offset of the zone's bag record
 
 
 @dataclass(slots=True)
@@ -105,6 +107,7 @@ class SfPreset:
     global_zone: Zone | None
     zones: list[Zone]
     path: str
+    offset: int | None = None  # file offset of the phdr record
 
 
 @dataclass(slots=True)
@@ -113,6 +116,7 @@ class SfInstrument:
     global_zone: Zone | None
     zones: list[Zone]
     path: str
+    offset: int | None = None  # file offset of the inst record
 
 
 @dataclass(slots=True)
@@ -128,6 +132,11 @@ class SoundFont:
     waves: list[Wave | None]
     warnings: list[str] = field(default_factory=list)
     sample_bits: int = 16
+    file: str = ""
+
+    def warn(self, where: str, message: str, offset: int | None = None) -> None:
+        """A located warning: `file: chunk path: offset N: message`."""
+        self.warnings.append(f"{bank_location(self.file, where, offset)}: {message}")
 
 
 def _name(raw: bytes) -> str:
@@ -138,9 +147,14 @@ class _Sf2Parser:
     def __init__(self, reader: RiffReader) -> None:
         self.r = reader
         self.warnings: list[str] = []
+        self.records: dict[str, Chunk] = {}  # the hydra's chunks, to say where a record is
 
-    def warn(self, where: str, message: str) -> None:
-        self.warnings.append(f"{where}: {message}")
+    def warn(self, where: str, message: str, offset: int | None = None) -> None:
+        self.warnings.append(f"{bank_location(self.r.file, where, offset)}: {message}")
+
+    def record_offset(self, name: str, index: int, size: int) -> int | None:
+        chunk = self.records.get(name)
+        return None if chunk is None else chunk.data_offset + index * size
 
     def parse(self) -> SoundFont:
         root = self.r.root("sfbk")
@@ -175,11 +189,13 @@ class _Sf2Parser:
             waves,
             self.warnings,
             bits,
+            self.r.file,
         )
 
     # --- hydra -----------------------------------------------------------------------------------
     def parse_hydra(self, pdta: Chunk) -> dict[str, np.ndarray]:
         chunks = by_name(self.r.children(pdta))
+        self.records = chunks
         out = {}
         for name, dtype in (
             ("phdr", _PHDR),
@@ -242,7 +258,7 @@ class _Sf2Parser:
                     f"{len(gens)} / {len(mods)}",
                     zpath,
                 )
-            zone = Zone({}, [], path=zpath)
+            zone = Zone({}, [], path=zpath, offset=self.record_offset(f"{kind}bag", b, 4))
             for oper, amount in gens[g0:g1].tolist():
                 if zone.link is not None:
                     break  # generators after the terminal one are ignored (SF2 8.1.3)
@@ -267,7 +283,7 @@ class _Sf2Parser:
         kept = []
         for zone in zones:
             if zone.link is None:
-                self.warn(zone.path, "zone without an instrument/sample is ignored")
+                self.warn(zone.path, "zone without an instrument/sample is ignored", zone.offset)
             else:
                 kept.append(zone)
         return global_zone, kept
@@ -279,7 +295,8 @@ class _Sf2Parser:
         for i, indices in enumerate(ranges):
             path = f"pdta/inst[{i}]"
             g, zones = self.split_global(self.zones(ibag, igen, imod, indices, "i", path), path)
-            out.append(SfInstrument(_name(inst["name"][i]), g, zones, path))
+            offset = self.record_offset("inst", i, _INST.itemsize)
+            out.append(SfInstrument(_name(inst["name"][i]), g, zones, path, offset))
         return out
 
     def parse_presets(self, h: dict[str, np.ndarray], n_instruments: int) -> list[SfPreset]:
@@ -292,13 +309,17 @@ class _Sf2Parser:
             good = []
             for zone in zones:
                 if zone.link is not None and zone.link >= n_instruments:
-                    self.warn(zone.path, f"instrument index {zone.link} is past {n_instruments}")
+                    self.warn(
+                        zone.path,
+                        f"instrument index {zone.link} is past {n_instruments}; zone skipped",
+                        zone.offset,
+                    )
                 else:
                     good.append(zone)
             row = phdr[i]
-            out.append(
-                SfPreset(_name(row["name"]), int(row["preset"]), int(row["bank"]), g, good, path)
-            )
+            offset = self.record_offset("phdr", i, _PHDR.itemsize)
+            name, number, bank = _name(row["name"]), int(row["preset"]), int(row["bank"])
+            out.append(SfPreset(name, number, bank, g, good, path, offset))
         return out
 
     # --- samples ---------------------------------------------------------------------------------
@@ -321,7 +342,11 @@ class _Sf2Parser:
         out = np.empty(count, dtype=np.float32)
         use24 = sm24 is not None and sm24.data_size in (count, count + (count & 1))
         if sm24 is not None and not use24:
-            self.warn("sdta/sm24", f"size {sm24.data_size} does not match {count} samples; ignored")
+            self.warn(
+                "sdta/sm24",
+                f"size {sm24.data_size} does not match {count} samples; ignored",
+                sm24.offset,
+            )
         buffer = bytearray(_BLOCK * 2)
         low = bytearray(_BLOCK) if use24 else None
         for start in range(0, count, _BLOCK):
@@ -346,7 +371,7 @@ class _Sf2Parser:
         return out, 24 if use24 else 16
 
     def sample_wsmp(
-        self, row: np.void, frames: int, loop_start: int, loop_end: int, where: str
+        self, row: np.void, frames: int, loop_start: int, loop_end: int, where: str, at: int | None
     ) -> WaveSample:
         pitch = int(row["pitch"])
         if pitch > 127:
@@ -356,62 +381,73 @@ class _Sf2Parser:
             loops = (Loop(0, loop_start, loop_end - loop_start),)
         elif loop_end != loop_start:
             self.warn(
-                where, f"loop {loop_start}..{loop_end} lies outside the {frames} samples; ignored"
+                where,
+                f"loop {loop_start}..{loop_end} lies outside the {frames} samples; ignored",
+                at,
             )
         return WaveSample(pitch, int(row["correction"]), 0, 0, loops)
 
-    def usable(self, i: int, row: np.void, where: str) -> bool:
+    def usable(self, i: int, row: np.void, where: str, at: int | None) -> bool:
+        """A sample that cannot play is a broken item: its zones are skipped (sf2_mapping)."""
         if int(row["type"]) & SF_SAMPLE_ROM:
-            self.warn(where, "ROM sample (no data in the file); unusable")
+            self.warn(where, f"sample {i} is a ROM sample (no data in the file); skipped", at)
             return False
         if int(row["rate"]) < 400 or int(row["rate"]) > 384000:
-            self.warn(where, f"sample rate {int(row['rate'])} Hz; unusable")
+            self.warn(where, f"sample {i} has a rate of {int(row['rate'])} Hz; skipped", at)
+            return False
+        if int(row["start"]) == int(row["end"]):
+            self.warn(where, f"sample {i} is empty (start = end); skipped", at)
             return False
         return True
 
     def pcm_wave(self, i: int, row: np.void, data: np.ndarray, bits: int) -> Wave | None:
-        where = f"pdta/shdr[{i}]"
-        if not self.usable(i, row, where):
+        where, at = f"pdta/shdr[{i}]", self.record_offset("shdr", i, _SHDR.itemsize)
+        if not self.usable(i, row, where, at):
             return None
         start, end = int(row["start"]), int(row["end"])
         if not start < end <= len(data):
-            self.warn(where, f"sample {start}..{end} lies outside the {len(data)} samples of smpl")
+            self.warn(
+                where, f"sample {start}..{end} lies outside the {len(data)} of smpl; skipped", at
+            )
             return None
         frames = end - start
         wsmp = self.sample_wsmp(
-            row, frames, int(row["loop_start"]) - start, int(row["loop_end"]) - start, where
+            row, frames, int(row["loop_start"]) - start, int(row["loop_end"]) - start, where, at
         )
         return Wave(data[start:end], int(row["rate"]), wsmp, _name(row["name"]), bits, i)
 
     def vorbis_wave(self, i: int, row: np.void, smpl: Chunk) -> Wave | None:
-        where = f"pdta/shdr[{i}]"
-        if not self.usable(i, row, where):
+        where, at = f"pdta/shdr[{i}]", self.record_offset("shdr", i, _SHDR.itemsize)
+        if not self.usable(i, row, where, at):
             return None
         start, end = int(row["start"]), int(row["end"])
         if not int(row["type"]) & SF_SAMPLE_VORBIS:
             # An SF3 may still hold plain 16-bit samples; their offsets are then in samples.
             if not start < end <= smpl.data_size // 2:
-                self.warn(where, f"sample {start}..{end} lies outside smpl")
+                self.warn(where, f"sample {start}..{end} lies outside smpl; skipped", at)
                 return None
             raw = self.r.read_at(smpl.data_offset + start * 2, (end - start) * 2, smpl)
             samples = np.frombuffer(raw, "<i2").astype(np.float32) * (1.0 / 32768.0)
         else:
             if not start < end <= smpl.data_size:
                 self.warn(
-                    where, f"Ogg stream {start}..{end} lies outside the {smpl.data_size}-byte smpl"
+                    where,
+                    f"Ogg stream {start}..{end} lies outside the {smpl.data_size}-byte smpl; "
+                    "skipped",
+                    at,
                 )
                 return None
             samples = self.decode_vorbis(
-                self.r.read_at(smpl.data_offset + start, end - start, smpl), where
+                self.r.read_at(smpl.data_offset + start, end - start, smpl), where, at
             )
             if samples is None:
                 return None
         wsmp = self.sample_wsmp(
-            row, len(samples), int(row["loop_start"]), int(row["loop_end"]), where
+            row, len(samples), int(row["loop_start"]), int(row["loop_end"]), where, at
         )
         return Wave(samples, int(row["rate"]), wsmp, _name(row["name"]), 16, i)
 
-    def decode_vorbis(self, raw: bytes, where: str) -> np.ndarray | None:
+    def decode_vorbis(self, raw: bytes, where: str, at: int | None) -> np.ndarray | None:
         import soundfile
 
         try:
@@ -420,14 +456,18 @@ class _Sf2Parser:
                 # Vorbis cannot be smaller than ~1 byte per 400 frames; a header that claims
                 # more is lying, and we refuse to allocate on its word.
                 if frames <= 0 or frames > 2000 * len(raw) + 48000:
-                    self.warn(where, f"Ogg stream claims {frames} frames for {len(raw)} bytes")
+                    self.warn(
+                        where,
+                        f"Ogg stream claims {frames} frames for {len(raw)} bytes; skipped",
+                        at,
+                    )
                     return None
                 data = f.read(frames, dtype="float32", always_2d=True)
         except (RuntimeError, soundfile.LibsndfileError, ValueError, TypeError) as error:
-            self.warn(where, f"cannot decode Ogg Vorbis sample: {error}")
+            self.warn(where, f"cannot decode Ogg Vorbis sample: {error}; skipped", at)
             return None
         if data.shape[0] == 0:
-            self.warn(where, "Ogg Vorbis sample decodes to nothing")
+            self.warn(where, "Ogg Vorbis sample decodes to nothing; skipped", at)
             return None
         return np.ascontiguousarray(data[:, 0])
 

@@ -305,10 +305,14 @@ def format_stats(r: dict) -> str:
 
 
 def format_load(r: dict) -> str:
-    return (
+    """The load line, then one line per broken item the bank loaded without."""
+    warnings = r.get("warnings", [])
+    skipped = f", {len(warnings)} warning(s)" if warnings else ""
+    line = (
         f"pin {r['pin']}: bank {r['bank']} loaded, {r['instruments']} instruments "
-        f"({r['downloads']} downloads) from {r['path']}"
+        f"({r['downloads']} downloads) from {r['path']}{skipped}"
     )
+    return "\n".join([line, *(f"warning: {w}" for w in warnings)])
 
 
 def format_unload(r: dict) -> str:

@@ -49,7 +49,7 @@ OPTION_NAMES = {
 def settings_of(args: argparse.Namespace) -> RenderSettings:
     """The render settings the options give, checked (errors name the option)."""
     settings = RenderSettings(
-        banks=(args.bank,) if args.bank else (),
+        banks=tuple(args.bank or ()),
         rate=args.rate,
         voices=args.voices,
         interpolation=args.interp,
@@ -101,13 +101,15 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
     for warning in song.warnings:
         print(f"dmusd: {args.song}: {warning}", file=sys.stderr)
     with Synth.from_settings(settings_of(args)) as synth:
+        for warning in synth.bank_warnings:
+            print(f"dmusd: warning: {warning}", file=sys.stderr)
         progress = Progress(song.duration / 10_000_000)
         try:
             figures = synth.render_file(song, args.output, progress=progress.update)
         finally:
             progress.update(song.duration / 10_000_000, force=True)
             progress.close()
-    return asdict(figures)
+    return {**asdict(figures), "stray_system": song.stray_system}
 
 
 def _years(seconds: float) -> str:
@@ -144,6 +146,8 @@ def summary(figures: dict, args: argparse.Namespace) -> str:
         note += f", limiter on {figures['limited']} frames (try a lower --volume)"
     if figures["clipped"]:
         note += f", {figures['clipped']} samples clipped"
+    if figures.get("stray_system"):
+        note += f", {figures['stray_system']} stray system messages skipped"
     if figures["cut"]:
         song = figures["song_seconds"]
         what = (
@@ -187,7 +191,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("wav", "flac"),
         help="batch: the files' format (default wav)",
     )
-    p.add_argument("--bank", help="a DLS, SF2 or SF3 file (default: the built-in GM bank)")
+    p.add_argument(
+        "--bank",
+        action="append",
+        help="a DLS, SF2 or SF3 file (default: the built-in GM bank); give it again to stack "
+        "banks in order, a later one overriding the same patches of earlier ones",
+    )
     p.add_argument("--rate", type=int, default=48000, help="sample rate in Hz (default 48000)")
     p.add_argument("--voices", type=int, default=256, help="voice budget (default 256)")
     p.add_argument(

@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         if wait > 0:
             time.sleep(min(wait, 0.05))
         sequencer.service()
-    print(f"{len(messages)} messages; dropped {unpacker.dropped}, lost {unpacker.lost}")
+    stray = f", skipped {song.stray_system} stray system messages" if song.stray_system else ""
+    print(f"{len(messages)} messages; dropped {unpacker.dropped}, lost {unpacker.lost}{stray}")
     return 0
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from dmusd.banks import units
+from dmusd.banks.articulation import effective_connections
 from dmusd.banks.connection import (
     CONN_DST_EG1_ATTACKTIME,
     CONN_DST_EG1_RELEASETIME,
@@ -181,10 +182,14 @@ def sample_bank(bits: int = 16, stereo: bool = True, frames: int = 4000) -> Bank
     )
 
 
-def region_signature(region: Region) -> tuple:
+def region_signature(region: Region, instrument: Instrument | None = None) -> tuple:
     """What a voice needs from a region, with the wave by content (not identity, not pool
-    position) and the wsmp that applies. Equal signatures play alike."""
+    position), the wsmp that applies and, given its instrument, the connections that apply
+    (the instrument's and the region's merged). Equal signatures play alike."""
     wave = region.wave
+    articulation = (
+        tuple(effective_connections(instrument, region)) if instrument else region.articulation
+    )
     return (
         region.key_low,
         region.key_high,
@@ -195,7 +200,7 @@ def region_signature(region: Region) -> tuple:
         region.layer,
         region.wave_link,
         region.sample,
-        region.articulation,
+        articulation,
         region.fixed_key,
         region.fixed_velocity,
         wave.sample_rate,
@@ -206,12 +211,7 @@ def region_signature(region: Region) -> tuple:
 
 
 def instrument_signature(inst: Instrument) -> tuple:
-    return (
-        inst.patch,
-        inst.name,
-        inst.articulation,
-        tuple(region_signature(r) for r in inst.regions),
-    )
+    return (inst.patch, inst.name, tuple(region_signature(r, inst) for r in inst.regions))
 
 
 # --- SoundFont files assembled by hand -----------------------------------------------------------
@@ -224,6 +224,7 @@ class SfSample:
     loop: tuple[int, int] | None = None  # relative to the sample start
     name: str = "sample"
     vorbis: bool = False
+    rom: bool = False  # a ROM sample: its header points at no data in the file
 
 
 @dataclass
@@ -281,7 +282,7 @@ def sf2_bytes(
             end = len(smpl) // 2
             smpl += bytes(46 * 2)
             loop = (start + s.loop[0], start + s.loop[1]) if s.loop else (start, start)
-            kind = 1
+            kind = 0x8001 if s.rom else 1
         shdr.append(
             struct.pack(
                 "<20sIIIIIBbHH",
@@ -351,6 +352,60 @@ def simple_sf2(**kwargs) -> bytes:
     inst = ("inst", [SfZone([(54, 1), (53, 0)])])
     preset = ("preset", 0, 0, [SfZone([(41, 0)])])
     return sf2_bytes([sample], [inst], [preset], version=(3, 1) if sample.vorbis else (2, 4))
+
+
+# --- banks with one broken item each (issue 12 item 2) -------------------------------------------
+BROKEN_UNKNOWN_DESTINATION = 0x0777  # no DLS destination has this id
+
+
+def _a4_sine(frames: int = 4000) -> Wave:
+    """A looped sine that plays 440 Hz at A4 (a 100-sample period at 44 kHz)."""
+    samples = quantized(np.sin(2 * np.pi * np.arange(frames) / 100) * 0.5, 16)
+    return Wave(samples, 44000, WaveSample(69, loops=(Loop(WLOOP_TYPE_FORWARD, 0, frames),)))
+
+
+def broken_dls_bytes() -> bytes:
+    """A DLS whose pool holds a good wave and an empty one (what converters write for an SF2 ROM
+    sample), with program 0 playing the good wave through an articulation that also names an
+    unknown destination, program 1 playing only the empty wave, and program 2 with one region
+    linked to a pool entry that does not exist (keys 0-59) and one good region (keys 60-127).
+    A reader that skips broken items keeps programs 0 and 2 (60-127) and says where the rest
+    went."""
+    from dmusd.banks import dls_writer as w
+
+    good = _a4_sine()
+    empty = Wave(np.zeros(0, np.float32), 44000, WaveSample(69), "rom sample")
+    bad_art = (
+        connection(CONN_DST_EG1_RELEASETIME, units.timecents(0.05)),
+        connection(BROKEN_UNKNOWN_DESTINATION, 65536),
+    )
+    r = Region
+    programs = [
+        (0, [w.region_chunk(r(0, 127, 0, 127, good, articulation=bad_art), 0)]),
+        (1, [w.region_chunk(r(0, 127, 0, 127, empty), 1)]),
+        (
+            2,
+            [
+                w.region_chunk(r(0, 59, 0, 127, good), 9),
+                w.region_chunk(r(60, 127, 0, 127, good), 0),
+            ],
+        ),
+    ]
+    instruments = [
+        w.instrument_chunk(Instrument(make_patch(p), f"program {p}", []), regions)
+        for p, regions in programs
+    ]
+    return w.collection(instruments, [w.wave_chunk([good]), w.wave_chunk([empty])], {"INAM": "b"})
+
+
+def broken_sf2_bytes() -> bytes:
+    """An SF2 with a good sample (preset 0) and a ROM sample (preset 1, its only zone)."""
+    data = (np.sin(2 * np.pi * np.arange(4000) / 100) * 12000).astype(np.int16)
+    good = SfSample(data, 44000, 69, 0, (0, 4000), "sine")
+    rom = SfSample(np.zeros(16, np.int16), 44000, 69, 0, None, "rom", rom=True)
+    insts = [("good", [SfZone([(54, 1), (53, 0)])]), ("rom", [SfZone([(53, 1)])])]
+    presets = [("good", 0, 0, [SfZone([(41, 0)])]), ("rom", 0, 1, [SfZone([(41, 1)])])]
+    return sf2_bytes([good, rom], insts, presets)
 
 
 def fluidsynth_presets(path) -> list[tuple[int, int, str]]:

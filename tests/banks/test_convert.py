@@ -91,3 +91,46 @@ def test_sample_data_is_bit_identical(pair):
     # the DLS holds each sample once; only a zone's sample-offset slice becomes its own wave
     slices = sum(w.nbytes for w in sf2.waves if w.pool_index < 0)
     assert dls.sample_memory <= sf2.sample_memory + slices
+
+
+def test_another_reader_plays_the_conversion_like_the_sf2(tmp_path):
+    """FluidSynth 2.6's own DLS loader reads `dmusd bank convert`'s file: decaying programs
+    (whose shared EG1 decay and sustain the mapping keeps at the instrument level, beside
+    region lists of their own) must decay as its SF2 loader plays them. Before region lists
+    carried the instrument's connections, Synth Bass 1 stayed at full level (+33 dB at 1.4 s)."""
+    import subprocess
+
+    import mido
+    import soundfile as sf
+
+    from bench import fluidsynth26
+    from dmusd.cli import main
+
+    dls = tmp_path / "TimGM6mb.dls"
+    assert main(["bank", "convert", str(timgm6mb()), str(dls)]) == 0
+    track = mido.MidiTrack()
+    for i, program in enumerate((38, 12, 24)):  # synth bass 1, marimba, nylon guitar
+        track.append(mido.Message("program_change", program=program, time=0 if i == 0 else 96))
+        track.append(mido.Message("note_on", note=48, velocity=100))
+        track.append(mido.Message("note_off", note=48, time=864))
+    song = tmp_path / "decay.mid"
+    mid = mido.MidiFile(type=0, ticks_per_beat=480)
+    mid.tracks.append(track)
+    mid.save(song)
+    levels = {}
+    for name, bank in (("sf2", timgm6mb()), ("dls", dls)):
+        out = tmp_path / f"{name}.wav"
+        subprocess.run([*fluidsynth26.command(), "-ni", "-q", "-r", "48000", "-F", str(out),
+                        "-o", "synth.reverb.active=0", "-o", "synth.chorus.active=0",
+                        "-o", "audio.file.format=float", str(bank), str(song)],
+                       check=True, capture_output=True, timeout=120)  # fmt: skip
+        x, rate = sf.read(out)
+        hop = rate // 10
+        n = len(x) // hop * hop
+        levels[name] = 10 * np.log10(
+            (x[:n].mean(axis=1).reshape(-1, hop) ** 2).mean(axis=1) + 1e-20
+        )
+    n = min(len(levels["sf2"]), len(levels["dls"]))
+    loud = levels["sf2"][:n] > -80
+    diff = levels["dls"][:n][loud] - levels["sf2"][:n][loud]
+    assert loud.sum() > 20 and np.abs(diff).max() < 1.0, np.round(diff, 1)

@@ -10,6 +10,7 @@ import pytest
 from dmusd.banks import conditional as cdl
 from dmusd.banks import dls_writer as w
 from dmusd.banks import units
+from dmusd.banks.articulation import merge
 from dmusd.banks.connection import (
     CONN_DST_CHORUS,
     CONN_DST_GAIN,
@@ -49,7 +50,11 @@ def test_level2_round_trip_keeps_every_field(bits):
     assert sorted(back.instruments) == sorted(bank.instruments)
     for patch, inst in bank.instruments.items():
         assert instrument_signature(back.instruments[patch]) == instrument_signature(inst)
-        assert back.instruments[patch] == inst  # the dataclasses agree too
+        for got, region in zip(back.instruments[patch].regions, inst.regions, strict=True):
+            # A region with its own list carries the instrument's too, so readers that play a
+            # region's list alone (FluidSynth's) hear what merging readers (ours) hear.
+            want = merge(inst.articulation, region.articulation) if region.articulation else []
+            assert list(got.articulation) == want
     assert all(wave.bits == bits for wave in back.waves)
 
 
@@ -109,8 +114,11 @@ def test_level1_file_drops_what_dls1_cannot_say(tmp_path):
     assert lead.regions[1].sample.loop.type == WLOOP_TYPE_FORWARD
     kit = back.instruments[0x8000_0000]
     assert all(r.key_group == 1 for r in kit.regions)
-    # DLS1 connections kept (pan and the LFO x CC1 pitch vibrato)
-    assert lead.regions[1].articulation == bank.instruments[0x0001_0250].regions[1].articulation
+    # DLS1 connections kept (pan and the LFO x CC1 pitch vibrato), the instrument's merged in
+    original = bank.instruments[0x0001_0250]
+    assert lead.regions[1].articulation == tuple(
+        merge(original.articulation, original.regions[1].articulation)
+    )
     raw = RiffReader.from_bytes(path.read_bytes())
     top = {c.name: c for c in raw.children(raw.root("DLS "))}
     ins = raw.children(top["lins"])[0]
@@ -186,9 +194,11 @@ def test_a_false_collection_condition_is_an_error_and_a_bad_program_is_located()
     with pytest.raises(BankError, match="excludes this synthesizer"):
         parse_dls_bytes(_one_region_file(file_cdl=FALSE))
     bad = cdl.assemble(cdl.DLS_CDL_AND)  # nothing on the stack
-    with pytest.raises(BankError, match="bad conditional chunk") as err:
-        parse_dls_bytes(_one_region_file(region_cdl=bad))
-    assert err.value.chunk == "lins/ins[0]/lrgn/rgn2[0]/cdl"
+    bank = parse_dls_bytes(_one_region_file(region_cdl=bad), "cdl.dls")  # a broken item: skipped
+    assert bank.instruments == {}
+    assert bank.warnings[0].startswith("cdl.dls: lins/ins[0]/lrgn/rgn2[0]/cdl: offset ")
+    assert "bad conditional chunk" in bank.warnings[0] and "region 0 skipped" in bank.warnings[0]
+    assert "has no region left to play; skipped" in bank.warnings[1]
 
 
 def test_loops_past_the_wave_are_trimmed_with_a_warning():
@@ -229,20 +239,27 @@ def test_loops_past_the_wave_are_trimmed_with_a_warning():
         ),
     ],
 )
-def test_malformed_parts_name_their_chunk(kwargs, path, message):
-    with pytest.raises(BankError, match=message) as err:
-        parse_dls_bytes(_one_region_file(**kwargs), "bad.dls")
-    assert err.value.chunk == path and err.value.file == "bad.dls"
-    assert err.value.offset is not None and err.value.offset > 0
+def test_malformed_parts_are_skipped_with_their_chunk(kwargs, path, message):
+    """A broken wave or region is an item: skipped with a warning naming the file, the chunk
+    with the item's index and its offset; here the one instrument is then left with nothing
+    to play and is skipped too."""
+    bank = parse_dls_bytes(_one_region_file(**kwargs), "bad.dls")
+    assert bank.instruments == {}
+    first = bank.warnings[0]
+    assert first.startswith(f"bad.dls: {path}: offset ") and message in first
+    assert int(first.split("offset ")[1].split(":")[0]) > 0
+    assert first.endswith("skipped") and "skipped" in bank.warnings[-1]
 
 
-def test_region_without_wave_link_is_an_error():
+def test_region_without_wave_link_is_skipped():
     rgn = list_bytes("rgn2", [chunk_bytes("rgnh", struct.pack("<7H", 0, 127, 0, 127, 0, 0, 0))])
-    inst = w.instrument_chunk(Instrument(0, "x", []), [rgn])
+    good = w.region_chunk(Region(0, 127, 0, 127, _wave()), 0)
+    inst = w.instrument_chunk(Instrument(0, "x", []), [rgn, good])
     data = w.collection([inst], [w.wave_chunk([_wave()])])
-    with pytest.raises(BankError, match="no 'wlnk'") as err:
-        parse_dls_bytes(data)
-    assert err.value.chunk == "lins/ins[0]/lrgn/rgn2[0]"
+    bank = parse_dls_bytes(data, "x.dls")
+    assert len(bank.instruments[0].regions) == 1
+    assert bank.warnings[0].startswith("x.dls: lins/ins[0]/lrgn/rgn2[0]: offset ")
+    assert "no 'wlnk'" in bank.warnings[0] and "region 0 skipped" in bank.warnings[0]
 
 
 @pytest.mark.parametrize(("tag", "bits", "dtype"), [(3, 32, "<f4"), (1, 32, "<i4")])

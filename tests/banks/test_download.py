@@ -6,6 +6,7 @@ import struct
 
 import pytest
 
+from dmusd.banks.connection import connection
 from dmusd.banks.dls_reader import parse_dls_bytes
 from dmusd.banks.dls_writer import dls_bytes
 from dmusd.banks.download import (
@@ -89,9 +90,8 @@ def test_gm_flag_travels_in_ulflags():
     assert parsed.gm and parsed.instrument.gm
 
 
-def _instrument_buffer():
-    bank = sample_bank(stereo=False)
-    inst = bank.instruments[0x0001_0250]
+def _instrument_buffer(inst=None):
+    inst = inst or sample_bank(stereo=False).instruments[0x0001_0250]
     waves = {}
     ids = {}
     for region in inst.regions:
@@ -145,7 +145,6 @@ def test_articulation_list_cycles_are_refused():
         (lambda b: struct.pack_into("<I", b, 20, len(b) + 8), "outside the objects"),
         (lambda b: struct.pack_into("<I", b, _table(b)[0] + 4, 999), "outside the"),
         (lambda b: struct.pack_into("<I", b, 0, 9), "not supported"),
-        (lambda b: struct.pack_into("<I", b, _region_offsets(b)[0] + 32, 77), "not a wave"),
         (lambda b: struct.pack_into("<HH", b, _region_offsets(b)[0], 90, 12), "key range"),
         (lambda b: struct.pack_into("<I", b, _region_offsets(b)[0] + 52, 1000), "1000 loops"),
         (
@@ -159,6 +158,35 @@ def test_malformed_instrument_buffers_are_refused(mutate, message):
     mutate(buffer)
     with pytest.raises(BankError, match=message):
         parse_download(bytes(buffer), waves)
+
+
+def test_a_region_naming_no_wave_on_the_pin_is_skipped_with_a_warning():
+    buffer, waves = _instrument_buffer()
+    first = _region_offsets(buffer)[0]
+    struct.pack_into("<I", buffer, first + 32, 77)  # its wave link's dwDLId
+    parsed = parse_download(bytes(buffer), waves)
+    assert len(parsed.instrument.regions) == 2  # of 3
+    (warning,) = parsed.warnings
+    assert warning == (
+        f"DMUS_DOWNLOADINFO: DMUS_REGION[0]/WaveLink: offset {first + 24}: wave link names "
+        "download id 77, not a wave on this pin; region skipped"
+    )
+    for offset in _region_offsets(buffer)[1:]:
+        struct.pack_into("<I", buffer, offset + 32, 77)
+    with pytest.raises(BankError, match="none of its 3 regions names a wave on this pin"):
+        parse_download(bytes(buffer), waves)
+
+
+def test_a_connection_to_an_unknown_destination_is_skipped_with_a_warning():
+    bank = sample_bank(stereo=False)
+    inst = bank.instruments[0x0001_0250]
+    inst.articulation = (*inst.articulation, connection(0x0777, 65536))
+    buffer, waves = _instrument_buffer(inst)
+    parsed = parse_download(bytes(buffer), waves)
+    assert parsed.instrument.articulation == inst.articulation[:-1]
+    (warning,) = parsed.warnings
+    assert "DMUS_INSTRUMENT/articulation/CONNECTIONLIST: offset " in warning
+    assert warning.endswith("connection 2 has unknown destination 0x0777; skipped")
 
 
 @pytest.mark.parametrize(

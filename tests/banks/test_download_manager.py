@@ -52,7 +52,7 @@ def test_download_returns_handles_and_publishes_a_new_table(kit):
 def test_instruments_need_their_waves_downloaded_first(kit):
     manager = DownloadManager()
     wave = kit.regions[0].wave
-    with pytest.raises(BankError, match="not a wave on this pin"):
+    with pytest.raises(BankError, match="names a wave on this pin"):
         manager.download(build_instrument_download(kit, 2, {id(wave): 1}))
     assert manager.handles == []
 
