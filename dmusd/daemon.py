@@ -149,17 +149,17 @@ class Daemon:
 
     def _schedule_ahead(self) -> int:
         """The schedule-ahead in 100 ns units: the config's, raised to what keeps the latency
-        constant with this device. An event reaches the synth up to one block after it came
-        (JACK MIDI hands a period's events over at once) and must still be ahead of the block
-        that plays it, so the delay must cover the output latency plus one block; less, and
-        late events play at block starts, period-quantized."""
+        constant with this device (AudioSink.schedule_floor: an event reaches the synth up to
+        one block after it came and must still be ahead of the block that plays it); less,
+        and late events play at block starts, period-quantized."""
         wanted = self.config.audio.schedule_ahead_ms / 1000.0
-        needed = 2.0 * self.sink.latency
+        needed = self.sink.schedule_floor
         if wanted < needed:
             log.warning(
                 "audio.schedule_ahead_ms = %.1f is shorter than this device needs for constant "
-                "latency (output latency %.1f ms + one block): using %.1f ms",
+                "latency (%.1f ms blocks, output latency %.1f ms): using %.1f ms",
                 1000 * wanted,
+                1000 * self.sink.block,
                 1000 * self.sink.latency,
                 1000 * needed,
             )

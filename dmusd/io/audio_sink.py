@@ -44,6 +44,7 @@ import numpy as np
 from dmusd.errors import AudioDeviceError
 from dmusd.io.native_callbacks import NATIVE
 from dmusd.io.native_mode import NativeMode
+from dmusd.io.output_latency import bounded
 from dmusd.io.pa_output import PaOutputStream
 from dmusd.io.sleep_gate import SleepGate
 
@@ -103,6 +104,20 @@ def _reinitialize_portaudio(client_name: str) -> None:
         log.warning("this PortAudio has no PaJack_SetClientName: the JACK client keeps its name")
     finally:
         sd._initialize()
+
+
+def _portaudio_jack_client_name() -> str | None:
+    """The name PortAudio's JACK client got (JACK2 renames a taken one), or None."""
+    import sounddevice as sd
+
+    try:
+        get_name = ctypes.CDLL(sd._libname).PaJack_GetClientName
+    except (OSError, AttributeError):
+        return None
+    name = ctypes.c_char_p()
+    if get_name(ctypes.byref(name)) != 0 or not name.value:
+        return None
+    return name.value.decode(errors="replace")
 
 
 def terminate_portaudio() -> None:
@@ -176,7 +191,8 @@ class AudioSink:
         self.last_callback_ns = 0
         self.backend = ""  # "jack" | "alsa" | "pulse" | "portaudio"
         self.device = ""
-        self.latency = 0.0  # seconds, as PortAudio reports the output latency
+        self.latency = 0.0  # seconds of output latency, from the source (see _output_latency)
+        self.block = 0.0  # seconds per callback block (JACK: its period)
         self.error: BaseException | None = None  # what the render raised, if it did
         self._stream = None
         self._watcher = None  # the idle jack.Client whose shutdown callback reports loss
@@ -237,7 +253,6 @@ class AudioSink:
             tried.append(f"{backend} device {name!r}: {error}")
             raise self._no_device(tried) from None
         self.backend, self.device = backend, name
-        self.latency = stream.latency
         if backend == "jack":
             self._watch_jack()
             clock = self._jack_clock
@@ -256,13 +271,50 @@ class AudioSink:
         self._monitor = threading.Thread(target=self._watch_callbacks, name="audio-monitor")
         self._monitor.daemon = True
         self._monitor.start()
+        self.block = (stream.blocksize or self._jack_period()) / self.audio.sample_rate
+        self.latency = self._output_latency(stream.latency)
         log.info(
-            "audio: %s device %r, %d Hz, output latency %.1f ms",
+            "audio: %s device %r, %d Hz, %d-frame blocks, output latency %.1f ms",
             backend,
             name,
             self.audio.sample_rate,
+            round(self.block * self.audio.sample_rate),
             1000 * self.latency,
         )
+
+    def _jack_period(self) -> int:
+        watcher = self._watcher
+        return watcher.blocksize if watcher is not None else self.audio.period
+
+    def _output_latency(self, portaudio_seconds: float) -> float:
+        """Seconds from a block's render to its sound leaving the device. On JACK: the
+        playback latency JACK reports for the ports PortAudio plays into (PortAudio adds no
+        buffer of its own there: it renders JACK's period in JACK's cycle). Elsewhere:
+        PortAudio's figure, its own buffer included. Either one bounded to a sane range."""
+        rate = self.audio.sample_rate
+        if self.backend == "jack" and self._watcher is not None:
+            from dmusd.io.jack_latency import output_ports, playback_latency
+
+            owner = _portaudio_jack_client_name() or self.audio.client_name
+            ports = output_ports(self._watcher, owner)
+            frames = playback_latency(self._watcher, ports)
+            if frames is not None:
+                jack = bounded(frames / rate, rate, f"JACK (ports of {owner!r})", self.block)
+                # not used, but said when it is nonsense (PortAudio 19.6 under PipeWire)
+                bounded(portaudio_seconds, rate, "PortAudio's JACK host API", jack)
+                return jack
+        return bounded(portaudio_seconds, rate, f"PortAudio ({self.device!r})", 2 * self.block)
+
+    @property
+    def schedule_floor(self) -> float:
+        """The least schedule-ahead (seconds) that keeps every live event's delay constant.
+        On JACK an event is handed over in the cycle it came in, and the earliest block that
+        can play it is the next one: one period. Elsewhere PortAudio may call back a whole
+        buffer early or late (its callbacks bunch as it refills the buffer), so the output
+        latency as well."""
+        if self.backend == "jack":
+            return self.block
+        return self.latency + self.block
 
     # -- the audio thread --------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ class PaOutputStream:
         import sounddevice as sd
 
         self._sd = sd
+        self.blocksize = blocksize  # 0: the host's own (JACK's period)
         self._callback = callback
         self.gate = gate
         self.error: BaseException | None = None
@@ -68,7 +69,8 @@ class PaOutputStream:
             )
         )
         self._stream = handle[0]
-        self.latency = float(lib.Pa_GetStreamInfo(self._stream).outputLatency)  # seconds
+        # seconds, as PortAudio computes it (unchecked: see output_latency.py)
+        self.latency = float(lib.Pa_GetStreamInfo(self._stream).outputLatency)
 
     def _check(self, code: int) -> None:
         if code < 0:

@@ -32,7 +32,7 @@ schedule_ahead_ms = 60.0  # > a 1024-frame period (21.3 ms) + a busy machine's w
 client_name = "{client}"
 
 [midi]
-client_name = "{client}"
+client_name = "{client}-midi"
 
 [[pins]]
 name = "a"
@@ -112,7 +112,10 @@ class Daemon:
         return self.process.returncode
 
 
+MIDI_CLIENT = f"{CLIENT}-midi"
+
+
 def port_of(daemon: Daemon, short: str) -> str:
-    """Full JACK name of the daemon's MIDI port `short` (e.g. 'a 1'). The MIDI client has the
-    audio client's name, which is taken, so its inputs live on "<client> MIDI"."""
-    return f"{CLIENT} MIDI:{short}"
+    """Full JACK name of the daemon's MIDI port `short` (e.g. 'a 1'): on the MIDI client, whose
+    name the config gives apart from the audio client's."""
+    return f"{MIDI_CLIENT}:{short}"

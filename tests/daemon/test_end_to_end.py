@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.daemon.daemon_process import CLIENT, TIMGM, Daemon, port_of
+from tests.daemon.daemon_process import MIDI_CLIENT, TIMGM, Daemon, port_of
 from tests.daemon.jack_harness import (
     JackHarness,
     cents,
@@ -308,6 +308,6 @@ def test_sigterm_exits_cleanly(daemon, harness):
     took = time.monotonic() - t
     print(f"SIGTERM: exit {code} in {took:.2f} s")
     assert code == 0 and took <= 2.0
-    assert not harness.midi_ports_of(f"^{CLIENT} MIDI:")
+    assert not harness.midi_ports_of(f"^{MIDI_CLIENT}:")
     assert not os.path.exists(daemon.socket)
     assert r > 0

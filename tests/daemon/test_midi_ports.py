@@ -233,7 +233,8 @@ def test_capture_port_re_emits_what_came_in(jack_server):
 
 @pytest.mark.realtime
 def test_a_taken_client_name_falls_back_to_a_stable_one(jack_server):
-    """By default the audio client is also called "dmusd": the inputs then go to "dmusd MIDI"."""
+    """A name another JACK client already has (JACK2 refuses it exactly): the inputs go to
+    "<name> MIDI", a name that stays the same from run to run."""
     with JackHarness("dmusd-test-taken"):
         ports = _ports(Recorder(), groups=1, backend="jack", client="dmusd-test-taken")
         ports.start()
