@@ -203,6 +203,7 @@ class AudioSink:
         self._stopping = threading.Event()
         self._started_ns = 0
         self._server_gone = False
+        self._dac_lead_ns = 0
 
     # -- start -------------------------------------------------------------------------------
 
@@ -253,6 +254,9 @@ class AudioSink:
             tried.append(f"{backend} device {name!r}: {error}")
             raise self._no_device(tried) from None
         self.backend, self.device = backend, name
+        # master time of a block = its DAC time less this (a constant: any constant would do)
+        self._dac_lead_ns = round(1e9 * bounded(stream.latency, self.audio.sample_rate,
+                                                "PortAudio", 0.0))  # fmt: skip
         if backend == "jack":
             self._watch_jack()
             clock = self._jack_clock
@@ -318,7 +322,7 @@ class AudioSink:
 
     # -- the audio thread --------------------------------------------------------------------
 
-    def _callback(self, outdata: np.ndarray, frames: int, flags: int) -> None:
+    def _callback(self, outdata: np.ndarray, frames: int, flags: int, dac_ns: int) -> None:
         gate = self.gate
         native = self.native
         if native is not None:
@@ -335,7 +339,12 @@ class AudioSink:
                 self.slept(slept, self.position)
                 self.position += slept
             if cycle_start is None:
-                self.clock.advance(frames, time.monotonic_ns())
+                # the stream's frame clock: when this block plays, less a constant lead, so
+                # master time is render time without the callbacks' bunching and GIL waits
+                if dac_ns:
+                    self.clock.advance(frames, dac_ns - self._dac_lead_ns, frame_clock=True)
+                else:
+                    self.clock.advance(frames, time.monotonic_ns())
             else:
                 self.clock.advance(frames, cycle_start, exact=True)
                 self._jack_block = (self.position, jack_clock.cycle_frames)

@@ -26,10 +26,12 @@ CLIENT = "dmusd-e2e"
 
 CONFIG = """\
 [audio]
-backend = "jack"
+backend = "{backend}"
+device = "{device}"
 period = {period}
 schedule_ahead_ms = 60.0  # > a 1024-frame period (21.3 ms) + a busy machine's wake-ups
 client_name = "{client}"
+on_server_loss = "{on_loss}"
 
 [midi]
 client_name = "{client}-midi"
@@ -54,16 +56,29 @@ socket = "{socket}"
 class Daemon:
     """A `dmusd run` subprocess with its config, log and control socket."""
 
-    def __init__(self, tmp: Path, env: dict[str, str] | None = None, period: int = 1024) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        env: dict[str, str] | None = None,
+        period: int = 1024,
+        backend: str = "jack",
+        device: str = "",
+        wrapper: tuple[str, ...] = (),
+        on_loss: str = "exit",
+    ) -> None:
+        """wrapper: a command the daemon runs under (("pw-jack",): PipeWire's JACK)."""
         self.socket = str(tmp / "control.sock")
         self.config = tmp / "dmusd.toml"
         self.config.write_text(
-            CONFIG.format(period=period, client=CLIENT, timgm=TIMGM, socket=self.socket)
-        )
+            CONFIG.format(
+                period=period, client=CLIENT, timgm=TIMGM, socket=self.socket, backend=backend,
+                device=device, on_loss=on_loss,
+            )
+        )  # fmt: skip
         self.log_path = tmp / "dmusd.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (open while the daemon runs)
         code = "import sys; from dmusd.cli import main; sys.exit(main())"
-        cmd = [sys.executable, "-c", code, "run", "--config", str(self.config)]
+        cmd = [*wrapper, sys.executable, "-c", code, "run", "--config", str(self.config)]
         self.process = subprocess.Popen(
             cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env or dict(os.environ)
         )
