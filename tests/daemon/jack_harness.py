@@ -256,3 +256,29 @@ def peak_hz(signal: np.ndarray, rate: int, near: float, cents: float = 100.0) ->
 
 def cents(f: float, ref: float) -> float:
     return float(1200.0 * np.log2(f / ref))
+
+
+def latency_events(offsets: list[int], period: int) -> tuple[list[tuple[int, bytes]], list[int]]:
+    """One note per slot of eight periods, written at `offsets` into the slot's first period,
+    each cut by All Sound Off so the next starts from silence: (events, note frames)."""
+    slot = 8 * period  # room for the schedule-ahead, the note and its cut tail
+    events = [(0, b"\xc0\x50")]
+    notes = [(i + 1) * slot + off for i, off in enumerate(offsets)]
+    for t in notes:
+        events += [(t, b"\x90\x45\x64"), (t + 1500, b"\xb0\x78\x00")]
+    return events, notes
+
+
+def latency_frames(offsets: list[int], period: int) -> int:
+    """Frames to record for latency_events."""
+    return (len(offsets) + 2) * 8 * period
+
+
+def note_latencies(rec: np.ndarray, notes: list[int], period: int) -> np.ndarray:
+    """Latency in samples of each note of latency_events in its recording; asserts that each
+    sounded and started from silence."""
+    found = onsets(rec[:, 0], notes, 8 * period, 1e-4)
+    assert -1 not in found, "a note did not sound"
+    for n in notes:
+        assert np.all(np.abs(rec[n - 64 : n, 0]) <= 1e-4), "a note did not start from silence"
+    return np.array(found) - np.array(notes)

@@ -25,7 +25,9 @@ from tests.daemon.jack_harness import (
     JackHarness,
     cents,
     held_note,
-    onsets,
+    latency_events,
+    latency_frames,
+    note_latencies,
     peak_hz,
     rms,
     window_levels,
@@ -75,20 +77,11 @@ ONSET_FOUND_AFTER = 1
 
 def _latencies(h: JackHarness, port: str, offsets: list[int]) -> np.ndarray:
     """Latency in samples of one note per slot of eight periods, written at `offsets` into the
-    slot's first period; each note is cut by All Sound Off so the next starts from silence."""
-    slot = 8 * h.period  # room for the schedule-ahead, the note and its cut tail
-    events = [(0, b"\xc0\x50")]
-    for i, off in enumerate(offsets):
-        t = (i + 1) * slot + off
-        events += [(t, b"\x90\x45\x64"), (t + 1500, b"\xb0\x78\x00")]
-    start, rec = play_and_record(h, port, events, (len(offsets) + 2) * slot / h.rate)
+    slot's first period (jack_harness.latency_events)."""
+    events, notes = latency_events(offsets, h.period)
+    start, rec = play_and_record(h, port, events, latency_frames(offsets, h.period) / h.rate)
     assert h.late == 0, "the harness missed its own deadlines"
-    notes = [(i + 1) * slot + off for i, off in enumerate(offsets)]
-    found = onsets(rec[:, 0], notes, slot, 1e-4)
-    assert -1 not in found, "a note did not sound"
-    for n in notes:
-        assert np.all(np.abs(rec[n - 64 : n, 0]) <= 1e-4), "a note did not start from silence"
-    return np.array(found) - np.array(notes)
+    return note_latencies(rec, notes, h.period)
 
 
 def test_latency_is_constant_over_100_notes(daemon, harness):
