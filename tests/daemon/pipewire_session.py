@@ -7,9 +7,10 @@ pw-jack, the ALSA pipewire plugin) and PULSE_SERVER (the ALSA pulse plugin, pact
 JACK_DEFAULT_SERVER unset (it names a JACK2 server; under pw-jack it would name a missing
 PipeWire one). HOME and XDG_* stay the caller's: dmusd's numba cache lives there.
 
-.ci/test runs `python -m tests.daemon.pipewire_session DIR` beside the JACK dummy server and
-exports DMUSD_TEST_PIPEWIRE_DIR=DIR; the `pipewire` fixture uses that session when it answers,
-else starts one for the test session. Tests that stop the server start a private one.
+.ci/test runs `python -m tests.daemon.pipewire_session DIR` beside the JACK dummy server
+(DIR/ready appears once the session answers) and exports DMUSD_TEST_PIPEWIRE_DIR=DIR; the
+`pipewire` fixture uses that session when it answers, else starts one for the test session.
+Tests that stop the server start a private one.
 """
 
 from __future__ import annotations
@@ -174,10 +175,12 @@ def main(argv: list[str]) -> int:
     except SessionError as error:
         print(error, file=sys.stderr)
         return 1
+    (session.folder / "ready").touch()  # .ci/test waits for it
     try:
         while not stopping and all(p.poll() is None for p in session.processes):
             time.sleep(0.2)
     finally:
+        (session.folder / "ready").unlink(missing_ok=True)
         session.stop()
     return 0
 
