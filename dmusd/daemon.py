@@ -308,7 +308,8 @@ class Daemon:
             if self._wait_for_jack():
                 log.info("a JACK server answers again: restarting")
                 logging.shutdown()
-                os.execv(sys.executable, [sys.executable, *sys.argv])
+                # orig_argv: the command line as given, `python -c ...` and `-m` included
+                os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
             _leave(0)
         log.error(
             "audio: %s; exiting with %d (on_server_loss = %s, systemd restarts the service)",

@@ -91,7 +91,7 @@ class PipeWireSession:
         )
         self.server_env.pop("JACK_DEFAULT_SERVER", None)
         try:
-            self._start()
+            self.start()
         except BaseException:
             self.stop()
             raise
@@ -122,7 +122,7 @@ class PipeWireSession:
                 raise SessionError(f"PipeWire session: {what}: {why} (logs in {self.folder})")
             time.sleep(0.05)
 
-    def _start(self) -> None:
+    def start(self) -> None:
         run = self.folder / "run"
         self._spawn("dbus-daemon", "--session", f"--address={self.bus}", "--nofork", "--nopidfile")
         self._wait("dbus", lambda: (run / "bus").exists())
@@ -146,9 +146,10 @@ class PipeWireSession:
                 raise SessionError(f"pactl {' '.join(args)}: {done.stderr.decode().strip()}")
             time.sleep(0.1)
 
-    def stop(self) -> None:
+    def stop(self, keep: bool = False) -> None:
         """Stop every process, the last started first (pipewire-pulse and wireplumber before
-        pipewire), each by its PID."""
+        pipewire), each by its PID; keep: leave the folder for start() to use again (as a
+        desktop's audio server comes back after a crash, its clients' environment still right)."""
         for process in reversed(self.processes):
             if process.poll() is None:
                 process.terminate()
@@ -158,7 +159,7 @@ class PipeWireSession:
                     process.kill()
                     process.wait(timeout=5)
         self.processes = []
-        if self.owned:
+        if self.owned and not keep:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
