@@ -2,9 +2,11 @@
 renders the synth and drives the master clock, as FileSink does offline.
 
 Each callback: advance the master clock by the block (its DLL learns the device's rate from the
-cycle times: on JACK the time JACK's own loop gives the cycle's start, elsewhere the callback's
-entry time), zero the buffer, render(buffer, frames, position). Nothing else happens on the
-audio thread: no allocation of our own, no logging, no lock but the clock's few-microsecond one.
+cycle times: on JACK the time JACK's own loop gives the cycle's start, elsewhere the stream's
+frame clock, i.e. PortAudio's DAC time of the block less a constant lead, or the callback's
+entry time when the host API gives no times), zero the buffer, render(buffer, frames,
+position). Nothing else happens on the audio thread: no allocation of our own, no logging,
+no lock but the clock's few-microsecond one.
 
 Native mode (JACK): while the synth plays, the native callback renders the pins itself with no
 Python, and a keeper thread replays this bookkeeping for those blocks a few ms later
@@ -21,6 +23,11 @@ its JACK client when it initializes, so the name is set through PaJack_SetClient
 terminate and an initialize); "alsa" and "pulse" (ALSA's pulse plugin, which PipeWire also
 serves) open PortAudio's ALSA host API; "auto" is JACK when a JACK server answers, else
 PortAudio's default output.
+
+Latency: `latency` is the output latency from its source (on JACK the playback latency JACK
+reports for the ports PortAudio plays into, jack_latency.py; elsewhere PortAudio's figure),
+bounded to a sane range (output_latency.py); `schedule_floor` is the least schedule-ahead that
+keeps every live event's delay constant.
 
 Server loss: if jackd dies while a PortAudio JACK stream is open, PortAudio's stop, abort and
 close hang forever. So the loss is detected without PortAudio (a second, idle jack.Client whose

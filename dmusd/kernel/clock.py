@@ -95,8 +95,10 @@ class MasterClock:
 
     `advance(frames, time_ns)` is called once per callback, before rendering, with the block's
     frame count and the monotonic time (ns) of the block: on JACK the cycle's start as JACK's own
-    loop gives it, elsewhere `time.monotonic_ns()` at the callback's entry (always the same kind
-    of time). BlockTime() is then the master time of the block's first frame.
+    loop gives it, elsewhere the time the block will play less a constant (frame_clock: the
+    stream's DAC time), or `time.monotonic_ns()` at the callback's entry when the host gives
+    none (always the same kind of time for one stream). BlockTime() is then the master time
+    of the block's first frame.
     Master time counts the device's frames at the nominal rate, so a device that runs 0.02 % fast
     makes master time run 0.02 % fast: every consumer converts with the same clock and agrees.
     Exactly so at frame positions, on one line from the last re-anchoring on, in integers:
