@@ -115,6 +115,16 @@ class Daemon:
             h.connect_audio(sorted(outputs))
             yield h
 
+    def exits_after(self, since: float, what: str, timeout: float = 10.0) -> float:
+        """Seconds from `since` (monotonic) until the daemon exited by itself after `what`;
+        the test fails (and the daemon is killed) if it still runs `timeout` s later."""
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop(signal.SIGKILL)
+            pytest.fail(f"dmusd still runs {timeout:g} s after {what}:\n{self.log}")
+        return time.monotonic() - since
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)

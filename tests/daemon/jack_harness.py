@@ -282,3 +282,31 @@ def note_latencies(rec: np.ndarray, notes: list[int], period: int) -> np.ndarray
     for n in notes:
         assert np.all(np.abs(rec[n - 64 : n, 0]) <= 1e-4), "a note did not start from silence"
     return np.array(found) - np.array(notes)
+
+
+PITCH_KEYS = (57, 69, 76)
+
+
+def pitch_events(rate: int) -> list[tuple[int, bytes]]:
+    """A square lead (program 81: a steady, vibrato-free tone) playing PITCH_KEYS for 0.6 s
+    each, one every 0.7 s from 0.1 s on."""
+    events = [(0, b"\xc0\x50")]
+    for i, key in enumerate(PITCH_KEYS):
+        on, off = int((0.1 + 0.7 * i) * rate), int((0.7 + 0.7 * i) * rate)
+        events += [(on, bytes([0x90, key, 100])), (off, bytes([0x80, key, 0]))]
+    return events
+
+
+def pitch_cents(rec: np.ndarray, rate: int, delay: int = 0, seconds: float = 0.4) -> list[float]:
+    """For each key of pitch_events in a recording where the notes come `delay` frames late:
+    its error in cents (past the attack); asserts that each sounds."""
+    errors = []
+    for i, key in enumerate(PITCH_KEYS):
+        lo = int((0.1 + 0.7 * i + 0.15) * rate) + delay
+        seg = rec[lo : lo + int(seconds * rate), 0]
+        assert rms(seg) > 1e-3, f"key {key} is silent"
+        want = 440.0 * 2 ** ((key - 69) / 12)
+        got = peak_hz(seg, rate, want)
+        print(f"key {key}: {got:.3f} Hz, {cents(got, want):+.2f} cents")
+        errors.append(cents(got, want))
+    return errors
