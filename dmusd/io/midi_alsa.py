@@ -82,7 +82,8 @@ class AlsaInputs:
 
     def __init__(self, ports: MidiPorts) -> None:
         self.ports = ports
-        self.client: Any = None
+        self.client: Any = None  # alsa_midi.SequencerClient
+        self.queue: Any = None  # its one queue: the clock of every input's timestamps
         self.arrival: AlsaArrival | None = None
         self.lost = threading.Event()  # never set: the sequencer does not go away
         self.dropped = 0

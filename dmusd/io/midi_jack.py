@@ -107,8 +107,8 @@ class JackInputs:
             port = self.client.midi_inports.register(name)
         except jack.JackError as e:
             raise self.ports.open_error("input", name, e) from None
-        self.ports.add_port(pin, group, name, port.name, capture)
-        self._inputs += ((len(self._inputs), port),)
+        index = self.ports.add_port(pin, group, name, port.name, capture)
+        self._inputs += ((index, port),)
 
     def open_capture(self, pin: Any) -> tuple[str, CaptureOutput]:
         name = f"{pin.name} capture"
@@ -174,8 +174,9 @@ class JackInputs:
     def _native(self, k: int, data: bytes, frame: int, jack_us: int) -> None:
         # The JACK MIDI reader thread (JackMidiGate): an event the native process callback
         # copied, with its frame and JACK time; queued as _process queues one.
-        if k < len(self._inputs):  # else it raced stop()
-            self.ports.enqueue((self._deliver, k, data, frame, jack_us))
+        inputs = self._inputs
+        if k < len(inputs):  # else it raced stop()
+            self.ports.enqueue((self._deliver, inputs[k][0], data, frame, jack_us))
 
     # -- the MIDI input thread ------------------------------------------------------------
     def _deliver(self, index: int, data: bytes, frame: int, event_us: int) -> Port | None:
