@@ -19,7 +19,8 @@ wait for it at most LOCK_WAIT seconds (a bank load may hold it for its download)
 Audio server loss (AudioSink.lost): with on_server_loss = "exit", the daemon logs, removes its
 socket, and leaves with os._exit(3) within a second or two, never touching the dead stream
 (PortAudio would hang); systemd's Restart=on-failure starts it again. With "reconnect" it waits
-until a JACK server answers again and then re-executes itself, which starts afresh with every
+until the audio server answers again (a JACK server; else the same output, opened by a child
+process) and then re-executes itself, which starts afresh with every
 handle of the dead server gone.
 """
 
@@ -44,6 +45,7 @@ from dmusd.config import Config, load_config, socket_path
 from dmusd.errors import AudioDeviceError, DmusdError
 from dmusd.io.audio_sink import AudioSink, jack_server, terminate_portaudio
 from dmusd.io.control_socket import ControlServer
+from dmusd.io.device_probe import output_answers
 from dmusd.io.midi_ports import MidiPorts
 from dmusd.io.sd_notify import Notifier, Watchdog, watchdog_interval
 from dmusd.kernel.clock import REFTIME_PER_SECOND, MasterClock, SampleCountClock
@@ -303,10 +305,12 @@ class Daemon:
                 step()
             except Exception:
                 log.exception("shutdown: %s failed", what)
-        if mode == "reconnect" and self.sink.backend == "jack":
-            log.error("audio: %s; waiting for a JACK server to come back", reason)
-            if self._wait_for_jack():
-                log.info("a JACK server answers again: restarting")
+        if mode == "reconnect":
+            jack = self.sink.backend == "jack"
+            what = "a JACK server" if jack else f"the {self.sink.backend} output"
+            log.error("audio: %s; waiting for %s to come back", reason, what)
+            if self._wait_for_server(jack):
+                log.info("%s answers again: restarting", what)
                 logging.shutdown()
                 # orig_argv: the command line as given, `python -c ...` and `-m` included
                 os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
@@ -320,15 +324,21 @@ class Daemon:
         _leave(SERVER_LOST_EXIT)
         return SERVER_LOST_EXIT  # not reached
 
-    def _wait_for_jack(self) -> bool:
-        """True once a JACK server answers; False on SIGTERM/SIGINT while waiting."""
+    def _wait_for_server(self, jack: bool) -> bool:
+        """True once the audio server answers again (JACK: a JACK server; else the output the
+        sink had, opened by a child process: ours must not touch PortAudio any more); False on
+        SIGTERM/SIGINT while waiting."""
+        audio = self.config.audio
         while True:
             stop = [n for n in self._signals.wait(1.0) if n != signal.SIGHUP]
             if stop:
-                log.info("%s while waiting for JACK: exiting", signal.Signals(stop[0]).name)
+                log.info("%s while waiting for the audio server: exiting",
+                         signal.Signals(stop[0]).name)  # fmt: skip
                 return False
-            rate, _ = jack_server(f"{self.config.audio.client_name}-probe")
-            if rate:
+            if jack:
+                if jack_server(f"{audio.client_name}-probe")[0]:
+                    return True
+            elif output_answers(self.sink.backend, self.sink.device, audio.sample_rate):
                 return True
 
 
