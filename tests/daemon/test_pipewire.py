@@ -100,29 +100,37 @@ def test_latency_is_constant(pw_daemon, pipewire):
     plugin, master time follows the stream's frame clock: within one period once the stream's
     buffer has settled (its first second). Pulse is measured and printed; its jitter exceeds a
     period on PipeWire 0.3.65 (the pulse plugin's delay figures wander), so only sound and
-    bounds are asserted there."""
+    bounds are asserted there. After an xrun or a clock resync 80 % of the notes must still
+    keep the bound."""
     rng = np.random.default_rng(13)
     offsets = [int(x) for x in rng.integers(0, 1024, 60)]
     period = 1024  # PipeWire's quantum here: the recorder's period, the slots' unit
     events, notes = jh.latency_events(offsets, period)
+    before = pw_daemon.ctl("status")["result"]["audio"]
     rec, facts = play(pipewire, pw_daemon, events, jh.latency_frames(offsets, period) / 48000)
+    after = pw_daemon.ctl("status")["result"]["audio"]
+    xruns = after["xruns"] - before["xruns"]
     assert facts["late"] == 0, "the recorder missed its own deadlines"
+    assert facts["period"] == period, "PipeWire runs another quantum than Debian's default"
     latency = jh.note_latencies(rec, notes, period)
     settled = latency[8:]  # after the first 1.4 s
     jitter = int(settled.max() - settled.min())
     print(
-        f"{pw_daemon.backend}: latency {latency.min()}..{latency.max()} samples, after the "
-        f"first 1.4 s {settled.min()}..{settled.max()} (jitter {jitter} samples, "
+        f"{pw_daemon.backend}: {xruns} xruns; latency {latency.min()}..{latency.max()} samples, "
+        f"after the first 1.4 s {settled.min()}..{settled.max()} (jitter {jitter} samples, "
         f"{jitter / 48:.2f} ms), mean {latency.mean() / 48:.2f} ms"
     )
     ahead = round(AHEAD_MS * 48)
     assert np.all(latency >= ahead), "a note played before its schedule-ahead"
-    if pw_daemon.backend == "jack":
-        status = pw_daemon.ctl("status")["result"]["audio"]
-        if status["clock_resyncs"] <= 1:  # no stall re-anchored the clock meanwhile
-            assert jitter == 0 and int(latency.max() - latency.min()) == 0, latency.tolist()
-    elif pw_daemon.backend == "alsa":
-        assert jitter <= PERIOD, settled.tolist()
+    # A stall or an underrun (a loaded machine) re-anchors the clock: the notes around it may
+    # be off while it locks again; the others keep one latency.
+    disturbed = xruns or after["clock_resyncs"] != before["clock_resyncs"]
+    bound = {"jack": 0, "alsa": PERIOD}.get(pw_daemon.backend)
+    if bound is not None and not disturbed:
+        assert jitter <= bound, settled.tolist()
+    elif bound is not None:
+        steady = np.abs(settled - np.median(settled)) <= bound
+        assert steady.mean() >= 0.8, (xruns, settled.tolist())
     else:
         assert np.all(latency <= ahead + round(0.2 * 48000)), latency.tolist()
 
