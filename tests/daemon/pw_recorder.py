@@ -50,7 +50,9 @@ def main(out: str) -> int:
         h.connect_midi(request["midi"])
         h.connect_audio(request["audio"])
         events = [(int(offset), bytes.fromhex(data)) for offset, data in request["events"]]
-        start = h.play_recorded(events, int(request["seconds"] * h.rate), request.get("lead", 4))
+        # a lead of 16 periods (0.34 s): a loaded machine may hold this process that long
+        # between choosing the start and queuing the events
+        start = h.play_recorded(events, int(request["seconds"] * h.rate), request.get("lead", 16))
         rec = h.wait_recorded()
         np.save(out, rec)
         facts = {"start": start, "rate": h.rate, "period": h.period, "late": h.late}

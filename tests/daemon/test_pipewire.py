@@ -29,6 +29,9 @@ MONITOR = ["t:monitor_FL", "t:monitor_FR"]
 DEVICE = {"jack": "", "pulse": "", "alsa": "pipewire"}
 PERIOD = 256  # the config's period: the block size on pulse and alsa (JACK takes its own)
 AHEAD_MS = 60.0  # the daemons' schedule-ahead (daemon_process.CONFIG)
+# A loaded machine may make the recorder itself lose graph cycles (its recording then has holes
+# and its events come late): such a run says nothing of dmusd, and is made again.
+RECORD_ATTEMPTS = 3
 
 
 def start_daemon(tmp, env, backend: str, on_loss: str = "exit") -> Daemon:
@@ -106,12 +109,18 @@ def test_latency_is_constant(pw_daemon, pipewire):
     offsets = [int(x) for x in rng.integers(0, 1024, 60)]
     period = 1024  # PipeWire's quantum here: the recorder's period, the slots' unit
     events, notes = jh.latency_events(offsets, period)
-    before = pw_daemon.ctl("status")["result"]["audio"]
-    rec, facts = play(pipewire, pw_daemon, events, jh.latency_frames(offsets, period) / 48000)
-    after = pw_daemon.ctl("status")["result"]["audio"]
-    xruns = after["xruns"] - before["xruns"]
-    assert facts["late"] == 0, "the recorder missed its own deadlines"
+    for _ in range(RECORD_ATTEMPTS):
+        before = pw_daemon.ctl("status")["result"]["audio"]
+        rec, facts = play(pipewire, pw_daemon, events, jh.latency_frames(offsets, period) / 48000)
+        after = pw_daemon.ctl("status")["result"]["audio"]
+        if not facts["late"] and not facts["xruns"]:
+            break
+        print(f"the recorder lost cycles (late {facts['late']}, xruns {facts['xruns']}): again")
+    assert facts["late"] == 0 and facts["xruns"] == 0, "the recorder kept losing PipeWire cycles"
     assert facts["period"] == period, "PipeWire runs another quantum than Debian's default"
+    xruns = after["xruns"] - before["xruns"]
+    if pw_daemon.backend == "pulse":
+        return _pulse_bounds(rec, notes, period)
     latency = jh.note_latencies(rec, notes, period)
     settled = latency[8:]  # after the first 1.4 s
     jitter = int(settled.max() - settled.min())
@@ -120,19 +129,31 @@ def test_latency_is_constant(pw_daemon, pipewire):
         f"after the first 1.4 s {settled.min()}..{settled.max()} (jitter {jitter} samples, "
         f"{jitter / 48:.2f} ms), mean {latency.mean() / 48:.2f} ms"
     )
-    ahead = round(AHEAD_MS * 48)
-    assert np.all(latency >= ahead), "a note played before its schedule-ahead"
+    assert np.all(latency >= round(AHEAD_MS * 48)), "a note played before its schedule-ahead"
     # A stall or an underrun (a loaded machine) re-anchors the clock: the notes around it may
     # be off while it locks again; the others keep one latency.
     disturbed = xruns or after["clock_resyncs"] != before["clock_resyncs"]
-    bound = {"jack": 0, "alsa": PERIOD}.get(pw_daemon.backend)
-    if bound is not None and not disturbed:
+    bound = {"jack": 0, "alsa": PERIOD}[pw_daemon.backend]
+    if not disturbed:
         assert jitter <= bound, settled.tolist()
-    elif bound is not None:
+    else:
         steady = np.abs(settled - np.median(settled)) <= bound
         assert steady.mean() >= 0.8, (xruns, settled.tolist())
-    else:
-        assert np.all(latency <= ahead + round(0.2 * 48000)), latency.tolist()
+
+
+def _pulse_bounds(rec: np.ndarray, notes: list[int], period: int) -> None:
+    """Pulse: its latency wanders by up to tens of ms (the pulse plugin's delay figures on
+    PipeWire 0.3.65), so what is asserted is that 90 % of the notes sound, none before the
+    schedule-ahead nor 200 ms after it."""
+    found = np.array(jh.onsets(rec[:, 0], notes, 8 * period, 1e-4))
+    latency = (found - np.array(notes))[found >= 0]
+    print(
+        f"pulse: {latency.size}/{len(notes)} notes found, latency {latency.min()}.."
+        f"{latency.max()} samples (jitter {(latency.max() - latency.min()) / 48:.2f} ms)"
+    )
+    ahead = round(AHEAD_MS * 48)
+    assert latency.size >= 0.9 * len(notes), "pulse: notes did not sound"
+    assert np.all((latency >= ahead) & (latency <= ahead + round(0.2 * 48000))), latency.tolist()
 
 
 @pytest.mark.parametrize("backend", ["jack", "pulse", "alsa"])
