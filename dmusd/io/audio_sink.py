@@ -198,7 +198,7 @@ class AudioSink:
         self.last_callback_ns = 0
         self.backend = ""  # "jack" | "alsa" | "pulse" | "portaudio"
         self.device = ""
-        self.latency = 0.0  # seconds of output latency, from the source (see _output_latency)
+        self.latency = 0.0  # seconds of output latency, from its source (module docstring)
         self.block = 0.0  # seconds per callback block (JACK: its period)
         self.error: BaseException | None = None  # what the render raised, if it did
         self._stream = None
@@ -261,9 +261,12 @@ class AudioSink:
             tried.append(f"{backend} device {name!r}: {error}")
             raise self._no_device(tried) from None
         self.backend, self.device = backend, name
-        # master time of a block = its DAC time less this (a constant: any constant would do)
-        self._dac_lead_ns = round(1e9 * bounded(stream.latency, self.audio.sample_rate,
-                                                "PortAudio", 0.0))  # fmt: skip
+        rate = self.audio.sample_rate
+        if backend != "jack":  # (JACK's period and latency are known once the stream runs)
+            self.block = blocksize / rate
+            self.latency = bounded(stream.latency, rate, f"PortAudio ({name!r})", 2 * self.block)
+            # master time of a block = its DAC time less this (a constant: any would do)
+            self._dac_lead_ns = round(1e9 * self.latency)
         if backend == "jack":
             self._watch_jack()
             clock = self._jack_clock
@@ -282,8 +285,9 @@ class AudioSink:
         self._monitor = threading.Thread(target=self._watch_callbacks, name="audio-monitor")
         self._monitor.daemon = True
         self._monitor.start()
-        self.block = (stream.blocksize or self._jack_period()) / self.audio.sample_rate
-        self.latency = self._output_latency(stream.latency)
+        if backend == "jack":
+            self.block = self._jack_period() / rate
+            self.latency = self._jack_output_latency(stream.latency)
         log.info(
             "audio: %s device %r, %d Hz, %d-frame blocks, output latency %.1f ms",
             backend,
@@ -297,13 +301,13 @@ class AudioSink:
         watcher = self._watcher
         return watcher.blocksize if watcher is not None else self.audio.period
 
-    def _output_latency(self, portaudio_seconds: float) -> float:
-        """Seconds from a block's render to its sound leaving the device. On JACK: the
-        playback latency JACK reports for the ports PortAudio plays into (PortAudio adds no
-        buffer of its own there: it renders JACK's period in JACK's cycle). Elsewhere:
-        PortAudio's figure, its own buffer included. Either one bounded to a sane range."""
+    def _jack_output_latency(self, portaudio_seconds: float) -> float:
+        """Seconds from a block's render to its sound leaving the device: the playback latency
+        JACK reports for the ports PortAudio plays into (PortAudio adds no buffer of its own
+        there: it renders JACK's period in JACK's cycle), bounded to a sane range; PortAudio's
+        figure only when JACK cannot say."""
         rate = self.audio.sample_rate
-        if self.backend == "jack" and self._watcher is not None:
+        if self._watcher is not None:
             from dmusd.io.jack_latency import output_ports, playback_latency
 
             owner = _portaudio_jack_client_name() or self.audio.client_name
@@ -314,7 +318,7 @@ class AudioSink:
                 # not used, but said when it is nonsense (PortAudio 19.6 under PipeWire)
                 bounded(portaudio_seconds, rate, "PortAudio's JACK host API", jack)
                 return jack
-        return bounded(portaudio_seconds, rate, f"PortAudio ({self.device!r})", 2 * self.block)
+        return bounded(portaudio_seconds, rate, "PortAudio's JACK host API", self.block)
 
     @property
     def schedule_floor(self) -> float:
