@@ -9,8 +9,12 @@ Measures, with the JACK harness of the daemon tests (tests/daemon/jack_harness.p
   NUMBA_CACHE_DIR pointed at an empty directory);
 - idle CPU (% of one core over 10 s, from /proc/PID/stat) and RSS with TimGM6mb loaded.
 
+Then the same per backend on a headless PipeWire session (bench/live_backends.py: PipeWire's
+JACK, Pulse and ALSA, FluidSynth beside dmusd on each).
+
 Usage: .venv/bin/python bench/live.py [--quick]. Prints figures; the last line is one JSON object.
-Targets (issue 5): jitter <= 0.1 ms, READY <= 2 s warm, idle CPU <= 1 %, RSS <= 150 MB.
+Targets (issue 5): jitter <= 0.1 ms, READY <= 2 s warm, idle CPU <= 1 %, RSS <= 150 MB; (issue
+13) jitter 0 samples on both JACKs, pulse/alsa <= 1 ms, idle CPU at or under FluidSynth's.
 """
 
 from __future__ import annotations
@@ -140,7 +144,7 @@ def dmusd(tmp: Path, env: dict[str, str], period: int = 1024, voices: int = 256)
     config = tmp / "dmusd.toml"
     config.write_text(
         f'[audio]\nbackend = "jack"\nperiod = {period}\nclient_name = "{CLIENT}"\n'
-        f'[midi]\nclient_name = "{CLIENT}"\n'
+        f'[midi]\nclient_name = "{CLIENT}-midi"\n'
         f'[[pins]]\nname = "synth"\nvoices = {voices}\nbanks = ["{TIMGM}"]\n'
         "reverb = false\nchorus = false\n"  # as FluidSynth runs here; tails would hide onsets
         f'[control]\nsocket = "{sock}"\n'
@@ -150,9 +154,8 @@ def dmusd(tmp: Path, env: dict[str, str], period: int = 1024, voices: int = 256)
     s = Synth(cmd, env, r" ready in [0-9.]+ s", 300)
     s.name = "dmusd"
     s.socket = str(sock)
-    # MIDI: "dmusd-bench synth 1:synth 1" (one rtmidi client per port) or "dmusd-bench:synth 1"
-    # (one JACK client for all ports); audio: PortAudio's client "dmusd-bench" (or "-01").
-    s.midi_pattern = rf"^{re.escape(CLIENT)}[^:]*:synth 1$"
+    # MIDI: the one JACK client "dmusd-bench-midi"; audio: PortAudio's "dmusd-bench" (or "-01").
+    s.midi_pattern = rf"^{re.escape(CLIENT)}-midi:synth 1$"
     s.audio_pattern = rf"^{re.escape(CLIENT)}(-[0-9]+)?:"
     s.ready_logged = float(re.search(r" ready in ([0-9.]+) s", s.text()).group(1))
     s.midi_backend = re.search(r" MIDI (\w+) ports", s.text()).group(1)  # alsa | jack
@@ -462,6 +465,9 @@ def main() -> int:
             sub.mkdir()
             runs.append(xruns(period, voices, sub, 3.0 if args.quick else 10.0))
     result["xruns"] = runs
+    from live_backends import pipewire_backends
+
+    result.update(pipewire_backends(args.quick))
     result["targets"] = {
         "jitter_ms": 0.1,
         "ready_warm_s": 2.0,

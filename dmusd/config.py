@@ -32,14 +32,14 @@ class AudioConfig:
     sample_rate: int = 48000  # 8000..192000
     period: int = 256  # frames per callback, 16..8192
     schedule_ahead_ms: float = 10.0  # live events play at arrival + this; 0.5..1000
-    client_name: str = "dmusd"  # JACK client name of the audio client
+    client_name: str = "dmusd"  # JACK client name of the audio client; not midi.client_name
     on_server_loss: str = "exit"  # exit | reconnect
 
 
 @dataclass(slots=True, frozen=True)
 class MidiConfig:
     backend: str = "auto"  # auto | alsa | jack (auto: ALSA sequencer if it opens, else JACK)
-    client_name: str = "dmusd"
+    client_name: str = "dmusd-midi"  # one name per role: never the audio client's
 
 
 @dataclass(slots=True, frozen=True)
@@ -166,6 +166,11 @@ def parse_config(text: str, path: str = "<string>", *, check_files: bool = False
     midi = _section(doc, "midi", MidiConfig, _MIDI, source)
     control = _section(doc, "control", ControlConfig, _CONTROL, source)
     logging = _section(doc, "logging", LoggingConfig, _LOGGING, source)
+    if midi.client_name == audio.client_name:
+        # PipeWire's JACK lets two clients share a name and then shows them as "name-<node id>"
+        raise source.error(
+            ("midi", "client_name"), "must differ from audio.client_name", midi.client_name
+        )
     pins = _pins(doc, source, base, check_files)
     return Config(audio, midi, pins, control, logging, None if path.startswith("<") else path)
 

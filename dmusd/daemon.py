@@ -21,7 +21,8 @@ wait for it at most LOCK_WAIT seconds (a bank load may hold it for its download)
 Audio server loss (AudioSink.lost): with on_server_loss = "exit", the daemon logs, removes its
 socket, and leaves with os._exit(3) within a second or two, never touching the dead stream
 (PortAudio would hang); systemd's Restart=on-failure starts it again. With "reconnect" it waits
-until a JACK server answers again and then re-executes itself, which starts afresh with every
+until the audio server answers again (a JACK server; else the same output, opened by a child
+process) and then re-executes itself, which starts afresh with every
 handle of the dead server gone.
 """
 
@@ -45,6 +46,7 @@ from dmusd.errors import AudioDeviceError, DmusdError
 from dmusd.io.audio_device import jack_server, terminate_portaudio
 from dmusd.io.audio_sink import AudioSink
 from dmusd.io.control_socket import ControlServer
+from dmusd.io.device_probe import output_answers
 from dmusd.io.midi_ports import MidiPorts
 from dmusd.io.sd_notify import Notifier, Watchdog, watchdog_interval
 from dmusd.kernel.clock import REFTIME_PER_SECOND, MasterClock
@@ -155,12 +157,11 @@ class Daemon:
 
     def _schedule_ahead(self) -> int:
         """The schedule-ahead in 100 ns units: the config's, raised to what keeps the latency
-        constant with this device. An event reaches the synth up to one block after it came
-        (JACK MIDI hands a period's events over at once) and must still be ahead of the block
-        that plays it, so the delay must cover the output latency plus one block; less, and
-        late events play at block starts, period-quantized."""
+        constant with this device (AudioSink.schedule_floor: an event reaches the synth up to
+        one block after it came and must still be ahead of the block that plays it); less,
+        and late events play at block starts, period-quantized."""
         wanted = self.config.audio.schedule_ahead_ms / 1000.0
-        needed = 2.0 * self.sink.latency
+        needed = self.sink.schedule_floor
         if wanted < needed:
             # The default is a floor for small periods, not a choice: raising it is no news
             # (JACK's -p 1024, as the README starts it, needs 42.7 ms). A value the user set
@@ -169,8 +170,9 @@ class Daemon:
             log.log(
                 logging.WARNING if chosen else logging.INFO,
                 "audio.schedule_ahead_ms = %.1f is shorter than this device needs for constant "
-                "latency (output latency %.1f ms + one block): using %.1f ms",
+                "latency (%.1f ms blocks, output latency %.1f ms): using %.1f ms",
                 1000 * wanted,
+                1000 * self.sink.block,
                 1000 * self.sink.latency,
                 1000 * needed,
             )
@@ -314,12 +316,15 @@ class Daemon:
                 step()
             except Exception:
                 log.exception("shutdown: %s failed", what)
-        if mode == "reconnect" and self.sink.backend == "jack":
-            log.error("audio: %s; waiting for a JACK server to come back", reason)
-            if self._wait_for_jack():
-                log.info("a JACK server answers again: restarting")
+        if mode == "reconnect":
+            jack = self.sink.backend == "jack"
+            what = "a JACK server" if jack else f"the {self.sink.backend} output"
+            log.error("audio: %s; waiting for %s to come back", reason, what)
+            if self._wait_for_server(jack):
+                log.info("%s answers again: restarting", what)
                 logging.shutdown()
-                os.execv(sys.executable, [sys.executable, *sys.argv])
+                # orig_argv: the command line as given, `python -c ...` and `-m` included
+                os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
             _leave(0)
         log.error(
             "audio: %s; exiting with %d (on_server_loss = %s, systemd restarts the service)",
@@ -330,15 +335,21 @@ class Daemon:
         _leave(SERVER_LOST_EXIT)
         return SERVER_LOST_EXIT  # not reached
 
-    def _wait_for_jack(self) -> bool:
-        """True once a JACK server answers; False on SIGTERM/SIGINT while waiting."""
+    def _wait_for_server(self, jack: bool) -> bool:
+        """True once the audio server answers again (JACK: a JACK server; else the output the
+        sink had, opened by a child process: ours must not touch PortAudio any more); False on
+        SIGTERM/SIGINT while waiting."""
+        audio = self.config.audio
         while True:
             stop = [n for n in self._signals.wait(1.0) if n != signal.SIGHUP]
             if stop:
-                log.info("%s while waiting for JACK: exiting", signal.Signals(stop[0]).name)
+                log.info("%s while waiting for the audio server: exiting",
+                         signal.Signals(stop[0]).name)  # fmt: skip
                 return False
-            rate, _ = jack_server(f"{self.config.audio.client_name}-probe")
-            if rate:
+            if jack:
+                if jack_server(f"{audio.client_name}-probe")[0]:
+                    return True
+            elif output_answers(self.sink.backend, self.sink.device, audio.sample_rate):
                 return True
 
 

@@ -2,9 +2,11 @@
 renders the synth and drives the master clock, as FileSink does offline.
 
 Each callback: advance the master clock by the block (its DLL learns the device's rate from the
-cycle times: on JACK the time JACK's own loop gives the cycle's start, elsewhere the callback's
-entry time), zero the buffer, render(buffer, frames, position). Nothing else happens on the
-audio thread: no allocation of our own, no logging, no lock but the clock's few-microsecond one.
+cycle times: on JACK the time JACK's own loop gives the cycle's start, elsewhere the stream's
+frame clock, i.e. PortAudio's DAC time of the block less a constant lead, or the callback's
+entry time when the host API gives no times), zero the buffer, render(buffer, frames,
+position). Nothing else happens on the audio thread: no allocation of our own, no logging,
+no lock but the clock's few-microsecond one.
 
 Native mode (JACK): while the synth plays, the native callback renders the pins itself with no
 Python, and a keeper thread replays this bookkeeping for those blocks a few ms later
@@ -19,6 +21,11 @@ moves the clock and the synth on by the frames slept (`slept(frames, position)`)
 Backends: audio_device.py chooses the output (JACK, ALSA, pulse or PortAudio's default) without
 numba, so the daemon can do that before the engine compiles; start() opens what it chose.
 
+Latency: `latency` is the output latency from its source (on JACK the playback latency JACK
+reports for the ports PortAudio plays into, jack_latency.py; elsewhere PortAudio's figure),
+bounded to a sane range (output_latency.py); `schedule_floor` is the least schedule-ahead that
+keeps every live event's delay constant.
+
 Server loss: if jackd dies while a PortAudio JACK stream is open, PortAudio's stop, abort and
 close hang forever. So the loss is detected without PortAudio (a second, idle jack.Client whose
 shutdown callback fires at once, and a monitor thread that notices when callbacks stop for more
@@ -28,6 +35,7 @@ process must then leave with os._exit (see `abandoned`): PortAudio's own exit ha
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 import time
@@ -39,6 +47,7 @@ import numpy as np
 from dmusd.io.audio_device import AudioOutput, choose_output, no_device
 from dmusd.io.native_callbacks import NATIVE
 from dmusd.io.native_mode import NativeMode
+from dmusd.io.output_latency import bounded
 from dmusd.io.pa_output import PaOutputStream
 from dmusd.io.sleep_gate import SleepGate
 
@@ -54,6 +63,20 @@ MONITOR_PERIOD = 0.2  # seconds between the monitor thread's looks at the callba
 CLOSE_TIMEOUT = 1.5  # seconds a normal close may take before the stream is abandoned
 
 _abandoned_streams: list[object] = []  # kept alive forever: never closed, never collected
+
+
+def _portaudio_jack_client_name() -> str | None:
+    """The name PortAudio's JACK client got (JACK2 renames a taken one), or None."""
+    import sounddevice as sd
+
+    try:
+        get_name = ctypes.CDLL(sd._libname).PaJack_GetClientName
+    except (OSError, AttributeError):
+        return None
+    name = ctypes.c_char_p()
+    if get_name(ctypes.byref(name)) != 0 or not name.value:
+        return None
+    return name.value.decode(errors="replace")
 
 
 class AudioSink:
@@ -88,7 +111,8 @@ class AudioSink:
         self.last_callback_ns = 0
         self.backend = ""  # "jack" | "alsa" | "pulse" | "portaudio"
         self.device = ""
-        self.latency = 0.0  # seconds, as PortAudio reports the output latency
+        self.latency = 0.0  # seconds of output latency, from its source (module docstring)
+        self.block = 0.0  # seconds per callback block (JACK: its period)
         self.error: BaseException | None = None  # what the render raised, if it did
         self._stream = None
         self._watcher = None  # the idle jack.Client whose shutdown callback reports loss
@@ -99,6 +123,7 @@ class AudioSink:
         self._stopping = threading.Event()
         self._started_ns = 0
         self._server_gone = False
+        self._dac_lead_ns = 0
 
     # -- start -------------------------------------------------------------------------------
 
@@ -123,7 +148,12 @@ class AudioSink:
             tried.append(f"{backend} device {name!r}: {error}")
             raise no_device(tried) from None
         self.backend, self.device = backend, name
-        self.latency = stream.latency
+        rate = self.audio.sample_rate
+        if backend != "jack":  # (JACK's period and latency are known once the stream runs)
+            self.block = blocksize / rate
+            self.latency = bounded(stream.latency, rate, f"PortAudio ({name!r})", 2 * self.block)
+            # master time of a block = its DAC time less this (a constant: any would do)
+            self._dac_lead_ns = round(1e9 * self.latency)
         if backend == "jack":
             self._watch_jack()
             clock = self._jack_clock
@@ -142,17 +172,55 @@ class AudioSink:
         self._monitor = threading.Thread(target=self._watch_callbacks, name="audio-monitor")
         self._monitor.daemon = True
         self._monitor.start()
+        if backend == "jack":
+            self.block = self._jack_period() / rate
+            self.latency = self._jack_output_latency(stream.latency)
         log.info(
-            "audio: %s device %r, %d Hz, output latency %.1f ms",
+            "audio: %s device %r, %d Hz, %d-frame blocks, output latency %.1f ms",
             backend,
             name,
             self.audio.sample_rate,
+            round(self.block * self.audio.sample_rate),
             1000 * self.latency,
         )
 
+    def _jack_period(self) -> int:
+        watcher = self._watcher
+        return watcher.blocksize if watcher is not None else self.audio.period
+
+    def _jack_output_latency(self, portaudio_seconds: float) -> float:
+        """Seconds from a block's render to its sound leaving the device: the playback latency
+        JACK reports for the ports PortAudio plays into (PortAudio adds no buffer of its own
+        there: it renders JACK's period in JACK's cycle), bounded to a sane range; PortAudio's
+        figure only when JACK cannot say."""
+        rate = self.audio.sample_rate
+        if self._watcher is not None:
+            from dmusd.io.jack_latency import output_ports, playback_latency
+
+            owner = _portaudio_jack_client_name() or self.audio.client_name
+            ports = output_ports(self._watcher, owner)
+            frames = playback_latency(self._watcher, ports)
+            if frames is not None:
+                jack = bounded(frames / rate, rate, f"JACK (ports of {owner!r})", self.block)
+                # not used, but said when it is nonsense (PortAudio 19.6 under PipeWire)
+                bounded(portaudio_seconds, rate, "PortAudio's JACK host API", jack)
+                return jack
+        return bounded(portaudio_seconds, rate, "PortAudio's JACK host API", self.block)
+
+    @property
+    def schedule_floor(self) -> float:
+        """The least schedule-ahead (seconds) that keeps every live event's delay constant.
+        On JACK an event is handed over in the cycle it came in, and the earliest block that
+        can play it is the next one: one period. Elsewhere PortAudio may call back a whole
+        buffer early or late (its callbacks bunch as it refills the buffer), so the output
+        latency as well."""
+        if self.backend == "jack":
+            return self.block
+        return self.latency + self.block
+
     # -- the audio thread --------------------------------------------------------------------
 
-    def _callback(self, outdata: np.ndarray, frames: int, flags: int) -> None:
+    def _callback(self, outdata: np.ndarray, frames: int, flags: int, dac_ns: int) -> None:
         gate = self.gate
         native = self.native
         if native is not None:
@@ -169,7 +237,12 @@ class AudioSink:
                 self.slept(slept, self.position)
                 self.position += slept
             if cycle_start is None:
-                self.clock.advance(frames, time.monotonic_ns())
+                # the stream's frame clock: when this block plays, less a constant lead, so
+                # master time is render time without the callbacks' bunching and GIL waits
+                if dac_ns:
+                    self.clock.advance(frames, dac_ns - self._dac_lead_ns, frame_clock=True)
+                else:
+                    self.clock.advance(frames, time.monotonic_ns())
             else:
                 self.clock.advance(frames, cycle_start, exact=True)
                 self._jack_block = (self.position, jack_clock.cycle_frames)

@@ -20,6 +20,8 @@ import time
 
 import jack
 
+from dmusd.io.jack_latency import client_pointer
+
 
 class JackClock:
     """libjack's time functions bound to one open jack.Client."""
@@ -40,7 +42,7 @@ class JackClock:
             ctypes.POINTER(ctypes.c_uint64),
             ctypes.POINTER(ctypes.c_float),
         ]
-        self._client = ctypes.c_void_p(int(jack._ffi.cast("uintptr_t", client._ptr)))
+        self._client = client_pointer(client)
         self.client = self._client  # for native code that reads the cycle times itself
         self.cycle_times_function = self._cycle_times
         self.cycle_frames = 0  # JACK's frame counter at the cycle cycle_start_ns last read

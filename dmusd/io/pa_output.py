@@ -3,14 +3,20 @@
 sounddevice's stream classes always put a Python callback on PortAudio's audio thread. This
 opens the stream through sounddevice's own binding of PortAudio (its cffi `_lib`) instead, with
 native_callbacks.pa_output_callback as the callback: it answers the cycles a SleepGate lets it
-answer with zeros, and calls `callback(outdata, frames, status_flags)` for the others, where
-outdata is a (frames, 2) float32 view of PortAudio's buffer. If the callback raises, the stream
-stops (paAbort) and the error is kept in `error`.
+answer with zeros, and calls `callback(outdata, frames, status_flags, dac_ns)` for the others,
+where outdata is a (frames, 2) float32 view of PortAudio's buffer and dac_ns the monotonic time
+(ns) at which its first frame plays, as the host API measured it before the callback (its
+outputBufferDacTime: the stream's own frame clock, the frames queued ahead of the buffer), or 0
+when the host gives no times. PortAudio's clock is CLOCK_REALTIME through ALSA's pulse plugin
+and CLOCK_MONOTONIC through the pipewire one: its offset to the monotonic clock is read at each
+callback (Pa_GetStreamTime beside time.monotonic_ns). If the callback raises, the stream stops
+(paAbort) and the error is kept in `error`.
 """
 
 from __future__ import annotations
 
 import ctypes
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -23,6 +29,7 @@ PA_ABORT = 2
 PYTHON_CALLBACK = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong
 )
+_TIME_INFO = ctypes.POINTER(ctypes.c_double * 3)  # PaStreamCallbackTimeInfo: adc, now, dac
 _VIEWS_KEPT = 8  # buffer views remembered (PortAudio's JACK host API reuses one or two)
 
 
@@ -34,12 +41,13 @@ class PaOutputStream:
         device: int,
         rate: int,
         blocksize: int,
-        callback: Callable[[np.ndarray, int, int], None],
+        callback: Callable[[np.ndarray, int, int, int], None],
         gate: SleepGate,
     ) -> None:
         import sounddevice as sd
 
         self._sd = sd
+        self.blocksize = blocksize  # 0: the host's own (JACK's period)
         self._callback = callback
         self.gate = gate
         self.error: BaseException | None = None
@@ -68,7 +76,9 @@ class PaOutputStream:
             )
         )
         self._stream = handle[0]
-        self.latency = float(lib.Pa_GetStreamInfo(self._stream).outputLatency)  # seconds
+        self._stream_time = lib.Pa_GetStreamTime
+        # seconds, as PortAudio computes it (unchecked: see output_latency.py)
+        self.latency = float(lib.Pa_GetStreamInfo(self._stream).outputLatency)
 
     def _check(self, code: int) -> None:
         if code < 0:
@@ -91,7 +101,13 @@ class PaOutputStream:
             view = self._views.get((output, frames))
             if view is None:
                 view = self._view(output, frames)
-            self._callback(view, frames, flags)
+            dac_ns = 0
+            if time_info:
+                dac = ctypes.cast(time_info, _TIME_INFO).contents[2]
+                if dac > 0.0:
+                    stream_now = self._stream_time(self._stream)
+                    dac_ns = time.monotonic_ns() + round((dac - stream_now) * 1e9)
+            self._callback(view, frames, flags, dac_ns)
             return PA_CONTINUE
         except BaseException as error:  # reported by whoever watches `error`, not here
             self.error = error

@@ -95,8 +95,10 @@ class MasterClock:
 
     `advance(frames, time_ns)` is called once per callback, before rendering, with the block's
     frame count and the monotonic time (ns) of the block: on JACK the cycle's start as JACK's own
-    loop gives it, elsewhere `time.monotonic_ns()` at the callback's entry (always the same kind
-    of time). BlockTime() is then the master time of the block's first frame.
+    loop gives it, elsewhere the time the block will play less a constant (frame_clock: the
+    stream's DAC time), or `time.monotonic_ns()` at the callback's entry when the host gives
+    none (always the same kind of time for one stream). BlockTime() is then the master time
+    of the block's first frame.
     Master time counts the device's frames at the nominal rate, so a device that runs 0.02 % fast
     makes master time run 0.02 % fast: every consumer converts with the same clock and agrees.
     Exactly so at frame positions, on one line from the last re-anchoring on, in integers:
@@ -118,6 +120,11 @@ class MasterClock:
     # (a period of 256 frames or more) is a break to re-anchor at once, where a loop learning
     # from it would be thrown off for seconds.
     EXACT_RESYNC_NS = 4_000_000
+    # Hz: the loop's bandwidth on times from a stream's frame clock (PortAudio's DAC times).
+    # They carry microseconds of noise, not a callback's milliseconds, but the stream's buffer
+    # settles over its first seconds (PipeWire's ALSA plugin): a narrow loop lags that by
+    # several ms, 2 Hz follows it within a quarter of a millisecond.
+    FRAME_CLOCK_BANDWIDTH = 2.0
 
     def __init__(
         self,
@@ -155,9 +162,16 @@ class MasterClock:
         self._last = t
         return t
 
-    def advance(self, frames: int, time_ns: int | None = None, exact: bool = False) -> None:
+    def advance(
+        self,
+        frames: int,
+        time_ns: int | None = None,
+        exact: bool = False,
+        frame_clock: bool = False,
+    ) -> None:
         """Report one audio callback: `frames` about to be rendered, at monotonic `time_ns`
-        (exact: the audio server's own cycle time, not a callback's entry time)."""
+        (exact: the audio server's own cycle time, not a callback's entry time; frame_clock:
+        derived from the stream's own frame clock, e.g. when the block plays less a constant)."""
         with self._lock:
             now = self.monotonic_ns() if time_ns is None else time_ns
             current = self._seg_time + (now - self._seg_ns) * self._seg_gain
@@ -165,6 +179,8 @@ class MasterClock:
             limit = self.EXACT_RESYNC_NS if exact else self.RESYNC_NS
             if exact:  # nothing to filter: no need of a wide loop to lock fast
                 dll.wide = dll.bandwidth
+            elif frame_clock:  # little noise, and a stream whose buffer fills: follow it closely
+                dll.wide = dll.bandwidth = self.FRAME_CLOCK_BANDWIDTH
             resync = not self._running or abs(now - dll.at(self.frames)) > limit
             if resync:
                 # Anchor the device position here, continuing from the time already given out;

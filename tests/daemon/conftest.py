@@ -7,6 +7,11 @@ session and stops it at the end. It fails, never skips: these tests are the daem
 Tests that kill a server use `private_jack_server` (a factory): each server gets a distinct name,
 so killing it never touches the shared one; clients reach it with JACK_DEFAULT_SERVER=name.
 
+`pipewire` is a headless PipeWire session (tests/daemon/pipewire_session.py): the one .ci/test
+started (DMUSD_TEST_PIPEWIRE_DIR) when it answers, else one started for the test session; it
+fails, never skips, when PipeWire is not installed. `private_pipewire` starts one for a test
+alone (tests that stop the server).
+
 `daemon` runs one `dmusd run` (tests/daemon/daemon_process.py) per test module on the shared
 server, and `harness` is a JACK harness recording its output; a module that stops the daemon
 stops only its own.
@@ -24,6 +29,7 @@ import signal
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +39,7 @@ from dmusd.io.control_socket import ControlServer
 from dmusd.kernel.clock import SampleCountClock
 from dmusd.service import SynthService
 from tests.daemon.daemon_process import Daemon
+from tests.daemon.pipewire_session import PipeWireSession, SessionError, answers, client_env
 from tests.daemon.test_service import RATE, config
 from tests.synth.test_stream import sine_bank
 
@@ -144,6 +151,41 @@ def private_jack_server():
     yield make
     for server in servers:
         server.stop()
+
+
+def _pipewire_session() -> PipeWireSession:
+    try:
+        return PipeWireSession()
+    except SessionError as error:
+        pytest.fail(str(error))
+
+
+@pytest.fixture(scope="session")
+def pipewire():
+    """The client environment of a running headless PipeWire session."""
+    given = os.environ.get("DMUSD_TEST_PIPEWIRE_DIR", "")
+    if given and answers(Path(given)):
+        yield client_env(Path(given))
+        return
+    session = _pipewire_session()
+    try:
+        yield session.env
+    finally:
+        session.stop()
+
+
+@pytest.fixture
+def private_pipewire():
+    """Factory for PipeWire sessions of this test alone; all stopped after."""
+    sessions: list[PipeWireSession] = []
+
+    def make() -> PipeWireSession:
+        sessions.append(_pipewire_session())
+        return sessions[-1]
+
+    yield make
+    for session in sessions:
+        session.stop()
 
 
 @pytest.fixture(scope="module")

@@ -26,13 +26,15 @@ CLIENT = "dmusd-e2e"
 
 CONFIG = """\
 [audio]
-backend = "jack"
+backend = "{backend}"
+device = "{device}"
 period = {period}
 schedule_ahead_ms = 60.0  # > a 1024-frame period (21.3 ms) + a busy machine's wake-ups
 client_name = "{client}"
+on_server_loss = "{on_loss}"
 
 [midi]
-client_name = "{client}"
+client_name = "{client}-midi"
 
 [[pins]]
 name = "a"
@@ -60,18 +62,26 @@ class Daemon:
         env: dict[str, str] | None = None,
         period: int = 1024,
         flags: tuple[str, ...] = (),  # `dmusd run` flags after --config
-        config: str = CONFIG,  # formatted with period, client, timgm and socket
+        config: str = CONFIG,  # str.format: period, client, timgm, socket, backend, device, on_loss
         client: str = CLIENT,
+        backend: str = "jack",
+        device: str = "",
+        wrapper: tuple[str, ...] = (),
+        on_loss: str = "exit",
     ) -> None:
+        """wrapper: a command the daemon runs under (("pw-jack",): PipeWire's JACK)."""
         self.socket = str(tmp / "control.sock")
         self.config = tmp / "dmusd.toml"
         self.config.write_text(
-            config.format(period=period, client=client, timgm=TIMGM, socket=self.socket)
-        )
+            config.format(
+                period=period, client=client, timgm=TIMGM, socket=self.socket, backend=backend,
+                device=device, on_loss=on_loss,
+            )
+        )  # fmt: skip
         self.log_path = tmp / "dmusd.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (open while the daemon runs)
         code = "import sys; from dmusd.cli import main; sys.exit(main())"
-        cmd = [sys.executable, "-c", code, "run", "--config", str(self.config), *flags]
+        cmd = [*wrapper, sys.executable, "-c", code, "run", "--config", str(self.config), *flags]
         self.process = subprocess.Popen(
             cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env or dict(os.environ)
         )
@@ -108,6 +118,16 @@ class Daemon:
             h.connect_audio(sorted(outputs))
             yield h
 
+    def exits_after(self, since: float, what: str, timeout: float = 10.0) -> float:
+        """Seconds from `since` (monotonic) until the daemon exited by itself after `what`;
+        the test fails (and the daemon is killed) if it still runs `timeout` s later."""
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop(signal.SIGKILL)
+            pytest.fail(f"dmusd still runs {timeout:g} s after {what}:\n{self.log}")
+        return time.monotonic() - since
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)
@@ -120,7 +140,10 @@ class Daemon:
         return self.process.returncode
 
 
+MIDI_CLIENT = f"{CLIENT}-midi"
+
+
 def port_of(daemon: Daemon, short: str) -> str:
-    """Full JACK name of the daemon's MIDI port `short` (e.g. 'a 1'). The MIDI client has the
-    audio client's name, which is taken, so its inputs live on "<client> MIDI"."""
-    return f"{CLIENT} MIDI:{short}"
+    """Full JACK name of the daemon's MIDI port `short` (e.g. 'a 1'): on the MIDI client, whose
+    name the config gives apart from the audio client's."""
+    return f"{MIDI_CLIENT}:{short}"

@@ -256,3 +256,57 @@ def peak_hz(signal: np.ndarray, rate: int, near: float, cents: float = 100.0) ->
 
 def cents(f: float, ref: float) -> float:
     return float(1200.0 * np.log2(f / ref))
+
+
+def latency_events(offsets: list[int], period: int) -> tuple[list[tuple[int, bytes]], list[int]]:
+    """One note per slot of eight periods, written at `offsets` into the slot's first period,
+    each cut by All Sound Off so the next starts from silence: (events, note frames)."""
+    slot = 8 * period  # room for the schedule-ahead, the note and its cut tail
+    events = [(0, b"\xc0\x50")]
+    notes = [(i + 1) * slot + off for i, off in enumerate(offsets)]
+    for t in notes:
+        events += [(t, b"\x90\x45\x64"), (t + 1500, b"\xb0\x78\x00")]
+    return events, notes
+
+
+def latency_frames(offsets: list[int], period: int) -> int:
+    """Frames to record for latency_events."""
+    return (len(offsets) + 2) * 8 * period
+
+
+def note_latencies(rec: np.ndarray, notes: list[int], period: int) -> np.ndarray:
+    """Latency in samples of each note of latency_events in its recording; asserts that each
+    sounded and started from silence."""
+    found = onsets(rec[:, 0], notes, 8 * period, 1e-4)
+    assert -1 not in found, "a note did not sound"
+    for n in notes:
+        assert np.all(np.abs(rec[n - 64 : n, 0]) <= 1e-4), "a note did not start from silence"
+    return np.array(found) - np.array(notes)
+
+
+PITCH_KEYS = (57, 69, 76)
+
+
+def pitch_events(rate: int) -> list[tuple[int, bytes]]:
+    """A square lead (program 81: a steady, vibrato-free tone) playing PITCH_KEYS for 0.6 s
+    each, one every 0.7 s from 0.1 s on."""
+    events = [(0, b"\xc0\x50")]
+    for i, key in enumerate(PITCH_KEYS):
+        on, off = int((0.1 + 0.7 * i) * rate), int((0.7 + 0.7 * i) * rate)
+        events += [(on, bytes([0x90, key, 100])), (off, bytes([0x80, key, 0]))]
+    return events
+
+
+def pitch_cents(rec: np.ndarray, rate: int, delay: int = 0, seconds: float = 0.4) -> list[float]:
+    """For each key of pitch_events in a recording where the notes come `delay` frames late:
+    its error in cents (past the attack); asserts that each sounds."""
+    errors = []
+    for i, key in enumerate(PITCH_KEYS):
+        lo = int((0.1 + 0.7 * i + 0.15) * rate) + delay
+        seg = rec[lo : lo + int(seconds * rate), 0]
+        assert rms(seg) > 1e-3, f"key {key} is silent"
+        want = 440.0 * 2 ** ((key - 69) / 12)
+        got = peak_hz(seg, rate, want)
+        print(f"key {key}: {got:.3f} Hz, {cents(got, want):+.2f} cents")
+        errors.append(cents(got, want))
+    return errors

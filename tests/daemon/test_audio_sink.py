@@ -38,7 +38,9 @@ PLAY = textwrap.dedent(
         calls.append((frames, position, zero))
 
     clock = MasterClock(48000)
-    sink = AudioSink(AudioConfig(backend=sys.argv[1], client_name="sinktest"), render, clock)
+    device = sys.argv[3] if len(sys.argv) > 3 else ""
+    sink = AudioSink(AudioConfig(backend=sys.argv[1], device=device, client_name="sinktest"),
+                     render, clock)
     sink.start()
     recorder = jack.Client("recorder", no_start_server=True)
     inputs = [recorder.inports.register(f"in_{i}") for i in (1, 2)]
@@ -127,11 +129,12 @@ def test_plays_through_jack_under_the_configured_name(private_jack_server, backe
 
 def test_plays_through_alsa(private_jack_server):
     """backend = "alsa": PortAudio's ALSA host API, here on ALSA's JACK plugin (the PCM "jack"
-    of libasound2-plugins, this machine's only ALSA output), so the path is ALSA's own: blocks of
-    the configured period, times from the callbacks' entry, the plugin's client in JACK."""
+    of libasound2-plugins), named explicitly: with pipewire-alsa installed ALSA's default is
+    PipeWire. The path is ALSA's own: blocks of the configured period, times from the stream's
+    frame clock, the plugin's client in JACK."""
     server = private_jack_server()
     # the plugin names its JACK client after the process: "python.P.<pid>.<n>"
-    result = run_script(PLAY, ["alsa", r"\.P\.[0-9]+\.[0-9]+:out_"], server.env)
+    result = run_script(PLAY, ["alsa", r"\.P\.[0-9]+\.[0-9]+:out_", "jack"], server.env)
     assert result["backend"] == "alsa" and result["device"].startswith("jack"), result["device"]
     assert len(result["ports"]) == 2, result["ports"]
     calls = result["calls"]
@@ -193,3 +196,18 @@ def test_server_gone_is_noticed_and_stop_never_hangs(private_jack_server):
     assert "JACK server" in result["reason"] or "no audio callback" in result["reason"]
     assert result["stopped"]  # stop() returned instead of hanging in PortAudio
     assert result["abandoned"]  # ... because it left the stream alone
+
+
+def test_a_nonsense_latency_is_logged_and_replaced(caplog):
+    """PortAudio 19.6 under PipeWire's JACK: 0 - 1024 frames in unsigned arithmetic."""
+    from dmusd.io.output_latency import bounded
+
+    with caplog.at_level("WARNING", logger="dmusd.audio"):
+        assert bounded(4294966272 / 48000, 48000, "PortAudio's JACK host API", 0.0) == 0.0
+        assert bounded(float("nan"), 48000, "PortAudio", 0.01) == 0.01
+        assert bounded(-0.5, 48000, "PortAudio", 0.02) == 0.02
+        assert bounded(0.0427, 48000, "JACK", 0.0) == 0.0427  # believed: nothing said
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 3
+    assert "PortAudio's JACK host API reported an output latency of 4294966272 frames" in lines[0]
+    assert "outside 0..2 s: not believed; using 0.0 ms" in lines[0]

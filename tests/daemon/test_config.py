@@ -257,6 +257,14 @@ BAD = [
         'dmusd.toml:2: midi.client_name: must be at most 63 characters, got "' + "x" * 64 + '"',
     ),
     (
+        '[audio]\nclient_name = "synth"\n[midi]\nclient_name = "synth"',
+        'dmusd.toml:4: midi.client_name: must differ from audio.client_name, got "synth"',
+    ),
+    (
+        '[midi]\nclient_name = "dmusd"',
+        'dmusd.toml:2: midi.client_name: must differ from audio.client_name, got "dmusd"',
+    ),
+    (
         '[control]\nsocket = "run/dmusd.sock"',
         "dmusd.toml:2: control.socket: must be an absolute path"
         ' (or empty for the runtime directory), got "run/dmusd.sock"',

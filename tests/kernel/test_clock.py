@@ -345,3 +345,34 @@ def test_frame_time_is_exact_and_block_times_lie_on_it():
         assert sample.RefTimeToSample(master.FrameTime(frame)) == frame
         # and a delay of whole frames that is whole ticks too (441 frames = 10 ms) keeps it
         assert sample.RefTimeToSample(master.FrameTime(frame) + 100_000) == frame + 441
+
+
+def test_on_a_frame_clock_master_time_follows_a_settling_buffer():
+    """Times from a stream's frame clock (when each block will play, PortAudio's DAC time, less
+    a constant lead), microseconds of noise: while the stream's buffer fills over its first
+    second (PipeWire's ALSA plugin), its frames play up to 3 ms later than the nominal rate
+    says, then at the nominal rate again. From 1.5 s on, the master time read between two
+    callbacks names the frame that plays a lead later within a quarter of a millisecond, so an
+    event stamped then keeps its latency (a loop as narrow as the callback-time one lags by
+    milliseconds for seconds)."""
+    rate, block, lead = 48000, 256, 10_000_000
+    mono = Monotonic(0)
+    clock = MasterClock(rate, monotonic_ns=mono)
+    rng = random.Random(4)
+
+    def played(frame: float) -> float:  # when a frame plays (ns)
+        nominal = frame * 1e9 / rate
+        return nominal + 3e6 * min(1.0, nominal / 1e9)
+
+    errors = []
+    for n in range(int(4 * rate / block)):
+        frame = n * block
+        mono.now = int(played(frame) - lead - rng.uniform(0, 2e6))  # bunched callbacks
+        clock.advance(block, int(played(frame) - lead + rng.uniform(-5e3, 5e3)), frame_clock=True)
+        middle = frame + block // 2
+        mono.now = max(mono.now, int(played(middle) - lead))
+        if frame >= 1.5 * rate:
+            errors.append(clock.GetTime() - clock.FrameTime(middle))
+    worst = max(abs(e) for e in errors)
+    assert worst < 2_500, f"worst error {worst / 10:.0f} us"  # 0.25 ms
+    assert clock.resyncs == 0
