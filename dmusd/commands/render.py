@@ -49,7 +49,7 @@ OPTION_NAMES = {
 def settings_of(args: argparse.Namespace) -> RenderSettings:
     """The render settings the options give, checked (errors name the option)."""
     settings = RenderSettings(
-        banks=tuple(args.bank or ()),
+        banks=(args.bank,) if isinstance(args.bank, str) else tuple(args.bank or ()),
         rate=args.rate,
         voices=args.voices,
         interpolation=args.interp,

@@ -96,21 +96,17 @@ class JackInputs:
 
     # -- opening --------------------------------------------------------------------------
     def open_client(self) -> None:
-        """One client for every input; if its name is taken (JACK2 refuses a taken exact
-        name), "<client_name> MIDI", so that the port names stay stable either way."""
+        """One client for every input, under exactly midi.client_name (config.py keeps it apart
+        from the audio client's), so the port names stay the same from run to run; a name
+        another client holds is an error that says so."""
         name = self.ports.midi.client_name
         try:
-            try:
-                client = jack.Client(name, use_exact_name=True, no_start_server=True)
-            except jack.JackOpenError:  # jack2 says "server error" for a taken exact name too
-                name = f"{name[: CLIENT_NAME_MAX - 5]} MIDI"
-                client = jack.Client(name, use_exact_name=True, no_start_server=True)
-        except jack.JackError as e:
+            client = jack.Client(name, use_exact_name=True, no_start_server=True)
+        except jack.JackError as e:  # jack2 says "server error" for a taken exact name too
             if _jack_answers(f"{name[: CLIENT_NAME_MAX - 6]}-probe"):
                 raise DmusdError(
-                    f"the JACK client names {self.ports.midi.client_name!r} and {name!r} are "
-                    "taken (another dmusd, or another program, holds them): stop it, or set "
-                    "midi.client_name to another name",
+                    f"the JACK client name {name!r} is taken (another dmusd, or another "
+                    "program, holds it): stop it, or set midi.client_name to another name",
                     where="midi (jack)",
                 ) from None
             raise self.ports.open_error("input", self.ports.first_port_name(), e) from None

@@ -116,7 +116,7 @@ README_CONFIG = """\
 backend = "jack"
 client_name = "{client}"
 [midi]
-client_name = "{client}"
+client_name = "{client}-midi"
 [control]
 socket = "{socket}"
 """
@@ -151,5 +151,5 @@ def test_a_second_daemon_on_another_socket_is_told_the_names_are_taken(plain, tm
     other.write_text(README_CONFIG.format(client="dmusd-plain", socket=tmp_path / "other.sock"))
     done = dmusd("run", "--config", other)
     assert done.returncode == 1, done
-    assert "JACK client names 'dmusd-plain' and 'dmusd-plain MIDI' are taken" in done.stderr
+    assert "JACK client name 'dmusd-plain-midi' is taken" in done.stderr
     assert "start a JACK server" not in done.stderr

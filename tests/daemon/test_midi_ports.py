@@ -176,16 +176,14 @@ def test_capture_port_re_emits_what_came_in(jack_server):
 
 
 @pytest.mark.realtime
-def test_a_taken_client_name_falls_back_to_a_stable_one(jack_server):
-    """A name another JACK client already has (JACK2 refuses it exactly): the inputs go to
-    "<name> MIDI", a name that stays the same from run to run."""
+def test_a_taken_client_name_is_refused_by_name(jack_server):
+    """A name another JACK client already has (JACK2 refuses it exactly): no renamed client
+    whose ports a patchbay would not find, but an error naming the name and the key."""
     with JackHarness("dmusd-test-taken"):
         ports = _ports(Recorder(), groups=1, backend="jack", client="dmusd-test-taken")
-        ports.start()
-        try:
-            assert ports.port_names[0] == "dmusd-test-taken MIDI:lead 1"
-        finally:
-            ports.stop()
+        with pytest.raises(DmusdError, match="JACK client name 'dmusd-test-taken' is taken"):
+            ports.start()
+        assert ports.port_names == []
 
 
 @pytest.mark.realtime

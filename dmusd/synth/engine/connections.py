@@ -145,6 +145,8 @@ def connections_array(blocks) -> np.ndarray:
     usDestination, usTransform, lScale) or plain ones (source, control, destination, transform,
     scale). A glue layer builds this once per articulation and hands it to every voice.
     """
+    if all(isinstance(b, tuple | list) for b in blocks):  # ConnectionBlocks: numpy reads them
+        return np.array(blocks, dtype=np.int64).reshape(-1, 5)
     rows = []
     for b in blocks:
         if isinstance(b, tuple | list):
