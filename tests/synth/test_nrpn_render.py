@@ -127,7 +127,8 @@ def test_gs_nrpn_tvf_cutoff_and_vibrato_depth(tmp_path, bank):
 
 def test_gs_nrpn_tva_attack_lengthens_the_attack(tmp_path, bank):
     events = [(0.0, GS_RESET), (0.1, program(SLOW)), (0.1, note_on(69)), (0.9, note_off(69)),
-              *at(1.0, nrpn(1, 0x63, 64 + 32)), (1.0, note_on(69)), (2.9, note_off(69))]  # fmt: skip
+              *at(1.0, nrpn(1, 0x63, 64 + 32)), (1.0, note_on(69)),
+              (2.9, note_off(69))]  # fmt: skip
     x = render(tmp_path, bank, events)
     ratio = rise_time(x, 1.0, 2.85) / rise_time(x, 0.1, 0.85)
     assert ratio == pytest.approx(2.0, rel=0.15)  # 32 steps of 37.5 time cents: x2
