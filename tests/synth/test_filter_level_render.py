@@ -41,8 +41,13 @@ def saw_sf2() -> bytes:
     zones = {
         RESONANT: [(FILTER_FC, cutoff), (FILTER_Q, 180)],
         PLAIN: [(FILTER_FC, cutoff)],
-        SWEEP: [(FILTER_FC, cutoff - 2400), (FILTER_Q, 180), (MOD_ENV_TO_FC, 4800),
-                (DECAY_MOD_ENV, 1200), (SUSTAIN_MOD_ENV, 1000)],  # fmt: skip
+        SWEEP: [
+            (FILTER_FC, cutoff - 2400),
+            (FILTER_Q, 180),
+            (MOD_ENV_TO_FC, 4800),
+            (DECAY_MOD_ENV, 1200),
+            (SUSTAIN_MOD_ENV, 1000),
+        ],  # fmt: skip
     }
     instruments = [
         (f"saw {n}", [SfZone([*gens, (SAMPLE_MODES, 1), (SAMPLE_ID, 0)])])
