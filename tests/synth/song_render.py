@@ -12,7 +12,9 @@ import soundfile as sf
 from dmusd.cli import main
 
 from .audio import cents, zero_crossing_frequency
-from .test_stream import key_hz
+from .test_stream import cc, key_hz, note_off, note_on
+
+__all__ = ["cc", "note_off", "note_on"]  # the message helpers the render tests share
 
 RATE = 48000
 TICKS_PER_SECOND = 960  # 480 ticks a beat at 120 bpm
@@ -61,18 +63,6 @@ def level_db(x: np.ndarray, start: float, end: float) -> float:
     """RMS level over [start, end) s, dB."""
     part = span(x, start, end)
     return float(20.0 * np.log10(np.sqrt(np.mean(part * part)) + 1e-12))
-
-
-def note_on(key: int, velocity: int = 127, ch: int = 0) -> bytes:
-    return bytes([0x90 | ch, key, velocity])
-
-
-def note_off(key: int, ch: int = 0) -> bytes:
-    return bytes([0x80 | ch, key, 0])
-
-
-def cc(number: int, value: int, ch: int = 0) -> bytes:
-    return bytes([0xB0 | ch, number, value])
 
 
 def program(number: int, ch: int = 0) -> bytes:

@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from bench.fluidsynth26 import command as fluidsynth26
+from dmusd.banks import sf2_generators as G
 from dmusd.banks import units
 from dmusd.banks.connection import CONN_DST_FILTER_CUTOFF, CONN_DST_FILTER_Q, connection
 from dmusd.banks.dls_writer import save_dls
@@ -22,9 +23,9 @@ from tests.banks.builders import SfSample, SfZone, sf2_bytes
 from .song_render import RATE, level_db, note_off, note_on, program, render, write_song
 from .test_stream import bank_of, region, sine
 
-# SF2 generator numbers (SF2.01 8.1.2)
-FILTER_FC, FILTER_Q, MOD_ENV_TO_FC, DECAY_MOD_ENV, SUSTAIN_MOD_ENV = 8, 9, 11, 28, 29
-INSTRUMENT, SAMPLE_MODES, SAMPLE_ID = 41, 54, 53
+FILTER_FC, FILTER_Q, MOD_ENV_TO_FC = G.INITIAL_FILTER_FC, G.INITIAL_FILTER_Q, G.MOD_ENV_TO_FILTER_FC
+DECAY_MOD_ENV, SUSTAIN_MOD_ENV = G.DECAY_MOD_ENV, G.SUSTAIN_MOD_ENV
+INSTRUMENT, SAMPLE_MODES, SAMPLE_ID = G.INSTRUMENT, G.SAMPLE_MODES, G.SAMPLE_ID
 RESONANT, PLAIN, SWEEP = 0, 1, 2  # presets
 
 

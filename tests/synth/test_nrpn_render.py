@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dmusd.banks import sf2_generators as G
 from tests.banks.builders import SfSample, SfZone, sf2_bytes
 
 from .song_render import (
@@ -24,9 +25,9 @@ from .song_render import (
     span,
 )
 
-# SF2 generator numbers (SF2.01 8.1.2)
-FILTER_FC, ATTACK_VOL_ENV, ATTENUATION, COARSE_TUNE = 8, 34, 48, 51
-INSTRUMENT, SAMPLE_MODES, SAMPLE_ID = 41, 54, 53
+FILTER_FC, ATTACK_VOL_ENV = G.INITIAL_FILTER_FC, G.ATTACK_VOL_ENV
+ATTENUATION, COARSE_TUNE = G.INITIAL_ATTENUATION, G.COARSE_TUNE
+INSTRUMENT, SAMPLE_MODES, SAMPLE_ID = G.INSTRUMENT, G.SAMPLE_MODES, G.SAMPLE_ID
 SINE, SAW, SLOW = 0, 1, 2  # melodic presets; bank 128 program 0: a sine drum kit
 
 

@@ -11,6 +11,7 @@ controllers sends only the values that changed.
 
 from __future__ import annotations
 
+from dmusd.banks import sf2_generators as G
 from dmusd.banks.connection import (
     CONN_SRC_CHANNELPRESSURE,
     CONN_SRC_PITCHWHEEL,
@@ -112,9 +113,9 @@ def send_offsets(ch, offset, chs, sent, cmd_i, cmd_f, counts) -> None:
         value = nrpn.destination_offset(ch, d, chs)
         send(ch, L.V_OFFSET + d, value, offset, sent, cmd_i, cmd_f, counts)
     g = P.CH_GEN
-    lfo = float(chs[ch, g + nrpn.G_MOD_LFO_TO_PITCH])
+    lfo = float(chs[ch, g + G.MOD_LFO_TO_PITCH])
     send(ch, L.V_LFO_PITCH, lfo, offset, sent, cmd_i, cmd_f, counts)
-    vib = chs[ch, g + nrpn.G_VIB_LFO_TO_PITCH]
+    vib = chs[ch, g + G.VIB_LFO_TO_PITCH]
     vib_depth = vib + nrpn.DEPTH_STEP_CENTS * chs[ch, P.CH_PART + P.PART_VIB_DEPTH]
     send(ch, L.V_VIB_PITCH, vib_depth, offset, sent, cmd_i, cmd_f, counts)
     depth = chs[ch, P.CH_MOD_RANGE]  # MSB semitones, LSB 1/128 semitone (GM2)

@@ -22,27 +22,19 @@ from __future__ import annotations
 
 import math
 
+from dmusd.banks import sf2_generators as G
+from dmusd.banks.sf2_mapping import SF2_ATTENUATION_FACTOR
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine import pin_layout as P
 from dmusd.synth.engine.jit import realtime, realtime_inline
 
 SF2_NRPN_MSB = 120
 PART_MSB = 1
-SF2_ATTENUATION_FACTOR = 0.4  # the EMU factor sf2_mapping applies to initialAttenuation
 TIME_STEP_TC = 37.5  # GS/XG relative time: +-64 steps = +-2400 time cents (x4 / /4)
 CUTOFF_STEP_CENTS = 37.5  # +-64 steps = +-2 octaves
 RESONANCE_STEP_CB = 3.0  # +-64 steps = +-19 dB
 RATE_STEP_CENTS = 18.75  # vibrato rate: +-64 steps = +-1 octave
 DEPTH_STEP_CENTS = 100.0 / 64.0  # vibrato depth: +-64 steps = +-100 cents of vibrato
-
-# SoundFont generator numbers (SF2.01 8.1.2) the offsets reach
-G_MOD_LFO_TO_PITCH, G_VIB_LFO_TO_PITCH, G_FILTER_FC, G_FILTER_Q = 5, 6, 8, 9
-G_CHORUS, G_REVERB, G_PAN = 15, 16, 17
-G_MOD_LFO_DELAY, G_MOD_LFO_FREQ, G_VIB_LFO_DELAY, G_VIB_LFO_FREQ = 21, 22, 23, 24
-G_MOD_ENV_DELAY, G_MOD_ENV_SUSTAIN, G_MOD_ENV_RELEASE = 25, 29, 30
-G_VOL_ENV_DELAY, G_VOL_ENV_SUSTAIN, G_VOL_ENV_RELEASE = 33, 37, 38
-G_ATTENUATION, G_COARSE_TUNE, G_FINE_TUNE = 48, 51, 52
-
 
 # FluidSynth's NRPN scale per generator 0..60 (units per data step), 0 for the generators no
 # destination of ours takes (sample offsets, keynum, exclusive class, depths to filter/volume)
@@ -63,54 +55,56 @@ def generator_scale(gen) -> int:
     return _SCALE[gen] if 0 <= gen < len(_SCALE) else 0
 
 
-@realtime_inline
-def _part(ch, index, chs) -> float:
-    return float(chs[ch, P.CH_PART + index])
+# Per engine destination (layout D_*): the SF2 generator whose offset reaches it (-1: none)
+# and the factor from the generator's units to the destination's (initialAttenuation is read
+# x0.4 as sf2_mapping reads it; a vol env sustain is cB of attenuation on DLS's 96 dB scale, a
+# mod env sustain a decrease), then the GS/XG part parameter (-1: none) and its step.
+_DEST_GEN = (
+    G.INITIAL_ATTENUATION, G.FINE_TUNE, G.PAN, -1,  # gain pitch pan keynumber
+    G.CHORUS_EFFECTS_SEND, G.REVERB_EFFECTS_SEND,
+    G.FREQ_MOD_LFO, G.FREQ_VIB_LFO, G.INITIAL_FILTER_FC, G.INITIAL_FILTER_Q,
+    G.DELAY_MOD_LFO, G.DELAY_VIB_LFO,
+    G.DELAY_VOL_ENV, G.ATTACK_VOL_ENV, G.HOLD_VOL_ENV, G.DECAY_VOL_ENV, G.SUSTAIN_VOL_ENV,
+    G.RELEASE_VOL_ENV, -1,  # EG1 delay attack hold decay sustain release, shutdown
+    G.DELAY_MOD_ENV, G.ATTACK_MOD_ENV, G.HOLD_MOD_ENV, G.DECAY_MOD_ENV, G.SUSTAIN_MOD_ENV,
+    G.RELEASE_MOD_ENV,  # EG2
+)  # fmt: skip
+_DEST_FACTOR = (
+    -SF2_ATTENUATION_FACTOR, 1.0, 1.0, 0.0, 1.0, 1.0,
+    1.0, 1.0, 1.0, 1.0, 1.0, 1.0,
+    1.0, 1.0, 1.0, 1.0, -1000.0 / 960.0, 1.0, 0.0,
+    1.0, 1.0, 1.0, 1.0, -1.0, 1.0,
+)  # fmt: skip
+_DEST_PART = (
+    -1, -1, -1, -1, -1, -1,
+    -1, P.PART_VIB_RATE, P.PART_CUTOFF, P.PART_RESONANCE, -1, P.PART_VIB_DELAY,
+    -1, P.PART_ATTACK, -1, P.PART_DECAY, -1, P.PART_RELEASE, -1,
+    -1, -1, -1, -1, -1, -1,
+)  # fmt: skip
+_DEST_STEP = (
+    0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    0.0, RATE_STEP_CENTS, CUTOFF_STEP_CENTS, RESONANCE_STEP_CB, 0.0, TIME_STEP_TC,
+    0.0, TIME_STEP_TC, 0.0, TIME_STEP_TC, 0.0, TIME_STEP_TC, 0.0,
+    0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+)  # fmt: skip
+
+
+assert len(_DEST_GEN) == len(_DEST_FACTOR) == len(_DEST_PART) == len(_DEST_STEP) == L.N_DEST
 
 
 @realtime
 def destination_offset(ch, d, chs) -> float:
-    """The channel's NRPN offset on engine destination d, in the destination's units."""
-    g = P.CH_GEN
+    """The channel's NRPN offset on engine destination d (0..N_DEST-1), in its units."""
+    value = 0.0
+    gen = _DEST_GEN[d]
+    if gen >= 0:
+        value = _DEST_FACTOR[d] * chs[ch, P.CH_GEN + gen]
     if d == L.D_PITCH:
-        return 100.0 * chs[ch, g + G_COARSE_TUNE] + chs[ch, g + G_FINE_TUNE]
-    if d == L.D_GAIN:  # tenths of a dB
-        return -SF2_ATTENUATION_FACTOR * chs[ch, g + G_ATTENUATION]
-    if d == L.D_PAN:
-        return float(chs[ch, g + G_PAN])
-    if d == L.D_CHORUS:
-        return float(chs[ch, g + G_CHORUS])
-    if d == L.D_REVERB:
-        return float(chs[ch, g + G_REVERB])
-    if d == L.D_CUTOFF:
-        return chs[ch, g + G_FILTER_FC] + CUTOFF_STEP_CENTS * _part(ch, P.PART_CUTOFF, chs)
-    if d == L.D_Q:
-        return chs[ch, g + G_FILTER_Q] + RESONANCE_STEP_CB * _part(ch, P.PART_RESONANCE, chs)
-    if d == L.D_LFO_FREQ:
-        return float(chs[ch, g + G_MOD_LFO_FREQ])
-    if d == L.D_LFO_DELAY:
-        return float(chs[ch, g + G_MOD_LFO_DELAY])
-    if d == L.D_VIB_FREQ:
-        return chs[ch, g + G_VIB_LFO_FREQ] + RATE_STEP_CENTS * _part(ch, P.PART_VIB_RATE, chs)
-    if d == L.D_VIB_DELAY:
-        return chs[ch, g + G_VIB_LFO_DELAY] + TIME_STEP_TC * _part(ch, P.PART_VIB_DELAY, chs)
-    if L.D_EG1_DELAY <= d <= L.D_EG1_RELEASE and d != L.D_EG1_SUSTAIN:
-        # delay attack hold decay (sustain) release, in both numberings
-        value = float(chs[ch, g + G_VOL_ENV_DELAY + (d - L.D_EG1_DELAY)])
-        if d == L.D_EG1_ATTACK:
-            value += TIME_STEP_TC * _part(ch, P.PART_ATTACK, chs)
-        elif d == L.D_EG1_DECAY:
-            value += TIME_STEP_TC * _part(ch, P.PART_DECAY, chs)
-        elif d == L.D_EG1_RELEASE:
-            value += TIME_STEP_TC * _part(ch, P.PART_RELEASE, chs)
-        return value
-    if d == L.D_EG1_SUSTAIN:  # SF2: cB of attenuation; DLS EG1 sustain: 0.1 % of 96 dB
-        return -chs[ch, g + G_VOL_ENV_SUSTAIN] * 1000.0 / 960.0
-    if L.D_EG2_DELAY <= d <= L.D_EG2_RELEASE and d != L.D_EG2_SUSTAIN:
-        return float(chs[ch, g + G_MOD_ENV_DELAY + (d - L.D_EG2_DELAY)])
-    if d == L.D_EG2_SUSTAIN:  # SF2: 0.1 % decrease
-        return -float(chs[ch, g + G_MOD_ENV_SUSTAIN])
-    return 0.0
+        value += 100.0 * chs[ch, P.CH_GEN + G.COARSE_TUNE]
+    part = _DEST_PART[d]
+    if part >= 0:
+        value += _DEST_STEP[d] * chs[ch, P.CH_PART + part]
+    return value
 
 
 @realtime_inline
