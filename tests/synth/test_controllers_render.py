@@ -102,6 +102,16 @@ def test_mono_mode_plays_legato_one_voice_and_poly_mode_comes_back(tmp_path, ban
         assert spectrum[np.argmin(abs(freqs - hz))] > 0.3 * spectrum.max()
 
 
+def test_mono_mode_goes_back_to_the_key_still_held(tmp_path, bank):
+    events = [(0.0, program(SLOW)), (0.0, cc(126, 1)), (0.0, note_on(60)), (0.5, note_on(64)),
+              (1.0, note_off(64)), (1.5, note_off(60))]  # fmt: skip
+    x = render(tmp_path, bank, events)
+    assert abs(pitch_at(x, 0.55, 0.95, 64)) < 2
+    assert abs(pitch_at(x, 1.02, 1.45, 60)) < 2  # back to 60, the voice never left
+    assert abs(level_db(x, 1.0, 1.05) - level_db(x, 0.9, 0.95)) < 0.5
+    assert x.size < 1.52 * 48000  # the last key up: released (0 s), the render ends
+
+
 def test_mono_mode_with_portamento_glides_between_legato_keys(tmp_path, bank):
     events = [*at(0.0, [cc(126, 1), cc(65, 127), cc(5, 40)]), (0.0, note_on(60)),
               (0.5, note_on(72)), (1.2, note_off(72)), (1.2, note_off(60))]  # fmt: skip

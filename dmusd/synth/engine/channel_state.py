@@ -93,7 +93,16 @@ def reset_channel(ch, chs, cc) -> None:
     chs[ch, P.CH_CACHED_GEN] = -1
     chs[ch, P.CH_MONO] = 0
     chs[ch, P.CH_LAST_KEY] = -1
+    keys_up(ch, chs)
     nrpn.reset(ch, chs)
+
+
+@realtime
+def keys_up(ch, chs) -> None:
+    """No key of the channel is down (power-on, all notes off)."""
+    chs[ch, P.CH_PRESSES] = 0
+    for key in range(128):
+        chs[ch, P.CH_KEY_PRESS + key] = 0
 
 
 @realtime

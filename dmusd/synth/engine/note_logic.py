@@ -150,6 +150,8 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
     ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
     inst, rg, rgf, rows, scale, generation = T
     vi, vf, conn, cscale, cmd_i, cmd_f, counts = E
+    chs[e, P.CH_PRESSES] += 1
+    chs[e, P.CH_KEY_PRESS + key] = chs[e, P.CH_PRESSES]
     found = channel_instrument(e, chs, modes, inst, generation[0], stats)
     if found < 0:
         return
@@ -314,6 +316,46 @@ def note_off(e, key, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts) -> None:
 
 
 @realtime
+def key_up(e, key, offset, S, T, E) -> None:
+    """A note-off. In mono mode, releasing the key the voice plays while others are still down
+    moves the voice back to the latest of them (legato), as a monophonic synth does."""
+    ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
+    inst, rg, rgf, rows, scale, generation = T
+    vi, vf, conn, cscale, cmd_i, cmd_f, counts = E
+    chs[e, P.CH_KEY_PRESS + key] = 0
+    if chs[e, P.CH_MONO] != 0 and _back_to_held_key(e, key, offset, S, T, E):
+        return
+    note_off(e, key, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
+
+
+@realtime
+def _back_to_held_key(e, key, offset, S, T, E) -> bool:
+    ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
+    inst, rg, rgf, rows, scale, generation = T
+    vi, vf, conn, cscale, cmd_i, cmd_f, counts = E
+    voice = -1
+    for v in range(vr.shape[0]):
+        if _of_channel(v, e // 16, e % 16, vr) and vr[v, P.VR_KEY] == key and vr[v, P.VR_KEY_DOWN]:
+            voice = v
+    latest = -1
+    for k in range(128):
+        if chs[e, P.CH_KEY_PRESS + k] > 0 and (
+            latest < 0 or chs[e, P.CH_KEY_PRESS + k] > chs[e, P.CH_KEY_PRESS + latest]
+        ):
+            latest = k
+    if voice < 0 or latest < 0:
+        return False
+    uid = vr[voice, P.VR_INSTRUMENT]
+    found = uid - generation[0] * _INSTRUMENT_UID
+    if not 0 <= found < inst.shape[0]:
+        return False  # the bank changed under the note
+    first = inst[found, P.IN_FIRST_REGION]
+    end = first + inst[found, P.IN_REGIONS]
+    velocity = vi[voice, L.VI_VELOCITY]
+    return _legato(e, latest, velocity, offset, uid, first, end, chs, cc, sent, vr, rg, rgf, E)
+
+
+@realtime
 def _release_held(e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts) -> None:
     """A pedal came up: release the notes whose keys are up and no pedal still holds."""
     group = e // 16
@@ -374,6 +416,7 @@ def control_change(e, c, value, offset, S, E) -> None:
     elif c == C.CC_ALL_SOUND_OFF:
         all_sound_off(group, ch, offset, vi, vr, stats, cmd_i, cmd_f, counts)
     elif C.CC_ALL_NOTES_OFF <= c <= 127:
+        C.keys_up(e, chs)
         all_notes_off(e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
 
 
@@ -419,9 +462,9 @@ def group_message(group, kind, a, b, c, value, offset, S, T, E) -> None:
             if c != 0:
                 note_on(e, b, c, offset, S, T, E)
             else:
-                note_off(e, b, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
+                key_up(e, b, offset, S, T, E)
         elif op == 0x80:
-            note_off(e, b, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
+            key_up(e, b, offset, S, T, E)
         elif op == 0xB0:
             control_change(e, b, c, offset, S, E)
         elif op == 0xC0:

@@ -61,8 +61,9 @@ CH_NRPN_SELECT = 15  # SF2.01 9.6: the generator NRPN LSBs 100/101/102 and < 100
 CH_MONO = 16  # CC126 mono mode: one voice per channel, legato
 CH_LAST_KEY = 17  # the key last played (portamento glides from it; -1: none yet)
 CH_PORTA_KEY = 18  # CC84 portamento control: the key the next note glides from (-1: none)
+CH_PRESSES = 19  # note-ons counted: the order of the keys held (mono mode goes back to them)
 # SF2.01 NRPN generator offsets, in the generator's units (index = generator number)
-CH_GEN = 19
+CH_GEN = 20
 N_NRPN_GENERATORS = 61  # generators 0..60 (the SF2.01 list)
 # GS/XG part NRPNs (MSB 1), as data entry MSB - 64 (relative)
 CH_PART = CH_GEN + N_NRPN_GENERATORS
@@ -88,7 +89,8 @@ DK_PAN = 7  # GS/XG 0x1C (absolute, 64 = as the kit is; 0 = random on the SC-88:
 DK_REVERB = 8  # GS/XG 0x1D (absolute send, 127 = as the kit is)
 DK_CHORUS = 9  # GS/XG 0x1E
 N_DRUM_PARAMS = 10
-CH_N = CH_DRUM_KEY + 128 * N_DRUM_PARAMS
+CH_KEY_PRESS = CH_DRUM_KEY + 128 * N_DRUM_PARAMS  # + key: its CH_PRESSES count while down, 0 up
+CH_N = CH_KEY_PRESS + 128
 NULL_PARAMETER = 0x3FFF
 
 # --- voice records (vr[slot, VR_*], int64): what the control logic knows of each engine voice -----
