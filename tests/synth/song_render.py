@@ -3,12 +3,14 @@ file, `dmusd render` run as the CLI runs it, and the audio read back and measure
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import mido
 import numpy as np
 import soundfile as sf
 
+from bench.fluidsynth26 import command as fluidsynth26
 from dmusd.cli import main
 
 from .audio import cents, zero_crossing_frequency
@@ -45,6 +47,21 @@ def render(tmp_path: Path, bank: Path, events, *options, name: str = "song") -> 
     code = main(["render", str(song), "-o", str(out), "--bank", str(bank), "--no-effects",
                  *map(str, options)])  # fmt: skip
     assert code == 0
+    x, rate = sf.read(out)
+    assert rate == RATE
+    return x[:, 0]
+
+
+def fluid_render(tmp_path: Path, bank: Path, events) -> np.ndarray:
+    """The same events rendered by FluidSynth 2.6 (no effects, low gain); the left channel."""
+    song = write_song(tmp_path / "fluid.mid", events)
+    out = tmp_path / "fluid.wav"
+    subprocess.run(
+        [*fluidsynth26(), "-ni", "-q", "-g", "0.2", "-r", str(RATE), "-F", str(out),
+         "-o", "synth.reverb.active=0", "-o", "synth.chorus.active=0",
+         "-o", "audio.file.format=float", str(bank), str(song)],
+        check=True, timeout=120, capture_output=True,
+    )  # fmt: skip
     x, rate = sf.read(out)
     assert rate == RATE
     return x[:, 0]

@@ -5,13 +5,9 @@ it and a resonance sweep stays under the limiter."""
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
-import soundfile as sf
 
-from bench.fluidsynth26 import command as fluidsynth26
 from dmusd.banks import sf2_generators as G
 from dmusd.banks import units
 from dmusd.banks.connection import CONN_DST_FILTER_CUTOFF, CONN_DST_FILTER_Q, connection
@@ -20,7 +16,7 @@ from dmusd.banks.model import Instrument, make_patch
 from dmusd.synth.engine.filter import lowpass_response_db
 from tests.banks.builders import SfSample, SfZone, sf2_bytes
 
-from .song_render import RATE, level_db, note_off, note_on, program, render, write_song
+from .song_render import RATE, fluid_render, level_db, note_off, note_on, program, render
 from .test_stream import bank_of, region, sine
 
 FILTER_FC, FILTER_Q, MOD_ENV_TO_FC = G.INITIAL_FILTER_FC, G.INITIAL_FILTER_Q, G.MOD_ENV_TO_FILTER_FC
@@ -69,20 +65,6 @@ def two_notes():
     """The resonant preset for 1 s, then the plain one for 1 s, key 57."""
     return [(0.0, program(RESONANT)), (0.0, note_on(57)), (1.0, note_off(57)),
             (1.0, program(PLAIN)), (1.0, note_on(57)), (2.0, note_off(57))]  # fmt: skip
-
-
-def fluid_render(tmp_path, bank, events):
-    song = write_song(tmp_path / "fluid.mid", events)
-    out = tmp_path / "fluid.wav"
-    subprocess.run(
-        [*fluidsynth26(), "-ni", "-q", "-g", "0.2", "-r", str(RATE), "-F", str(out),
-         "-o", "synth.reverb.active=0", "-o", "synth.chorus.active=0",
-         "-o", "audio.file.format=float", str(bank), str(song)],
-        check=True, timeout=120, capture_output=True,
-    )  # fmt: skip
-    x, rate = sf.read(out)
-    assert rate == RATE
-    return x[:, 0]
 
 
 def test_an_sf2_resonant_preset_is_as_loud_as_in_fluidsynth_26(tmp_path, saw_bank):

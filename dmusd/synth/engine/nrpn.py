@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 
 from dmusd.banks import sf2_generators as G
-from dmusd.banks.sf2_mapping import SF2_ATTENUATION_FACTOR
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine import pin_layout as P
 from dmusd.synth.engine.jit import realtime, realtime_inline
@@ -56,9 +55,10 @@ def generator_scale(gen) -> int:
 
 
 # Per engine destination (layout D_*): the SF2 generator whose offset reaches it (-1: none)
-# and the factor from the generator's units to the destination's (initialAttenuation is read
-# x0.4 as sf2_mapping reads it; a vol env sustain is cB of attenuation on DLS's 96 dB scale, a
-# mod env sustain a decrease), then the GS/XG part parameter (-1: none) and its step.
+# and the factor from the generator's units to the destination's (an NRPN initialAttenuation
+# is whole cB, as in FluidSynth, which applies the EMU 0.4 only to the file's value; a vol env
+# sustain is cB of attenuation on DLS's 96 dB scale, a mod env sustain a decrease), then the
+# GS/XG part parameter (-1: none) and its step.
 _DEST_GEN = (
     G.INITIAL_ATTENUATION, G.FINE_TUNE, G.PAN, -1,  # gain pitch pan keynumber
     G.CHORUS_EFFECTS_SEND, G.REVERB_EFFECTS_SEND,
@@ -70,7 +70,7 @@ _DEST_GEN = (
     G.RELEASE_MOD_ENV,  # EG2
 )  # fmt: skip
 _DEST_FACTOR = (
-    -SF2_ATTENUATION_FACTOR, 1.0, 1.0, 0.0, 1.0, 1.0,
+    -1.0, 1.0, 1.0, 0.0, 1.0, 1.0,
     1.0, 1.0, 1.0, 1.0, 1.0, 1.0,
     1.0, 1.0, 1.0, 1.0, -1000.0 / 960.0, 1.0, 0.0,
     1.0, 1.0, 1.0, 1.0, -1.0, 1.0,
