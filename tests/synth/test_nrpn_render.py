@@ -29,12 +29,12 @@ from .song_render import (
 FILTER_FC, ATTACK_VOL_ENV = G.INITIAL_FILTER_FC, G.ATTACK_VOL_ENV
 ATTENUATION, COARSE_TUNE = G.INITIAL_ATTENUATION, G.COARSE_TUNE
 INSTRUMENT, SAMPLE_MODES, SAMPLE_ID = G.INSTRUMENT, G.SAMPLE_MODES, G.SAMPLE_ID
-SINE, SAW, SLOW = 0, 1, 2  # melodic presets; bank 128 program 0: a sine drum kit
+SINE, SAW, SLOW, BRIGHT = 0, 1, 2, 3  # melodic presets; bank 128: a sine kit (0), a saw kit (1)
 
 
 def nrpn_sf2() -> bytes:
     """A sine (440 Hz at key 69), a sawtooth low-passed at 4 kHz, a sine with a 0.25 s attack,
-    and a drum kit of the sine."""
+    the sawtooth with no filter; drum kits of the sine and of the unfiltered sawtooth."""
     n = 100 * 40
     t = np.arange(n) / 100
     sine = np.round(np.sin(2 * np.pi * t) * 20000).astype(np.int16)
@@ -47,10 +47,12 @@ def nrpn_sf2() -> bytes:
         [(SAMPLE_MODES, 1), (SAMPLE_ID, 0)],
         [(FILTER_FC, cutoff), (SAMPLE_MODES, 1), (SAMPLE_ID, 1)],
         [(ATTACK_VOL_ENV, -2400), (SAMPLE_MODES, 1), (SAMPLE_ID, 0)],
+        [(SAMPLE_MODES, 1), (SAMPLE_ID, 1)],
     ]
     instruments = [(f"i{i}", [SfZone(z)]) for i, z in enumerate(zones)]
-    presets = [(f"p{i}", 0, i, [SfZone([(INSTRUMENT, i)])]) for i in range(3)]
+    presets = [(f"p{i}", 0, i, [SfZone([(INSTRUMENT, i)])]) for i in range(len(zones))]
     presets.append(("kit", 128, 0, [SfZone([(INSTRUMENT, SINE)])]))
+    presets.append(("saw kit", 128, 1, [SfZone([(INSTRUMENT, BRIGHT)])]))
     return sf2_bytes(samples, instruments, presets)
 
 
@@ -163,3 +165,25 @@ def test_xg_drum_fine_tune_and_the_reset_clears_drum_parameters(tmp_path, bank):
     x = render(tmp_path, bank, events)
     assert pitch_at(x, 0.3, 0.65, 60) == pytest.approx(20, abs=1)
     assert abs(pitch_at(x, 1.0, 1.35, 60)) < 1
+
+
+def test_a_cutoff_nrpn_filters_a_preset_that_has_no_filter(tmp_path, bank):
+    # a GS/XG TVF, like SF2's filter, is open at 13500 cents: the offset counts from there
+    events = [(0.0, GS_RESET), (0.1, program(BRIGHT)), (0.1, note_on(57)), (0.6, note_off(57)),
+              *at(0.7, nrpn(1, 0x20, 0)), (0.7, note_on(57)), (1.2, note_off(57))]  # fmt: skip
+    x = render(tmp_path, bank, events)
+    assert centroid_hz(span(x, 0.8, 1.15)) < 0.85 * centroid_hz(span(x, 0.2, 0.55))
+
+
+def test_xg_drum_cutoff_nrpn_darkens_its_key_only(tmp_path, bank):
+    events = [(0.0, XG_ON), (0.1, program(1, ch=9)), *at(0.1, nrpn(0x14, 57, 0, ch=9)),
+              (0.2, note_on(57, ch=9)), (0.7, note_off(57, ch=9)),
+              (0.8, note_on(45, ch=9)), (1.3, note_off(45, ch=9)),
+              (1.4, XG_ON), (1.5, program(1, ch=9)),
+              (1.5, note_on(57, ch=9)), (2.0, note_off(57, ch=9))]  # fmt: skip
+    x = render(tmp_path, bank, events)
+    darker = centroid_hz(span(x, 0.3, 0.65))
+    plain = centroid_hz(span(x, 1.6, 1.95))  # after the reset: no drum parameter
+    assert darker < 0.85 * plain
+    other = centroid_hz(span(x, 0.9, 1.25))  # key 45, an octave lower, untouched: half of it
+    assert other == pytest.approx(plain / 2, rel=0.1)

@@ -37,6 +37,7 @@ _FILTER_BITS = (1 << L.D_CUTOFF) | (1 << L.D_Q)
 
 _STATIC, _CHANNEL, _MODULATOR = 0, 1, 2
 _CC_MODULATION = C.CONN_SRC_CC1
+_OPEN_CUTOFF = 13500.0  # absolute cents (19.9 kHz): SF2's initialFilterFc default, "open"
 _UNSET_TIME = -12000.0  # time cents an offset starts from when no row gives the time (~1 ms)
 
 
@@ -347,6 +348,14 @@ def note_on(v, vi, vf, conn, cscale, chan, poly, params, acc, has) -> None:
     base_hz = C.abs_cents_to_hz(acc[L.D_CUTOFF])
     limit = MAX_CUTOFF_RATIO * rate
     vi[v, L.VI_FILTER] = 1 if base_hz < limit or (cutoff_dynamic and base_hz < 1.0e5) else 0
+    lowered = (
+        chan[vi[v, L.VI_CHANNEL], L.V_OFFSET + L.D_CUTOFF] + vf[v, L.VF_NOTE_OFFSET + L.D_CUTOFF]
+    )
+    if base_hz >= 1.0e5 and lowered < 0.0:
+        # an NRPN lowers the cutoff of a voice with the filter off: a filter is open at 13500
+        # cents (SF2's, and a GS/XG TVF's), so the offset counts from there
+        vf[v, L.VF_BASE + L.D_CUTOFF] = _OPEN_CUTOFF + vf[v, L.VF_NOTE_OFFSET + L.D_CUTOFF]
+        vi[v, L.VI_FILTER] = 1
     filter_clear(vf, v)
 
     vi[v, L.VI_POS] = 0
