@@ -115,21 +115,25 @@ def send_rpn_sources(ch, offset, chs, sent, cmd_i, cmd_f, counts) -> None:
     send(ch, CONN_SRC_RPN2, chs[ch, P.CH_COARSE_TUNE] / 128.0, offset, sent, cmd_i, cmd_f, counts)
 
 
+@realtime_inline
+def _offset(ch, column, chs) -> float:
+    """The value of channel offset column V_OFFSET .. V_VIB_PITCH for the channel's state."""
+    if column < L.V_MOD_DEPTH:
+        return nrpn.destination_offset(ch, column - L.V_OFFSET, chs)
+    if column == L.V_MOD_DEPTH:  # RPN 5: MSB semitones, LSB 1/128 semitone (GM2)
+        depth = chs[ch, P.CH_MOD_RANGE]
+        return (depth // 128 * 100.0 + (depth % 128) * 100.0 / 128.0) / 50.0 - 1.0
+    if column == L.V_LFO_PITCH:
+        return float(chs[ch, P.CH_GEN + G.MOD_LFO_TO_PITCH])
+    vib = chs[ch, P.CH_GEN + G.VIB_LFO_TO_PITCH]
+    return vib + nrpn.DEPTH_STEP_CENTS * chs[ch, P.CH_PART + P.PART_VIB_DEPTH]
+
+
 @realtime
 def send_offsets(ch, offset, chs, sent, cmd_i, cmd_f, counts) -> None:
     """The channel offsets (NRPN, RPN 5) that differ from what the engine has."""
-    for d in range(L.N_DEST):
-        value = nrpn.destination_offset(ch, d, chs)
-        send(ch, L.V_OFFSET + d, value, offset, sent, cmd_i, cmd_f, counts)
-    g = P.CH_GEN
-    lfo = float(chs[ch, g + G.MOD_LFO_TO_PITCH])
-    send(ch, L.V_LFO_PITCH, lfo, offset, sent, cmd_i, cmd_f, counts)
-    vib = chs[ch, g + G.VIB_LFO_TO_PITCH]
-    vib_depth = vib + nrpn.DEPTH_STEP_CENTS * chs[ch, P.CH_PART + P.PART_VIB_DEPTH]
-    send(ch, L.V_VIB_PITCH, vib_depth, offset, sent, cmd_i, cmd_f, counts)
-    depth = chs[ch, P.CH_MOD_RANGE]  # MSB semitones, LSB 1/128 semitone (GM2)
-    ratio = (depth // 128 * 100.0 + (depth % 128) * 100.0 / 128.0) / 50.0 - 1.0
-    send(ch, L.V_MOD_DEPTH, ratio, offset, sent, cmd_i, cmd_f, counts)
+    for column in range(L.V_OFFSET, L.V_VIB_PITCH + 1):
+        send(ch, column, _offset(ch, column, chs), offset, sent, cmd_i, cmd_f, counts)
 
 
 @realtime

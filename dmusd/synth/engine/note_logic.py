@@ -32,7 +32,7 @@ from dmusd.synth.engine import channel_state as C
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine import nrpn
 from dmusd.synth.engine import pin_layout as P
-from dmusd.synth.engine.jit import realtime
+from dmusd.synth.engine.jit import realtime, realtime_inline
 from dmusd.synth.engine.portamento import glide_rate
 from dmusd.synth.engine.voice_allocation import allocate, quick_stop, record, release
 from dmusd.synth.engine.voice_setup import setup_voice
@@ -248,7 +248,7 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
         stats[P.ST_NOTES] += 1
 
 
-@realtime
+@realtime_inline
 def _glide_from(e, chs, cc) -> int:
     """The key a new note glides from: CC84's for this one note, else the last key played
     while portamento (CC65) is on; -1: no glide."""
@@ -261,7 +261,7 @@ def _glide_from(e, chs, cc) -> int:
     return -1
 
 
-@realtime
+@realtime_inline
 def _drum_key_set(e, key, chs) -> bool:
     """Some drum instrument NRPN is set for this key."""
     base = P.CH_DRUM_KEY + key * P.N_DRUM_PARAMS
@@ -329,36 +329,30 @@ def key_up(e, key, offset, S, T, E) -> None:
     inst, rg, rgf, rows, scale, generation = T
     vi, vf, conn, cscale, cmd_i, cmd_f, counts = E
     chs[e, P.CH_KEY_PRESS + key] = 0
-    if chs[e, P.CH_MONO] != 0 and _back_to_held_key(e, key, offset, S, T, E):
-        return
-    note_off(e, key, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
-
-
-@realtime
-def _back_to_held_key(e, key, offset, S, T, E) -> bool:
-    ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
-    inst, rg, rgf, rows, scale, generation = T
-    vi, vf, conn, cscale, cmd_i, cmd_f, counts = E
     voice = -1
-    for v in range(vr.shape[0]):
-        if _of_channel(v, e // 16, e % 16, vr) and vr[v, P.VR_KEY] == key and vr[v, P.VR_KEY_DOWN]:
-            voice = v
     latest = -1
-    for k in range(128):
-        if chs[e, P.CH_KEY_PRESS + k] > 0 and (
-            latest < 0 or chs[e, P.CH_KEY_PRESS + k] > chs[e, P.CH_KEY_PRESS + latest]
-        ):
-            latest = k
-    if voice < 0 or latest < 0:
-        return False
-    uid = vr[voice, P.VR_INSTRUMENT]
-    found = uid - generation[0] * _INSTRUMENT_UID
-    if not 0 <= found < inst.shape[0]:
-        return False  # the bank changed under the note
-    first = inst[found, P.IN_FIRST_REGION]
-    end = first + inst[found, P.IN_REGIONS]
-    velocity = vi[voice, L.VI_VELOCITY]
-    return _legato(e, latest, velocity, offset, uid, first, end, chs, cc, sent, vr, rg, rgf, E)
+    if chs[e, P.CH_MONO] != 0:
+        for v in range(vr.shape[0]):
+            if (
+                _of_channel(v, e // 16, e % 16, vr)
+                and vr[v, P.VR_KEY] == key
+                and vr[v, P.VR_KEY_DOWN]
+            ):
+                voice = v
+        for k in range(128):
+            press = chs[e, P.CH_KEY_PRESS + k]
+            if press > 0 and (latest < 0 or press > chs[e, P.CH_KEY_PRESS + latest]):
+                latest = k
+    if voice >= 0 and latest >= 0:
+        uid = vr[voice, P.VR_INSTRUMENT]
+        found = uid - generation[0] * _INSTRUMENT_UID
+        if 0 <= found < inst.shape[0]:  # else the bank changed under the note
+            first = inst[found, P.IN_FIRST_REGION]
+            end = first + inst[found, P.IN_REGIONS]
+            velocity = vi[voice, L.VI_VELOCITY]
+            if _legato(e, latest, velocity, offset, uid, first, end, chs, cc, sent, vr, rg, rgf, E):
+                return
+    note_off(e, key, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
 
 
 @realtime
