@@ -381,8 +381,13 @@ class _Mapper:
     @staticmethod
     def filter_connection(cutoff: int, blocks: list[ConnectionBlock]) -> list[ConnectionBlock]:
         """SF2's filter is "open" at 13500 cents (19.9 kHz), where DLS2's default is off. State the
-        cutoff when it is lower, or when something modulates it (it must start from 13500)."""
-        if cutoff < 13500 or any(b.destination == CONN_DST_FILTER_CUTOFF for b in blocks):
+        cutoff when it is lower, when something modulates it (it must start from 13500), or when
+        a resonance is given: an SF2 voice with Q keeps its lowered pass band (SF2.01 8.1.3)
+        even with the filter open, as in FluidSynth."""
+        if cutoff < 13500 or any(
+            b.destination == CONN_DST_FILTER_CUTOFF or b.destination == CONN_DST_FILTER_Q
+            for b in blocks
+        ):
             return [ConnectionBlock(0, 0, CONN_DST_FILTER_CUTOFF, 0, cutoff * 65536)]
         return []
 

@@ -30,7 +30,7 @@ from dmusd.synth.engine import pin_layout as P
 from dmusd.synth.engine.channel_state import reset_channel
 from dmusd.synth.event_ring import EventRing
 
-MODE_NAMES = {P.MODE_GM: "GM", P.MODE_GS: "GS", P.MODE_XG: "XG"}
+MODE_NAMES = {P.MODE_GM: "GM", P.MODE_GS: "GS", P.MODE_XG: "XG", P.MODE_GM2: "GM2"}
 
 
 @dataclass(slots=True, frozen=True)

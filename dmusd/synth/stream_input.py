@@ -25,6 +25,7 @@ MAX_SYSEX = 65536  # bytes a joined SysEx may reach; longer ones are dropped
 
 _SYSEX_KINDS = {
     S.GM_ON: P.EK_GM_ON,
+    S.GM2_ON: P.EK_GM2_ON,
     S.GS_RESET: P.EK_GS_RESET,
     S.XG_ON: P.EK_XG_ON,
     S.GS_RHYTHM: P.EK_GS_RHYTHM,

@@ -23,6 +23,7 @@ class SysexAction:
 
 
 GM_ON = "gm_on"  # reset to GM defaults
+GM2_ON = "gm2_on"  # reset to GM2 defaults (bank MSB 120 drum kits, 121 melodic variations)
 GM_OFF = "gm_off"  # leave GM mode (we keep playing GM sounds)
 GS_RESET = "gs_reset"
 XG_ON = "xg_on"
@@ -44,7 +45,7 @@ def decode_sysex(msg: bytes) -> SysexAction | None:
         return None
     maker = body[0]
     if maker == 0x7E and len(body) >= 4 and body[2] == 0x09:
-        return {1: SysexAction(GM_ON), 2: SysexAction(GM_OFF), 3: SysexAction(GM_ON)}.get(body[3])
+        return {1: SysexAction(GM_ON), 2: SysexAction(GM_OFF), 3: SysexAction(GM2_ON)}.get(body[3])
     if maker == 0x7F and len(body) >= 6 and body[2] == 0x04:
         sub, lsb, msb = body[3], body[4], body[5]
         value14 = msb << 7 | lsb

@@ -112,13 +112,29 @@ def test_fine_and_coarse_tuning_rpns():
     assert ch.field(P.CH_COARSE_TUNE) == 66 and out[CONN_SRC_RPN2] == 66 / 128
 
 
-def test_null_rpn_and_nrpn_swallow_data_entry():
+def test_null_rpn_and_unknown_nrpn_swallow_data_entry():
     ch = Channel(0)
     assert rpn(ch, 0x3FFF, (6, 24)) == {} and ch.field(P.CH_BEND_RANGE) == 2 * 128
     ch.control_change(99, 1)
-    ch.control_change(98, 8)
+    ch.control_change(98, 0x50)  # no GS part parameter
     assert ch.control_change(6, 24) == {} and ch.field(P.CH_BEND_RANGE) == 2 * 128
     assert ch.field(P.CH_PARAM_IS_RPN) == 0
+
+
+def test_nrpn_data_entry_sends_the_channel_offset_of_its_destination():
+    ch = Channel(0)
+    ch.sources()
+    ch.control_change(99, 1)
+    ch.control_change(98, 8)  # GS vibrato rate, relative
+    assert ch.control_change(6, 64 + 16) == {L.V_OFFSET + L.D_VIB_FREQ: 16 * 18.75}
+    ch.control_change(99, 120)  # SF2.01: generator 8 (cutoff), 2 cents a step
+    ch.control_change(98, 8)
+    ch.control_change(38, (8192 - 600) & 0x7F)  # the LSB first, as SF2.01 NRPNs are sent
+    assert ch.control_change(6, (8192 - 600) >> 7) == {L.V_OFFSET + L.D_CUTOFF: -1200.0}
+    ch.control_change(99, 120)  # LSB 100 + LSB 1: generator 101 (none): nothing
+    ch.control_change(98, 100)
+    ch.control_change(98, 1)
+    assert ch.control_change(6, 80) == {}
 
 
 def test_reset_all_controllers_keeps_volume_and_pan():

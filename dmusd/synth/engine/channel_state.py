@@ -11,6 +11,7 @@ controllers sends only the values that changed.
 
 from __future__ import annotations
 
+from dmusd.banks import sf2_generators as G
 from dmusd.banks.connection import (
     CONN_SRC_CHANNELPRESSURE,
     CONN_SRC_PITCHWHEEL,
@@ -19,15 +20,19 @@ from dmusd.banks.connection import (
     CONN_SRC_RPN2,
 )
 from dmusd.synth.engine import layout as L
+from dmusd.synth.engine import nrpn
 from dmusd.synth.engine import pin_layout as P
 from dmusd.synth.engine.jit import realtime, realtime_inline
 
 CC_BANK_MSB, CC_BANK_LSB = 0, 32
 CC_DATA_MSB, CC_DATA_LSB = 6, 38
+CC_PORTAMENTO_TIME, CC_PORTAMENTO_TIME_LSB = 5, 37
+CC_PORTAMENTO, CC_PORTAMENTO_CONTROL = 65, 84
 CC_SUSTAIN, CC_SOSTENUTO, CC_SOFT = 64, 66, 67
 CC_DATA_INC, CC_DATA_DEC = 96, 97
 CC_NRPN_LSB, CC_NRPN_MSB, CC_RPN_LSB, CC_RPN_MSB = 98, 99, 100, 101
 CC_ALL_SOUND_OFF, CC_RESET_ALL, CC_ALL_NOTES_OFF = 120, 121, 123
+CC_MONO_ON, CC_POLY_ON = 126, 127
 _CC_SOURCE = 0x80  # CONN_SRC_CC(cc) = 0x80 + cc
 
 
@@ -64,6 +69,7 @@ def reset_controllers(ch, chs, cc) -> None:
     cc[ch, 11] = 127
     chs[ch, P.CH_PARAM] = P.NULL_PARAMETER
     chs[ch, P.CH_PARAM_IS_RPN] = 1
+    chs[ch, P.CH_PORTA_KEY] = -1
 
 
 @realtime
@@ -85,6 +91,18 @@ def reset_channel(ch, chs, cc) -> None:
     chs[ch, P.CH_COARSE_TUNE] = 64
     chs[ch, P.CH_MOD_RANGE] = 64
     chs[ch, P.CH_CACHED_GEN] = -1
+    chs[ch, P.CH_MONO] = 0
+    chs[ch, P.CH_LAST_KEY] = -1
+    keys_up(ch, chs)
+    nrpn.reset(ch, chs)
+
+
+@realtime
+def keys_up(ch, chs) -> None:
+    """No key of the channel is down (power-on, all notes off)."""
+    chs[ch, P.CH_PRESSES] = 0
+    for key in range(128):
+        chs[ch, P.CH_KEY_PRESS + key] = 0
 
 
 @realtime
@@ -97,6 +115,27 @@ def send_rpn_sources(ch, offset, chs, sent, cmd_i, cmd_f, counts) -> None:
     send(ch, CONN_SRC_RPN2, chs[ch, P.CH_COARSE_TUNE] / 128.0, offset, sent, cmd_i, cmd_f, counts)
 
 
+@realtime_inline
+def _offset(ch, column, chs) -> float:
+    """The value of channel offset column V_OFFSET .. V_VIB_PITCH for the channel's state."""
+    if column < L.V_MOD_DEPTH:
+        return nrpn.destination_offset(ch, column - L.V_OFFSET, chs)
+    if column == L.V_MOD_DEPTH:  # RPN 5: MSB semitones, LSB 1/128 semitone (GM2)
+        depth = chs[ch, P.CH_MOD_RANGE]
+        return (depth // 128 * 100.0 + (depth % 128) * 100.0 / 128.0) / 50.0 - 1.0
+    if column == L.V_LFO_PITCH:
+        return float(chs[ch, P.CH_GEN + G.MOD_LFO_TO_PITCH])
+    vib = chs[ch, P.CH_GEN + G.VIB_LFO_TO_PITCH]
+    return vib + nrpn.DEPTH_STEP_CENTS * chs[ch, P.CH_PART + P.PART_VIB_DEPTH]
+
+
+@realtime
+def send_offsets(ch, offset, chs, sent, cmd_i, cmd_f, counts) -> None:
+    """The channel offsets (NRPN, RPN 5) that differ from what the engine has."""
+    for column in range(L.V_OFFSET, L.V_VIB_PITCH + 1):
+        send(ch, column, _offset(ch, column, chs), offset, sent, cmd_i, cmd_f, counts)
+
+
 @realtime
 def send_all_sources(ch, offset, chs, cc, sent, cmd_i, cmd_f, counts) -> None:
     """Every source of the channel that differs from what the engine has."""
@@ -107,6 +146,7 @@ def send_all_sources(ch, offset, chs, cc, sent, cmd_i, cmd_f, counts) -> None:
     pressure = chs[ch, P.CH_PRESSURE] / 128.0
     send(ch, CONN_SRC_CHANNELPRESSURE, pressure, offset, sent, cmd_i, cmd_f, counts)
     send_rpn_sources(ch, offset, chs, sent, cmd_i, cmd_f, counts)
+    send_offsets(ch, offset, chs, sent, cmd_i, cmd_f, counts)
 
 
 @realtime
@@ -123,7 +163,7 @@ def channel_pressure(ch, value, offset, chs, sent, cmd_i, cmd_f, counts) -> None
 
 
 @realtime_inline
-def _select(ch, msb, value, rpn, chs) -> None:
+def _select(ch, msb, value, rpn, chs, cc) -> None:
     if chs[ch, P.CH_PARAM_IS_RPN] != rpn:  # switching between RPN and NRPN starts a new number
         chs[ch, P.CH_PARAM] = P.NULL_PARAMETER
         chs[ch, P.CH_PARAM_IS_RPN] = rpn
@@ -132,6 +172,8 @@ def _select(ch, msb, value, rpn, chs) -> None:
         chs[ch, P.CH_PARAM] = (value << 7) | (param & 0x7F)
     else:
         chs[ch, P.CH_PARAM] = (param & 0x3F80) | value
+    if not rpn:
+        nrpn.select(ch, msb, value, chs, cc)
 
 
 @realtime_inline
@@ -149,9 +191,13 @@ def _edit(c, value, total, lsb_span) -> int:
 
 
 @realtime
-def _data_entry(ch, c, value, offset, chs, sent, cmd_i, cmd_f, counts) -> None:
-    if chs[ch, P.CH_PARAM_IS_RPN] == 0 or chs[ch, P.CH_PARAM] == P.NULL_PARAMETER:
-        return  # NRPNs are accepted and ignored: no GS/XG NRPN is mapped yet
+def _data_entry(ch, c, value, offset, chs, cc, sent, cmd_i, cmd_f, counts) -> None:
+    if chs[ch, P.CH_PARAM] == P.NULL_PARAMETER:
+        return
+    if chs[ch, P.CH_PARAM_IS_RPN] == 0:
+        if nrpn.data_entry(ch, c, chs, cc):
+            send_offsets(ch, offset, chs, sent, cmd_i, cmd_f, counts)
+        return
     rpn = chs[ch, P.CH_PARAM]
     if rpn == 0:  # pitch bend range: MSB semitones, LSB cents
         bend = chs[ch, P.CH_BEND_RANGE]
@@ -161,8 +207,9 @@ def _data_entry(ch, c, value, offset, chs, sent, cmd_i, cmd_f, counts) -> None:
         chs[ch, P.CH_FINE_TUNE] = _edit(c, value, chs[ch, P.CH_FINE_TUNE], 128) & 0x3FFF
     elif rpn == 2:  # coarse tuning: MSB semitones around 64, LSB unused
         chs[ch, P.CH_COARSE_TUNE] = min(_edit(c, value, chs[ch, P.CH_COARSE_TUNE], 1), 127)
-    elif rpn == 5:  # modulation depth range (stored for queries)
+    elif rpn == 5:  # modulation depth range (GM2): scales the mod wheel's vibrato
         chs[ch, P.CH_MOD_RANGE] = _edit(c, value, chs[ch, P.CH_MOD_RANGE], 128)
+        send_offsets(ch, offset, chs, sent, cmd_i, cmd_f, counts)
         return
     else:
         return
@@ -179,12 +226,14 @@ def control_change(ch, c, value, offset, chs, cc, sent, cmd_i, cmd_f, counts) ->
     elif c == CC_BANK_LSB:
         chs[ch, P.CH_BANK_LSB] = value
     elif c in (CC_RPN_LSB, CC_RPN_MSB):
-        _select(ch, c == CC_RPN_MSB, value, 1, chs)
+        _select(ch, c == CC_RPN_MSB, value, 1, chs, cc)
     elif c in (CC_NRPN_LSB, CC_NRPN_MSB):
-        _select(ch, c == CC_NRPN_MSB, value, 0, chs)
+        _select(ch, c == CC_NRPN_MSB, value, 0, chs, cc)
     elif c in (CC_DATA_MSB, CC_DATA_LSB, CC_DATA_INC, CC_DATA_DEC):
-        _data_entry(ch, c, value, offset, chs, sent, cmd_i, cmd_f, counts)
+        _data_entry(ch, c, value, offset, chs, cc, sent, cmd_i, cmd_f, counts)
         return
+    elif c == CC_PORTAMENTO_CONTROL:
+        chs[ch, P.CH_PORTA_KEY] = value  # the next note glides from this key
     elif c == CC_RESET_ALL:
         reset_controllers(ch, chs, cc)
         send_all_sources(ch, offset, chs, cc, sent, cmd_i, cmd_f, counts)

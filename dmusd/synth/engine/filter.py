@@ -5,6 +5,12 @@ FILTER_Q in tenths of a dB of resonance, DLS2), so EG2, the LFO or a CC can swee
 coefficients change at control points (every 32 samples), small steps that direct form I takes
 without clicks. Direct form I is chosen for speed: its feedback path is one multiply-add per
 sample, where a state-variable or transposed form chains two or three.
+
+Gain structure: the DC gain is lowered by half the resonance (10^(-Q/40)), so a resonant
+voice shows only half its Q as a peak above the unfiltered level and the rest as a quieter
+pass band. SoundFont 2.01 asks for this (8.1.3, initialFilterQ; FluidSynth's
+fluid_iir_filter_impl.cpp does it as 1/sqrt(Q)), and so does the DirectMusic synth's DLS2
+filter (K = (1 + b1 + b2) 10^(-Q 0.025)); both formats get it (banks/README.md).
 """
 
 from __future__ import annotations
@@ -18,7 +24,14 @@ from dmusd.synth.engine.jit import realtime, realtime_inline
 
 MAX_CUTOFF_RATIO = 0.45  # of the output rate: above this the filter is as good as open
 MIN_CUTOFF_HZ = 20.0
+MAX_RESONANCE_DB = 40.0  # a hostile articulation cannot make the filter ring for ever
 _LN2_1200 = math.log(2.0) / 1200.0
+
+
+@realtime_inline
+def dc_gain(q_db: float) -> float:
+    """The pass-band gain for a resonance of q_db (0..MAX_RESONANCE_DB): half of it, in dB."""
+    return 10.0 ** (-q_db / 40.0)
 
 
 @realtime
@@ -29,16 +42,18 @@ def filter_set(vf, v: int, cutoff_cents: float, resonance_db: float, rate: float
     vf[v, L.VF_FLT_CENTS] = cutoff_cents
     if resonance_db != vf[v, L.VF_FLT_QDB]:
         vf[v, L.VF_FLT_QDB] = resonance_db
+        q_db = min(max(resonance_db, 0.0), MAX_RESONANCE_DB)
         # 0 dB of resonance is a Butterworth response (Q = 1/sqrt 2), as SF2 and FluidSynth
         # read it
-        vf[v, L.VF_FLT_INVQ] = 10.0 ** (-(min(max(resonance_db, 0.0), 40.0) - 3.0103) / 20.0)
+        vf[v, L.VF_FLT_INVQ] = 10.0 ** (-(q_db - 3.0103) / 20.0)
+        vf[v, L.VF_FLT_GAIN] = dc_gain(q_db)
     hz = 440.0 * math.exp((cutoff_cents - 6900.0) * _LN2_1200)
     fc = min(max(hz, MIN_CUTOFF_HZ), MAX_CUTOFF_RATIO * rate)
     k = math.tan(math.pi * fc / rate)
     kk = k * k
     k_q = k * vf[v, L.VF_FLT_INVQ]
     norm = 1.0 / (1.0 + k_q + kk)
-    vf[v, L.VF_FLT_B0] = kk * norm
+    vf[v, L.VF_FLT_B0] = kk * norm * vf[v, L.VF_FLT_GAIN]
     vf[v, L.VF_FLT_A1] = 2.0 * (kk - 1.0) * norm
     vf[v, L.VF_FLT_A2] = (1.0 - k_q + kk) * norm
 
@@ -103,10 +118,12 @@ def filter_run(vf, v: int, buf, n: int, odd_start: bool) -> None:
 def lowpass_response_db(
     cutoff_hz: float, resonance_db: float, freq_hz: float, rate: float
 ) -> float:
-    """The filter's magnitude at freq_hz in dB (for tests): the bilinear 2-pole low-pass."""
+    """The filter's magnitude at freq_hz in dB (for tests): the bilinear 2-pole low-pass with
+    its pass band lowered by half the resonance."""
     fc = min(max(cutoff_hz, MIN_CUTOFF_HZ), MAX_CUTOFF_RATIO * rate)
-    q = 10.0 ** ((min(max(resonance_db, 0.0), 40.0) - 3.0103) / 20.0)
+    q_db = min(max(resonance_db, 0.0), MAX_RESONANCE_DB)
+    q = 10.0 ** ((q_db - 3.0103) / 20.0)
     g = math.tan(math.pi * fc / rate)
     s = 1j * math.tan(math.pi * freq_hz / rate) / g
     h = 1.0 / (s * s + s / q + 1.0)
-    return 20.0 * math.log10(abs(h))
+    return 20.0 * math.log10(abs(h)) - q_db / 2.0

@@ -76,6 +76,20 @@ D_EG2_SUSTAIN = 23
 D_EG2_RELEASE = 24
 N_DEST = 25
 
+# --- channel offsets: columns of the channel source table past the DLS sources (0x0B..0x7F are
+# no DLS source), written by the pin's control logic with CMD_SOURCE like any source, so a change
+# reaches the notes already sounding at its sample. Connection rows never read them.
+V_OFFSET = 0x10  # + D_*: added to that destination, in its units (NRPN offsets, master tuning)
+V_MOD_DEPTH = V_OFFSET + N_DEST  # RPN 5: modulation depth range / 50 cents - 1 (scales CC1 vibrato)
+V_LFO_PITCH = V_MOD_DEPTH + 1  # cents of modulation-LFO -> pitch added (NRPN)
+V_VIB_PITCH = V_MOD_DEPTH + 2  # cents of vibrato-LFO -> pitch added (NRPN, GS vibrato depth)
+V_LEGATO = V_MOD_DEPTH + 3  # mono mode: cents the channel's legato notes have moved its voice
+V_GLIDE_RATE = V_MOD_DEPTH + 4  # cents per second a legato move glides at (0: it jumps)
+V_TUNING = V_MOD_DEPTH + 5  # cents of master tuning (SysEx fine + coarse), on every channel
+V_END = V_MOD_DEPTH + 6
+FIRST_DLS_CC = 0x80  # CONN_SRC_CC(0)
+LAST_DLS_BASIC = 0x0A  # CONN_SRC_MONOPRESSURE: the last of the DLS2 non-CC sources
+
 # --- connection table columns (conn[v, k, C_*], int32) -----------------------------------------
 C_SOURCE = 0
 C_CONTROL = 1
@@ -193,7 +207,16 @@ VF_TARGET_INC = 52  # the increment the pitch ramp is heading for
 VF_FLT_QDB = 53
 VF_FLT_INVQ = 54  # 1 / Q for that resonance
 VF_SHUTDOWN = 55  # EG1 shutdown time in samples from the articulation (0: none given)
-VF_BASE = 56  # N_DYNAMIC sums of the connections that never change during the note
+VF_FLT_GAIN = 56  # the filter's pass-band gain for that resonance (filter.dc_gain)
+VF_PORTA = 57  # cents the pitch is still away from the note's (portamento, legato glides)
+VF_PORTA_RATE = 58  # cents per second the glide closes at
+VF_LFO_PITCH = 59  # cents of modulation LFO -> pitch added by the channel (V_LFO_PITCH)
+VF_VIB_PITCH = 60  # the same for the vibrato LFO
+VF_LEGATO_BASE = 61  # V_LEGATO when the voice started: it moves by what came after
+VF_LEGATO = 62  # the legato move applied to the voice now (cents)
+VF_NOTE_OFFSET = 63  # + D_*: this note's own offsets (drum instrument NRPNs), read at note-on
+# N_DYNAMIC sums of the connections that never change during the note
+VF_BASE = VF_NOTE_OFFSET + N_DEST
 VF_CHAN = VF_BASE + N_DYNAMIC  # the base plus the channel-driven connections (CC, wheel, RPN)
 VF_N = VF_CHAN + N_DYNAMIC
 

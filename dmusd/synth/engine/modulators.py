@@ -36,6 +36,9 @@ _PAN_BITS = (1 << L.D_PAN) | (1 << L.D_REVERB) | (1 << L.D_CHORUS)
 _FILTER_BITS = (1 << L.D_CUTOFF) | (1 << L.D_Q)
 
 _STATIC, _CHANNEL, _MODULATOR = 0, 1, 2
+_CC_MODULATION = C.CONN_SRC_CC1
+_OPEN_CUTOFF = 13500.0  # absolute cents (19.9 kHz): SF2's initialFilterFc default, "open"
+_UNSET_TIME = -12000.0  # time cents an offset starts from when no row gives the time (~1 ms)
 
 
 @realtime_inline
@@ -85,9 +88,9 @@ def source_value(src, v, vi, vf, chan, poly) -> float:
         return poly[ch, vi[v, L.VI_KEY]]
     if src == C.CONN_SRC_MONOPRESSURE:
         src = C.CONN_SRC_CHANNELPRESSURE
-    if src < L.N_SOURCES:
+    if src <= L.LAST_DLS_BASIC or L.FIRST_DLS_CC <= src < L.N_SOURCES:
         return chan[ch, src]
-    return 0.0
+    return 0.0  # no DLS source (the channel offsets live there: rows must not read them)
 
 
 @realtime_inline
@@ -143,8 +146,10 @@ def _modulator_row(v, k, vi, vf, conn, cscale, chan, poly) -> float:
 def _resum_channel_rows(v, vi, vf, conn, cscale, chan, poly, acc) -> None:
     """Sum the base and the channel rows into VF_CHAN (and acc); refresh modulator factors."""
     n_mod = vi[v, L.VI_N_MOD]
-    for d in range(L.N_DYNAMIC):
-        acc[d] = vf[v, L.VF_BASE + d]
+    ch = vi[v, L.VI_CHANNEL]
+    for d in range(L.N_DYNAMIC):  # the channel's offsets (NRPN) join the base
+        acc[d] = vf[v, L.VF_BASE + d] + chan[ch, L.V_OFFSET + d]
+    acc[L.D_PITCH] += chan[ch, L.V_TUNING]
     for k in range(n_mod, vi[v, L.VI_N_DYN]):
         d = conn[v, k, L.C_DEST]
         if d < L.N_DYNAMIC:
@@ -153,12 +158,43 @@ def _resum_channel_rows(v, vi, vf, conn, cscale, chan, poly, acc) -> None:
         vf[v, L.VF_CHAN + d] = acc[d]
     # a modulator row's control side (none, velocity, a CC ...) is fixed until the next
     # re-sum: fold it into the row's factor now
+    depth = 1.0 + chan[ch, L.V_MOD_DEPTH]
     for k in range(n_mod):
         ctl = conn[v, k, L.C_CONTROL]
         if _kind(ctl) != _MODULATOR:
             side = _side(ctl, conn[v, k, L.C_CTL_TRANSFORM], v, vi, vf, chan, poly)
+            if ctl == _CC_MODULATION and conn[v, k, L.C_DEST] == L.D_PITCH:
+                side *= depth  # RPN 5 scales the mod wheel's vibrato, as FluidSynth does
             cscale[v, k, 1] = cscale[v, k, 0] * side
+    _channel_lfo_depths(v, ch, vi, vf, chan)
+    _legato_move(v, ch, vf, chan)
     vi[v, L.VI_RECALC] = 0
+
+
+@realtime_inline
+def _legato_move(v, ch, vf, chan) -> None:
+    """Mono mode moved the channel's voice to another key: take the new pitch, gliding to it
+    when portamento is on."""
+    move = chan[ch, L.V_LEGATO] - vf[v, L.VF_LEGATO_BASE]
+    delta = move - vf[v, L.VF_LEGATO]
+    if delta != 0.0:
+        vf[v, L.VF_LEGATO] = move
+        if chan[ch, L.V_GLIDE_RATE] > 0.0:
+            vf[v, L.VF_PORTA] -= delta
+            vf[v, L.VF_PORTA_RATE] = chan[ch, L.V_GLIDE_RATE]
+
+
+@realtime_inline
+def _channel_lfo_depths(v, ch, vi, vf, chan) -> None:
+    """LFO -> pitch depths the channel adds (NRPN): the voice now runs those LFOs."""
+    vf[v, L.VF_LFO_PITCH] = chan[ch, L.V_LFO_PITCH]
+    vf[v, L.VF_VIB_PITCH] = chan[ch, L.V_VIB_PITCH]
+    if vf[v, L.VF_LFO_PITCH] != 0.0:
+        vi[v, L.VI_USES] |= L.USES_LFO
+        vi[v, L.VI_MOD_MASK] |= 1 << L.D_PITCH
+    if vf[v, L.VF_VIB_PITCH] != 0.0:
+        vi[v, L.VI_USES] |= L.USES_VIB
+        vi[v, L.VI_MOD_MASK] |= 1 << L.D_PITCH
 
 
 @realtime_inline
@@ -170,7 +206,9 @@ def steady(v, vi, vf) -> bool:
         and vi[v, L.VI_EG1_STAGE] == L.EG_SUSTAIN
         and vi[v, L.VI_STATE] == L.VOICE_PLAYING
         and vi[v, L.VI_N_MOD] == 0
+        and vi[v, L.VI_USES] == 0
         and vi[v, L.VI_RECALC] == 0
+        and vf[v, L.VF_PORTA] == 0.0
         and vi[v, L.VI_DINC] == 0
         and vf[v, L.VF_DGL] == 0.0
         and vf[v, L.VF_DGR] == 0.0
@@ -204,6 +242,25 @@ def _row_kind(conn, cscale, v, k) -> int:
     if cscale[v, k, 0] == 0.0:
         return -1
     return max(_kind(conn[v, k, L.C_SOURCE]), _kind(conn[v, k, L.C_CONTROL]))
+
+
+@realtime
+def _note_on_offsets(v, vi, vf, chan, acc, has) -> None:
+    """The note's own offsets (drum instrument NRPNs) on every destination, and the channel's
+    (NRPN) on those read only now. An offset on a time no row gives starts from ~0 s, on a
+    sustain from 100 %."""
+    ch = vi[v, L.VI_CHANNEL]
+    for d in range(L.N_DYNAMIC):
+        vf[v, L.VF_BASE + d] += vf[v, L.VF_NOTE_OFFSET + d]
+    for d in range(L.N_DYNAMIC, L.N_DEST):
+        off = chan[ch, L.V_OFFSET + d] + vf[v, L.VF_NOTE_OFFSET + d]
+        if off == 0.0 or d == L.D_EG1_SHUTDOWN:
+            continue
+        if has[d] == 0.0:
+            sustain = d == L.D_EG1_SUSTAIN or d == L.D_EG2_SUSTAIN
+            acc[d] = 1000.0 if sustain else _UNSET_TIME
+            has[d] = 1.0
+        acc[d] += off
 
 
 @realtime
@@ -259,6 +316,7 @@ def note_on(v, vi, vf, conn, cscale, chan, poly, params, acc, has) -> None:
         d = conn[v, k, L.C_DEST]
         if d >= L.N_DYNAMIC:
             acc[d] += connection_value(v, k, vi, vf, conn, cscale, chan, poly)
+    _note_on_offsets(v, vi, vf, chan, acc, has)
 
     # A time nobody set is 0 s; a sustain nobody set is 100 %.
     for col, d in (
@@ -290,6 +348,14 @@ def note_on(v, vi, vf, conn, cscale, chan, poly, params, acc, has) -> None:
     base_hz = C.abs_cents_to_hz(acc[L.D_CUTOFF])
     limit = MAX_CUTOFF_RATIO * rate
     vi[v, L.VI_FILTER] = 1 if base_hz < limit or (cutoff_dynamic and base_hz < 1.0e5) else 0
+    lowered = (
+        chan[vi[v, L.VI_CHANNEL], L.V_OFFSET + L.D_CUTOFF] + vf[v, L.VF_NOTE_OFFSET + L.D_CUTOFF]
+    )
+    if base_hz >= 1.0e5 and lowered < 0.0:
+        # an NRPN lowers the cutoff of a voice with the filter off: a filter is open at 13500
+        # cents (SF2's, and a GS/XG TVF's), so the offset counts from there
+        vf[v, L.VF_BASE + L.D_CUTOFF] = _OPEN_CUTOFF + vf[v, L.VF_NOTE_OFFSET + L.D_CUTOFF]
+        vi[v, L.VI_FILTER] = 1
     filter_clear(vf, v)
 
     vi[v, L.VI_POS] = 0
@@ -346,7 +412,20 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
             acc[d] = vf[v, L.VF_CHAN + d]
     for k in range(n_mod):
         acc[conn[v, k, L.C_DEST]] += _modulator_row(v, k, vi, vf, conn, cscale, chan, poly)
+    if uses & (L.USES_LFO | L.USES_VIB):
+        acc[L.D_PITCH] += (
+            vf[v, L.VF_LFO_PITCH] * vf[v, L.VF_LFO_VALUE]
+            + vf[v, L.VF_VIB_PITCH] * vf[v, L.VF_VIB_VALUE]
+        )
     mask = vi[v, L.VI_MOD_MASK]
+    gliding = vf[v, L.VF_PORTA] != 0.0
+    if gliding:  # portamento: the glide closes at its rate, to the end of the coming interval
+        porta = vf[v, L.VF_PORTA]
+        step = vf[v, L.VF_PORTA_RATE] * advance / rate
+        if vf[v, L.VF_PORTA_RATE] <= 0.0:
+            vf[v, L.VF_PORTA] = 0.0  # no speed given: no glide
+        else:
+            vf[v, L.VF_PORTA] = min(porta + step, 0.0) if porta < 0.0 else max(porta - step, 0.0)
 
     if uses & L.USES_LFO and (recalc or mask & (1 << L.D_LFO_FREQ)):
         vf[v, L.VF_LFO_INC] = C.abs_cents_to_hz(acc[L.D_LFO_FREQ]) / rate
@@ -354,8 +433,9 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
         vf[v, L.VF_VIB_INC] = C.abs_cents_to_hz(acc[L.D_VIB_FREQ]) / rate
 
     # pitch: connection sum (key, wheel x range, tuning, LFO, EG2) + fine tune - unity note
-    if recalc or mask & _PITCH_BITS:
+    if recalc or gliding or mask & _PITCH_BITS:
         cents = acc[L.D_PITCH] + acc[L.D_KEYNUMBER] + vf[v, L.VF_PITCH_OFFSET]
+        cents += vf[v, L.VF_LEGATO] + vf[v, L.VF_PORTA]
         inc = vf[v, L.VF_RATE_RATIO] * math.exp(cents * _LN2_1200)
         vf[v, L.VF_TARGET_INC] = min(inc, _MAX_INC)
 

@@ -3,16 +3,22 @@
 Each event record acts at a sample offset into the part of the block not yet rendered, and
 everything it causes is queued in the engine at that offset:
 
-- note-on: the channel's patch picks an instrument (with the GM fallbacks; a fallback counts as
-  a missed patch), every region holding the key and velocity sounds (DLS2 layering); first the
-  same key's earlier voices are quick-stopped unless every region is self-non-exclusive, and
-  voices of the same key group (exclusive class) on the channel and instrument are cut;
+- note-on: the channel's patch picks an instrument (bank select read by the group's mode: GM2
+  MSB 120 drum kits and 121 variations falling back to their capital tone, XG 127 drum and 126
+  SFX kits; any other fallback counts as a missed patch), every region holding the key and
+  velocity sounds (DLS2 layering); first the same key's earlier voices are quick-stopped unless
+  every region is self-non-exclusive, and voices of the same key group (exclusive class) on the
+  channel and instrument are cut. Portamento (CC65 with CC5, or CC84 for one note) starts the
+  voices a glide away; drum instrument NRPNs give the key's voices their own offsets;
+- mono mode (CC126, CC127 back to poly): one voice per channel; a key pressed while another is
+  down moves the voice there without a new attack (legato, gliding under portamento), and
+  releasing it moves the voice back to the latest key still down;
 - note-off: released, unless the sustain pedal (CC64) or the sostenuto pedal (CC66, for the notes
   that were down when it was pressed) holds the note until the pedal comes up;
-- controllers, pitch wheel and pressure: source values (channel_state.py); CC120 cuts every
-  voice, CC123-127 act as note-offs for every key down;
-- the SysEx the Python side decoded: GM/GS/XG resets, GS use-for-rhythm, master volume and
-  tuning (synth-wide).
+- controllers, pitch wheel and pressure: source values (channel_state.py, NRPNs nrpn.py); CC120
+  cuts every voice, CC123-127 act as note-offs for every key down;
+- the SysEx the Python side decoded: GM/GM2/GS/XG resets, GS use-for-rhythm, master volume, and
+  master tuning, which retunes every channel's sounding notes at its sample.
 
 Engine channel `e` = 16 x group + MIDI channel.
 """
@@ -24,12 +30,17 @@ import math
 from dmusd.banks.model import F_INSTRUMENT_DRUMS
 from dmusd.synth.engine import channel_state as C
 from dmusd.synth.engine import layout as L
+from dmusd.synth.engine import nrpn
 from dmusd.synth.engine import pin_layout as P
-from dmusd.synth.engine.jit import realtime
+from dmusd.synth.engine.jit import realtime, realtime_inline
+from dmusd.synth.engine.portamento import glide_rate
 from dmusd.synth.engine.voice_allocation import allocate, quick_stop, record, release
 from dmusd.synth.engine.voice_setup import setup_voice
 
 XG_DRUM_MSB = 127  # XG: bank MSB 127 selects a drum kit on any channel
+XG_SFX_KIT_MSB = 126  # XG: bank MSB 126 selects an SFX kit (a drum kit of effects)
+GM2_DRUM_MSB = 120  # GM2: bank MSB 120 selects a drum kit, 121 a melodic sound (LSB: variation)
+GM2_MELODIC_MSB = 121
 _INSTRUMENT_UID = 1 << 24  # instrument uid = generation x this + index
 
 
@@ -68,26 +79,50 @@ def find_instrument(patch, inst) -> int:
 
 @realtime
 def channel_patch(e, chs, modes) -> int:
-    """The DirectMusic patch engine channel `e` plays now (drum bit from the group's mode)."""
+    """The DirectMusic patch engine channel `e` plays now (drum bit from the group's mode):
+    XG MSB 127 is a drum kit and 126 an SFX kit on any channel; after GM2 System On, MSB 120
+    is a drum kit and 121 a melodic sound on any channel (channel 10 included); else the
+    channel's drum flag (channel 10, GS use-for-rhythm) says."""
     program = chs[e, P.CH_PROGRAM] & 0x7F
     msb = chs[e, P.CH_BANK_MSB] & 0x7F
-    if modes[e // 16] == P.MODE_XG and msb == XG_DRUM_MSB:
+    mode = modes[e // 16]
+    if mode == P.MODE_XG and msb == XG_DRUM_MSB:
+        return F_INSTRUMENT_DRUMS | program
+    if mode == P.MODE_GM2 and msb == GM2_DRUM_MSB:
         return F_INSTRUMENT_DRUMS | program
     patch = msb << 16 | (chs[e, P.CH_BANK_LSB] & 0x7F) << 8 | program
-    if chs[e, P.CH_DRUM] != 0:
+    if mode == P.MODE_GM2 and msb == GM2_MELODIC_MSB:
+        return patch
+    if chs[e, P.CH_DRUM] != 0 or (mode == P.MODE_XG and msb == XG_SFX_KIT_MSB):
         patch |= F_INSTRUMENT_DRUMS
     return patch
 
 
 @realtime
+def _gm2_capital_tone(patch, inst) -> int:
+    """A GM2 variation (MSB 121, LSB n) nobody has falls back to its capital tone: LSB 0 at
+    MSB 121, else the GM sound (bank 0). -1 when neither is there."""
+    found = _lookup(GM2_MELODIC_MSB << 16 | (patch & 0x7F), inst)
+    if found >= 0:
+        return found
+    return _lookup(patch & 0x7F, inst)
+
+
+@realtime
 def channel_instrument(e, chs, modes, inst, generation, stats) -> int:
     """The instrument row for the channel's patch, cached per patch and table. A new patch that
-    only a GM fallback answers (or nothing) counts once as a missed patch."""
+    only a GM fallback answers (or nothing) counts once as a missed patch; a GM2 variation
+    answered by its capital tone is what GM2 asks for, not a miss."""
     patch = channel_patch(e, chs, modes)
     if chs[e, P.CH_CACHED_GEN] == generation and chs[e, P.CH_CACHED_PATCH] == patch:
         return chs[e, P.CH_CACHED_INST]
-    found = find_instrument(patch, inst)
-    if found < 0 or inst[found, P.IN_PATCH] != patch:
+    found = _lookup(patch, inst)
+    if found < 0 and patch >> 16 == GM2_MELODIC_MSB and modes[e // 16] == P.MODE_GM2:
+        found = _gm2_capital_tone(patch, inst)
+        if found < 0:
+            stats[P.ST_MISSED] += 1
+    elif found < 0:
+        found = find_instrument(patch, inst)
         stats[P.ST_MISSED] += 1
     chs[e, P.CH_CACHED_PATCH] = patch
     chs[e, P.CH_CACHED_GEN] = generation
@@ -121,6 +156,8 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
     ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
     inst, rg, rgf, rows, scale, generation = T
     vi, vf, conn, cscale, cmd_i, cmd_f, counts = E
+    chs[e, P.CH_PRESSES] += 1
+    chs[e, P.CH_KEY_PRESS + key] = chs[e, P.CH_PRESSES]
     found = channel_instrument(e, chs, modes, inst, generation[0], stats)
     if found < 0:
         return
@@ -138,10 +175,13 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
     group = e // 16
     ch = e % 16
     uid = generation[0] * _INSTRUMENT_UID + found
+    mono = chs[e, P.CH_MONO] != 0
+    if mono and _legato(e, key, velocity, offset, uid, first, end, chs, cc, sent, vr, rg, rgf, E):
+        return
     for v in range(vr.shape[0]):
         if not _of_channel(v, group, ch, vr):
             continue
-        cut = not all_non_exclusive and vr[v, P.VR_KEY] == key
+        cut = mono or (not all_non_exclusive and vr[v, P.VR_KEY] == key)
         kg = vr[v, P.VR_KEY_GROUP]
         if not cut and kg != 0 and vr[v, P.VR_INSTRUMENT] == uid:
             for r in range(first, end):
@@ -150,9 +190,12 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
                     break
         if cut:
             quick_stop(v, offset, vi, vr, stats, cmd_i, cmd_f, counts)
-    tuning = pf[P.PF_MASTER_FINE] + 100.0 * pf[P.PF_MASTER_COARSE]
     priority = prio[e]
     started = False
+    from_key = _glide_from(e, chs, cc)
+    chs[e, P.CH_LAST_KEY] = key
+    rate = glide_rate(cc[e, C.CC_PORTAMENTO_TIME]) if from_key >= 0 else 0.0
+    drums = inst[found, P.IN_PATCH] & F_INSTRUMENT_DRUMS != 0 and _drum_key_set(e, key, chs)
     for r in range(first, end):
         if not _matches(r, key, velocity, rg):
             continue
@@ -166,7 +209,7 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
         fixed_key = rg[r, P.RG_FIXED_KEY]
         fixed_velocity = rg[r, P.RG_FIXED_VELOCITY]
         unity = rg[r, P.RG_UNITY_NOTE]
-        fine = rgf[r, P.RF_FINE_TUNE] + tuning
+        fine = rgf[r, P.RF_FINE_TUNE]
         setup_voice(
             v,
             vi,
@@ -191,11 +234,73 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
             fine - unity * rgf[r, P.RF_KEY_CENTS],
             rgf[r, P.RF_ATTENUATION],
         )
+        vf[v, L.VF_LEGATO_BASE] = sent[e, L.V_LEGATO]
+        if rate > 0.0 and from_key != key:
+            vf[v, L.VF_PORTA] = (from_key - key) * rgf[r, P.RF_KEY_CENTS]
+            vf[v, L.VF_PORTA_RATE] = rate
+        if drums:
+            for d in range(L.N_DEST):
+                vf[v, L.VF_NOTE_OFFSET + d] = nrpn.drum_offset(e, key, d, chs)
         C.command(cmd_i, cmd_f, counts, offset, L.CMD_START, v, serial, 0.0)
         record(v, group, ch, key, priority, uid, r, rg[r, P.RG_KEY_GROUP], generation[0], vr, stats)
         started = True
     if started:
         stats[P.ST_NOTES] += 1
+
+
+@realtime_inline
+def _glide_from(e, chs, cc) -> int:
+    """The key a new note glides from: CC84's for this one note, else the last key played
+    while portamento (CC65) is on; -1: no glide."""
+    key = chs[e, P.CH_PORTA_KEY]
+    if key >= 0:
+        chs[e, P.CH_PORTA_KEY] = -1
+        return key
+    if cc[e, C.CC_PORTAMENTO] >= 64:
+        return chs[e, P.CH_LAST_KEY]
+    return -1
+
+
+@realtime_inline
+def _drum_key_set(e, key, chs) -> bool:
+    """Some drum instrument NRPN is set for this key."""
+    base = P.CH_DRUM_KEY + key * P.N_DRUM_PARAMS
+    found = False
+    for p in range(P.N_DRUM_PARAMS):
+        found = found or chs[e, base + p] >= 0
+    return found
+
+
+@realtime
+def _legato(e, key, velocity, offset, uid, first, end, chs, cc, sent, vr, rg, rgf, E) -> bool:
+    """Mono mode, a key still down: the channel's voice moves to the new key without a new
+    attack (gliding when portamento is on), if the regions that sound it hold the new key too.
+    False: no such voice, the note starts afresh."""
+    vi, vf, conn, cscale, cmd_i, cmd_f, counts = E
+    group = e // 16
+    ch = e % 16
+    held = -1
+    for v in range(vr.shape[0]):
+        if _of_channel(v, group, ch, vr) and vr[v, P.VR_KEY_DOWN] != 0:
+            r = vr[v, P.VR_REGION]
+            if vr[v, P.VR_INSTRUMENT] != uid or not (first <= r < end):
+                return False
+            if not _matches(r, key, velocity, rg):
+                return False
+            held = v
+    if held < 0:
+        return False
+    r = vr[held, P.VR_REGION]
+    move = (key - vr[held, P.VR_KEY]) * rgf[r, P.RF_KEY_CENTS]
+    from_key = _glide_from(e, chs, cc)
+    rate = glide_rate(cc[e, C.CC_PORTAMENTO_TIME]) if from_key >= 0 else 0.0
+    chs[e, P.CH_LAST_KEY] = key
+    C.send(e, L.V_GLIDE_RATE, rate, offset, sent, cmd_i, cmd_f, counts)
+    C.send(e, L.V_LEGATO, sent[e, L.V_LEGATO] + move, offset, sent, cmd_i, cmd_f, counts)
+    for v in range(vr.shape[0]):
+        if _of_channel(v, group, ch, vr) and vr[v, P.VR_KEY_DOWN] != 0:
+            vr[v, P.VR_KEY] = key
+    return True
 
 
 @realtime
@@ -214,6 +319,40 @@ def note_off(e, key, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts) -> None:
         if _of_channel(v, group, ch, vr) and vr[v, P.VR_KEY] == key and vr[v, P.VR_KEY_DOWN]:
             vr[v, P.VR_KEY_DOWN] = 0
             _release_unless_held(v, e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
+
+
+@realtime
+def key_up(e, key, offset, S, T, E) -> None:
+    """A note-off. In mono mode, releasing the key the voice plays while others are still down
+    moves the voice back to the latest of them (legato), as a monophonic synth does."""
+    ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
+    inst, rg, rgf, rows, scale, generation = T
+    vi, vf, conn, cscale, cmd_i, cmd_f, counts = E
+    chs[e, P.CH_KEY_PRESS + key] = 0
+    voice = -1
+    latest = -1
+    if chs[e, P.CH_MONO] != 0:
+        for v in range(vr.shape[0]):
+            if (
+                _of_channel(v, e // 16, e % 16, vr)
+                and vr[v, P.VR_KEY] == key
+                and vr[v, P.VR_KEY_DOWN]
+            ):
+                voice = v
+        for k in range(128):
+            press = chs[e, P.CH_KEY_PRESS + k]
+            if press > 0 and (latest < 0 or press > chs[e, P.CH_KEY_PRESS + latest]):
+                latest = k
+    if voice >= 0 and latest >= 0:
+        uid = vr[voice, P.VR_INSTRUMENT]
+        found = uid - generation[0] * _INSTRUMENT_UID
+        if 0 <= found < inst.shape[0]:  # else the bank changed under the note
+            first = inst[found, P.IN_FIRST_REGION]
+            end = first + inst[found, P.IN_REGIONS]
+            velocity = vi[voice, L.VI_VELOCITY]
+            if _legato(e, latest, velocity, offset, uid, first, end, chs, cc, sent, vr, rg, rgf, E):
+                return
+    note_off(e, key, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
 
 
 @realtime
@@ -265,6 +404,8 @@ def control_change(e, c, value, offset, S, E) -> None:
                 latched = vr[v, P.VR_KEY_DOWN] != 0 and vr[v, P.VR_RELEASED] == 0
                 vr[v, P.VR_SOSTENUTO] = 1 if latched else 0
     C.control_change(e, c, value, offset, chs, cc, sent, cmd_i, cmd_f, counts)
+    if c == C.CC_MONO_ON or c == C.CC_POLY_ON:  # channel mode: also an all-notes-off
+        chs[e, P.CH_MONO] = 1 if c == C.CC_MONO_ON else 0
     if (
         c == C.CC_RESET_ALL
         or (c == C.CC_SUSTAIN or c == C.CC_SOSTENUTO)
@@ -275,6 +416,7 @@ def control_change(e, c, value, offset, S, E) -> None:
     elif c == C.CC_ALL_SOUND_OFF:
         all_sound_off(group, ch, offset, vi, vr, stats, cmd_i, cmd_f, counts)
     elif C.CC_ALL_NOTES_OFF <= c <= 127:
+        C.keys_up(e, chs)
         all_notes_off(e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
 
 
@@ -320,9 +462,9 @@ def group_message(group, kind, a, b, c, value, offset, S, T, E) -> None:
             if c != 0:
                 note_on(e, b, c, offset, S, T, E)
             else:
-                note_off(e, b, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
+                key_up(e, b, offset, S, T, E)
         elif op == 0x80:
-            note_off(e, b, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
+            key_up(e, b, offset, S, T, E)
         elif op == 0xB0:
             control_change(e, b, c, offset, S, E)
         elif op == 0xC0:
@@ -335,6 +477,10 @@ def group_message(group, kind, a, b, c, value, offset, S, T, E) -> None:
             C.command(cmd_i, cmd_f, counts, offset, L.CMD_POLY_PRESSURE, e, b, c / 128.0)
     elif kind == P.EK_GM_ON:
         reset_group(group, P.MODE_GM, offset, S, E)
+    elif kind == P.EK_GM2_ON:
+        reset_group(group, P.MODE_GM2, offset, S, E)
+    elif kind == P.EK_MASTER_FINE or kind == P.EK_MASTER_COARSE:
+        master_tuning(kind, value, offset, S, E)
     elif kind == P.EK_GS_RESET:
         reset_group(group, P.MODE_GS, offset, S, E)
     elif kind == P.EK_XG_ON:
@@ -344,15 +490,25 @@ def group_message(group, kind, a, b, c, value, offset, S, T, E) -> None:
 
 
 @realtime
+def master_tuning(kind, value, offset, S, E) -> None:
+    """SysEx master fine or coarse tuning: every channel of the synth, the notes sounding
+    included, retuned at this sample (a channel offset, see layout V_TUNING)."""
+    ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
+    vi, vf, conn, cscale, cmd_i, cmd_f, counts = E
+    if kind == P.EK_MASTER_FINE:
+        pf[P.PF_MASTER_FINE] = value
+    else:
+        pf[P.PF_MASTER_COARSE] = value
+    cents = pf[P.PF_MASTER_FINE] + 100.0 * pf[P.PF_MASTER_COARSE]
+    for e in range(chs.shape[0]):
+        C.send(e, L.V_TUNING, cents, offset, sent, cmd_i, cmd_f, counts)
+
+
+@realtime
 def pin_message(kind, value, pf, params) -> bool:
-    """A synth-wide record (master volume and tuning); False for any other kind."""
+    """A synth-wide record that needs no channel (master volume); False for any other kind."""
     if kind == P.EK_MASTER_VOLUME:
         pf[P.PF_MASTER_VOLUME] = value
         master_gain(pf, params)
-    elif kind == P.EK_MASTER_FINE:
-        pf[P.PF_MASTER_FINE] = value
-    elif kind == P.EK_MASTER_COARSE:
-        pf[P.PF_MASTER_COARSE] = value
-    else:
-        return False
-    return True
+        return True
+    return False

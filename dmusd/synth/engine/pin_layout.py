@@ -21,7 +21,7 @@ ASAP = -1
 
 # event kinds
 EK_MIDI = 0  # a channel message (status, data1, data2)
-EK_GM_ON = 1  # GM System On / GM2 On: reset the group in GM mode
+EK_GM_ON = 1  # GM System On: reset the group in GM mode
 EK_GS_RESET = 2
 EK_XG_ON = 3
 EK_GS_RHYTHM = 4  # a = channel, value = 0 (normal) or the drum map
@@ -29,6 +29,7 @@ EK_MASTER_VOLUME = 5  # value: 0..1 of full
 EK_MASTER_FINE = 6  # value: cents
 EK_MASTER_COARSE = 7  # value: semitones
 EK_NOTES_OFF = 8  # the pin left RUN: release every voice
+EK_GM2_ON = 9  # GM2 System On: reset the group in GM2 mode (bank MSB 120 drums, 121 melodic)
 
 # ring indices (ring_pos[*]): written by one producer, read by one consumer
 RING_WRITE = 0  # records written, ever (the producer's count)
@@ -38,6 +39,7 @@ RING_READ = 1  # records taken into the pending list, ever (the consumer's count
 MODE_GM = 0
 MODE_GS = 1
 MODE_XG = 2
+MODE_GM2 = 3
 
 # --- channel state (chs[channel, CH_*], int64; channel = 16 x group + MIDI channel) ---------------
 CH_PROGRAM = 0
@@ -55,7 +57,40 @@ CH_PARAM_IS_RPN = 11
 CH_CACHED_PATCH = 12  # the patch last resolved, with the table generation it was found in
 CH_CACHED_GEN = 13
 CH_CACHED_INST = 14  # its instrument index in that table (-1: nothing answers)
-CH_N = 15
+CH_NRPN_SELECT = 15  # SF2.01 9.6: the generator NRPN LSBs 100/101/102 and < 100 add up to
+CH_MONO = 16  # CC126 mono mode: one voice per channel, legato
+CH_LAST_KEY = 17  # the key last played (portamento glides from it; -1: none yet)
+CH_PORTA_KEY = 18  # CC84 portamento control: the key the next note glides from (-1: none)
+CH_PRESSES = 19  # note-ons counted: the order of the keys held (mono mode goes back to them)
+# SF2.01 NRPN generator offsets, in the generator's units (index = generator number)
+CH_GEN = 20
+N_NRPN_GENERATORS = 61  # generators 0..60 (the SF2.01 list)
+# GS/XG part NRPNs (MSB 1), as data entry MSB - 64 (relative)
+CH_PART = CH_GEN + N_NRPN_GENERATORS
+PART_VIB_RATE = 0  # LSB 0x08
+PART_VIB_DEPTH = 1  # 0x09
+PART_VIB_DELAY = 2  # 0x0A
+PART_CUTOFF = 3  # 0x20
+PART_RESONANCE = 4  # 0x21
+PART_ATTACK = 5  # 0x63
+PART_DECAY = 6  # 0x64
+PART_RELEASE = 7  # 0x66
+N_PART = 8
+# GS/XG drum instrument NRPNs (MSB 0x14..0x1E, LSB = key): the data entry MSB, -1 = not set
+CH_DRUM_KEY = CH_PART + N_PART  # + key x N_DRUM_PARAMS + DK_*
+DK_CUTOFF = 0  # XG 0x14 (relative)
+DK_RESONANCE = 1  # XG 0x15 (relative)
+DK_ATTACK = 2  # XG 0x16 (relative)
+DK_DECAY = 3  # XG 0x17 (relative)
+DK_COARSE = 4  # GS/XG 0x18 (relative semitones)
+DK_FINE = 5  # XG 0x19 (relative cents)
+DK_LEVEL = 6  # GS/XG 0x1A (absolute, 127 = as the kit is)
+DK_PAN = 7  # GS/XG 0x1C (absolute, 64 = as the kit is; 0 = random on the SC-88: centre here)
+DK_REVERB = 8  # GS/XG 0x1D (absolute send, 127 = as the kit is)
+DK_CHORUS = 9  # GS/XG 0x1E
+N_DRUM_PARAMS = 10
+CH_KEY_PRESS = CH_DRUM_KEY + 128 * N_DRUM_PARAMS  # + key: its CH_PRESSES count while down, 0 up
+CH_N = CH_KEY_PRESS + 128
 NULL_PARAMETER = 0x3FFF
 
 # --- voice records (vr[slot, VR_*], int64): what the control logic knows of each engine voice -----
