@@ -3,7 +3,7 @@
 After the audio server went away (PipeWire or PulseAudio restarted), the daemon's own
 PortAudio holds the abandoned stream of the dead server and must never be touched again (its
 terminate would hang), so a reconnecting daemon asks a child: it initializes PortAudio afresh,
-finds the output by the daemon's own rules (audio_sink._find_output), opens and starts a stream
+finds the output by the daemon's own rules (audio_device._find_output), opens and starts a stream
 for a moment, and exits 0 when that worked. The JACK backend asks JACK itself (jack_server).
 """
 
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     backend, device, rate = argv[0], argv[1], int(argv[2])
     import sounddevice as sd
 
-    from dmusd.io.audio_sink import ALSA_HOSTAPI, _find_output
+    from dmusd.io.audio_device import ALSA_HOSTAPI, _find_output
 
     hostapi = ALSA_HOSTAPI if backend in ("alsa", "pulse") else None
     index, _ = _find_output(hostapi, device)
