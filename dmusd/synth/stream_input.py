@@ -32,6 +32,7 @@ _SYSEX_KINDS = {
     S.MASTER_VOLUME: P.EK_MASTER_VOLUME,
     S.MASTER_FINE_TUNING: P.EK_MASTER_FINE,
     S.MASTER_COARSE_TUNING: P.EK_MASTER_COARSE,
+    S.SCALE_TUNING: P.EK_SCALE_TUNING,
 }
 
 
@@ -89,7 +90,11 @@ class StreamInput:
         if status == 0xF0:
             action = S.decode_sysex(bytes(data))
             kind = None if action is None else _SYSEX_KINDS.get(action.kind)
-            if kind is not None:
+            if kind == P.EK_SCALE_TUNING:  # one record per channel and pitch class
+                for channel in action.channels:
+                    for pitch_class, cents in enumerate(action.cents):
+                        self.ring.put(sample, target, kind, channel, pitch_class, 0, cents)
+            elif kind is not None:
                 self.ring.put(sample, target, kind, action.channel, 0, 0, action.value)
         elif 0x80 <= status < 0xF0:
             b = data[1] & 0x7F if len(data) > 1 else 0

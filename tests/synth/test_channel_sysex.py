@@ -182,6 +182,20 @@ def test_sysex_we_do_not_act_on(hexmsg):
     assert S.decode_sysex(bytes.fromhex(hexmsg)) is None
 
 
+def test_scale_tuning_decodes_both_forms_and_the_channel_mask():
+    one = S.decode_sysex(bytes.fromhex("f0 7e 7f 08 08 03 00 05" + " 40" * 11 + " 7f f7"))
+    assert one is not None and one.kind == S.SCALE_TUNING
+    assert one.channels == (0, 2, 14, 15)
+    assert one.cents == (0.0,) * 11 + (63.0,)
+    two_byte = "f0 7f 7f 08 09 00 00 01 00 00" + " 40 00" * 10 + " 7f 7f f7"
+    two = S.decode_sysex(bytes.fromhex(two_byte))
+    assert two is not None and two.channels == (0,)
+    assert two.cents[0] == pytest.approx(-100.0) and two.cents[1:11] == (0.0,) * 10
+    assert two.cents[11] == pytest.approx((16383 - 8192) * 100 / 8192)  # 7F 7F: just under +100
+    # a wrong length is not a tuning
+    assert S.decode_sysex(bytes.fromhex("f0 7e 7f 08 08 00 00 01 40 f7")) is None
+
+
 def test_gs_drum_part_file_decodes_to_rhythm_changes():
     song = read_midi_file(
         SHARED_DATA / "test-midi-files/midi/test-sysex-gs-40-1x-15-drum-part-change.mid"

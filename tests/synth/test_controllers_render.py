@@ -156,3 +156,36 @@ def test_rpn_fine_and_coarse_tuning_retune_the_notes_already_sounding(tmp_path, 
     assert abs(pitch_at(x, 0.1, 0.45, 69)) < 1
     assert abs(pitch_at(x, 0.55, 0.95, 72)) < 1
     assert abs(pitch_at(x, 1.05, 1.45, 72.5)) < 1
+
+
+def _scale_tuning(cents: list[int], channels: int = 0x7FFF, realtime: bool = False) -> bytes:
+    """MTS scale/octave tuning, 1-byte form (08 08), for the channels of a 16-bit mask."""
+    mask = bytes([channels >> 14 & 0x03, channels >> 7 & 0x7F, channels & 0x7F])
+    return bytes([0xF0, 0x7F if realtime else 0x7E, 0x7F, 0x08, 0x08, *mask,
+                  *(64 + c for c in cents), 0xF7])  # fmt: skip
+
+
+def test_scale_tuning_tunes_each_pitch_class_of_the_next_notes(tmp_path, bank):
+    # A (pitch class 9) +30 cents, E (4) -20; C untouched; channel 2 is not in the mask
+    tuning = [0] * 12
+    tuning[9], tuning[4] = 30, -20
+    events = [(0.0, _scale_tuning(tuning, channels=0x0001)),
+              (0.1, note_on(69)), (0.5, note_off(69)), (0.6, note_on(76)), (1.0, note_off(76)),
+              (1.1, note_on(72)), (1.5, note_off(72)),
+              (1.6, bytes([0x91, 69, 100])), (2.0, bytes([0x81, 69, 0]))]  # fmt: skip
+    x = render(tmp_path, bank, events)
+    assert abs(pitch_at(x, 0.15, 0.45, 69.3)) < 1
+    assert abs(pitch_at(x, 0.65, 0.95, 75.8)) < 1
+    assert abs(pitch_at(x, 1.15, 1.45, 72)) < 1
+    assert abs(pitch_at(x, 1.65, 1.95, 69)) < 1  # channel 2: equal temperament
+
+
+def test_gm_system_on_puts_scale_tuning_back_to_equal_temperament(tmp_path, bank):
+    tuning = [40] * 12
+    gm_on = bytes.fromhex("f07e7f0901f7")
+    events = [(0.0, _scale_tuning(tuning, realtime=True)), (0.1, note_on(69)),
+              (0.5, note_off(69)), (0.6, gm_on), (0.7, note_on(69)),
+              (1.1, note_off(69))]  # fmt: skip
+    x = render(tmp_path, bank, events)
+    assert abs(pitch_at(x, 0.15, 0.45, 69.4)) < 1
+    assert abs(pitch_at(x, 0.75, 1.05, 69)) < 1

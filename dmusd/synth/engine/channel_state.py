@@ -95,6 +95,8 @@ def reset_channel(ch, chs, cc) -> None:
     chs[ch, P.CH_LAST_KEY] = -1
     keys_up(ch, chs)
     nrpn.reset(ch, chs)
+    for pitch_class in range(12):  # equal temperament
+        chs[ch, P.CH_SCALE_TUNING + pitch_class] = 0
 
 
 @realtime

@@ -241,6 +241,8 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
         if drums:
             for d in range(L.N_DEST):
                 vf[v, L.VF_NOTE_OFFSET + d] = nrpn.drum_offset(e, key, d, chs)
+        # MTS scale tuning of the key's pitch class, with this note's own offsets
+        vf[v, L.VF_NOTE_OFFSET + L.D_PITCH] += chs[e, P.CH_SCALE_TUNING + key % 12] / 100.0
         C.command(cmd_i, cmd_f, counts, offset, L.CMD_START, v, serial, 0.0)
         record(v, group, ch, key, priority, uid, r, rg[r, P.RG_KEY_GROUP], generation[0], vr, stats)
         started = True
@@ -485,6 +487,8 @@ def group_message(group, kind, a, b, c, value, offset, S, T, E) -> None:
         reset_group(group, P.MODE_GS, offset, S, E)
     elif kind == P.EK_XG_ON:
         reset_group(group, P.MODE_XG, offset, S, E)
+    elif kind == P.EK_SCALE_TUNING and 0 <= a < 16 and 0 <= b < 12:
+        chs[16 * group + a, P.CH_SCALE_TUNING + b] = round(100.0 * value)
     elif kind == P.EK_GS_RHYTHM and 0 <= a < 16:
         chs[16 * group + a, P.CH_DRUM] = 1 if value != 0.0 else 0
 

@@ -30,6 +30,7 @@ EK_MASTER_FINE = 6  # value: cents
 EK_MASTER_COARSE = 7  # value: semitones
 EK_NOTES_OFF = 8  # the pin left RUN: release every voice
 EK_GM2_ON = 9  # GM2 System On: reset the group in GM2 mode (bank MSB 120 drums, 121 melodic)
+EK_SCALE_TUNING = 10  # MTS scale/octave tuning: a = channel, b = pitch class, value = cents
 
 # ring indices (ring_pos[*]): written by one producer, read by one consumer
 RING_WRITE = 0  # records written, ever (the producer's count)
@@ -90,7 +91,8 @@ DK_REVERB = 8  # GS/XG 0x1D (absolute send, 127 = as the kit is)
 DK_CHORUS = 9  # GS/XG 0x1E
 N_DRUM_PARAMS = 10
 CH_KEY_PRESS = CH_DRUM_KEY + 128 * N_DRUM_PARAMS  # + key: its CH_PRESSES count while down, 0 up
-CH_N = CH_KEY_PRESS + 128
+CH_SCALE_TUNING = CH_KEY_PRESS + 128  # + pitch class: MTS scale tuning, 1/100 cents
+CH_N = CH_SCALE_TUNING + 12
 NULL_PARAMETER = 0x3FFF
 
 # --- voice records (vr[slot, VR_*], int64): what the control logic knows of each engine voice -----
