@@ -26,10 +26,10 @@ EXCEPTIONS = [
         "FluidSynth",
         "MIDI Tuning Standard scale/octave tuning (Universal SysEx 7E/7F 08 08 1-byte and "
         "08 09 2-byte forms, a cents offset per pitch class; GM2 lists the 1-byte form): "
-        "dmusd does not act on them (dmusd/synth/sysex.py decodes no 08 xx), FluidSynth 2.6 "
-        "does (fluid_synth.c), so every note played under the file's +-62 cent tunings is "
-        "off by that much. Not one of issue 12's items: a follow-up for the compiled control "
-        "logic (per-channel, per-pitch-class offsets).",
+        "dmusd tunes the notes that begin after the message (dmusd/synth/sysex.py); "
+        "FluidSynth 2.6 also retunes the notes already sounding when the real-time (7F) form "
+        "arrives (fluid_synth.c, its `apply` flag), which dmusd does not do yet, so the notes "
+        "held across a real-time tuning change are off by that change.",
     ),
     Exception_(
         (
