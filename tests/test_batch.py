@@ -156,21 +156,27 @@ def test_the_progress_bar_goes_over_the_whole_set_on_a_terminal(tmp_path, songs,
     assert "rendered 3 of 3 files" in text
 
 
+def batch_under_way(folder: Path, out: Path, bank: Path, jobs: int):
+    """A batch of `folder` started (no effects, no length cap worth the name), once its first
+    partial file exists: (the process, the output folder, the partial files)."""
+    process = subprocess.Popen(
+        [str(DMUSD), "render", folder, "-o", out, "-j", str(jobs), "--bank", bank,
+         "--no-effects", "--max-length", "3600"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    while not (out.exists() and (partial := [p for p in out.iterdir() if "partial" in p.name])):
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.1)
+    return process, out, partial
+
+
 @pytest.mark.slow
 def test_sigterm_stops_the_batch_and_leaves_no_partial_file(tmp_path, bank):
     folder = tmp_path / "songs"
     folder.mkdir()
     for n in range(3):
         long_note_song(folder / f"long{n}.mid")
-    out = tmp_path / "out"
-    process = subprocess.Popen(
-        [str(DMUSD), "render", folder, "-o", out, "-j", "2", "--bank", bank, "--no-effects",
-         "--max-length", "3600"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    while not (out.exists() and [p for p in out.iterdir() if "partial" in p.name]):
-        assert process.poll() is None, process.stderr.read()
-        time.sleep(0.1)
+    process, out, _ = batch_under_way(folder, tmp_path / "out", bank, jobs=2)
     time.sleep(0.5)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=30)
@@ -215,15 +221,7 @@ def test_a_song_whose_renderer_dies_fails_alone_and_leaves_no_partial_file(tmp_p
     long_note_song(folder / "a-long.mid")
     for name in GOOD[:2]:
         shutil.copy(MIDI / name, folder / name)
-    out = tmp_path / "out"
-    process = subprocess.Popen(
-        [str(DMUSD), "render", folder, "-o", out, "-j", "1", "--bank", bank, "--no-effects",
-         "--max-length", "3600"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    while not (out.exists() and (partial := [p for p in out.iterdir() if "partial" in p.name])):
-        assert process.poll() is None, process.stderr.read()
-        time.sleep(0.1)
+    process, out, partial = batch_under_way(folder, tmp_path / "out", bank, jobs=1)
     renderer = int(partial[0].name.split("dmusd-")[1].split(".")[0])  # .a-long.dmusd-PID.partial
     assert renderer != process.pid  # each song renders in a fork of its worker
     os.kill(renderer, signal.SIGKILL)
