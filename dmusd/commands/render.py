@@ -27,6 +27,7 @@ from dataclasses import asdict
 
 from dmusd.errors import ConfigError
 from dmusd.io.file_sink import audio_format
+from dmusd.kernel.clock import REFTIME_PER_SECOND
 from dmusd.midifile import read_midi_file
 from dmusd.render_settings import MAX_LENGTH, RenderSettings
 from dmusd.signal_stop import stop_on_signals
@@ -103,11 +104,11 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
     with Synth.from_settings(settings_of(args)) as synth:
         for warning in synth.bank_warnings:
             print(f"dmusd: warning: {warning}", file=sys.stderr)
-        progress = Progress(song.duration / 10_000_000)
+        progress = Progress(song.duration / REFTIME_PER_SECOND)
         try:
             figures = synth.render_file(song, args.output, progress=progress.update)
         finally:
-            progress.update(song.duration / 10_000_000, force=True)
+            progress.update(song.duration / REFTIME_PER_SECOND, force=True)
             progress.close()
     return {**asdict(figures), "stray_system": song.stray_system}
 
