@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/ builders for the banks
 
 from fidelity_causes import likely_cause  # noqa: E402
+from fidelity_channels import per_channel_results  # noqa: E402
 from fidelity_compare import compare, raw_levels  # noqa: E402
 from fidelity_findings import exceptions_section  # noqa: E402
 from fidelity_issue12 import Context, issue12_report  # noqa: E402
@@ -250,6 +251,8 @@ def main() -> int:
                     a, b_aligned, 0.0, 12.0, "first 12 s", LABELS, args.out / "spec-dense-song.png"
                 )
             )
+        if name == "dense-song.mid":
+            judge_per_channel(f, song, notes[name], work, offsets[bank_name], models[bank_name])
         files.append(f)
         del a, b, b_aligned
         print(
@@ -311,6 +314,23 @@ def main() -> int:
     return 0
 
 
+def judge_per_channel(f: FileResult, song: Path, song_notes, work: Path, offset, model) -> None:
+    """The dense song's notes judged on renders of each channel alone (fidelity_channels);
+    the mix's own per-note results are kept beside them."""
+
+    def judge(notes, a_path, b_path, figures):
+        gain = offset + figures["volume"]
+        return analyse(f.name, f.bank, notes, load(a_path), load(b_path), gain, model)
+
+    def render(midi, tag):
+        return render_pair(midi, TIMGM, work, tag)
+
+    channels = per_channel_results(song, song_notes, work, RATE, render, judge)
+    f.mix_results = f.results
+    f.results = sorted((r for c in channels for r in c.results), key=lambda r: r.note.index)
+    f.causes = {k: v for c in channels for k, v in c.causes.items()}
+
+
 def _json_tally(f: FileResult) -> dict:
     t = tally(f.results)
     keys = (
@@ -363,6 +383,7 @@ def write_report(
         f"**{within} of {judged} judged notes ({100 * within / max(judged, 1):.1f} %) are within "
         "+-1.5 dB and +-3 cents** of FluidSynth 2.6 (target: 97 %); the exceptions are "
         "explained under Findings, each with its spec reference.",
+        *dense_song_note(files),
         "",
         SUMMARY_HEAD,
     ]
@@ -385,6 +406,22 @@ def write_report(
     text = "\n".join(lines)
     (out / "fidelity.md").write_text(text)
     return f"wrote {out / 'fidelity.md'}"
+
+
+def dense_song_note(files) -> list[str]:
+    """What the dense song's row counts, and what the mix alone would count."""
+    for f in files:
+        if f.mix_results:
+            mix_within, mix_judged = notes_within(f.mix_results)
+            return [
+                "",
+                f"The dense song's notes are judged on renders of each channel alone "
+                f"(bench/fidelity_channels.py says why: in the mix a segment lasts until the "
+                f"next note-on of any channel, a few ms, and FluidSynth's block-quantized "
+                f"onsets dominate it); judged in the mix, {mix_within} of its {mix_judged} "
+                f"notes are within. Its loudness, peak and plots are the mix's.",
+            ]
+    return []
 
 
 if __name__ == "__main__":

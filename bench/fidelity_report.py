@@ -29,6 +29,7 @@ class FileResult:
     seconds: tuple[float, float]
     causes: dict[int, str] = field(default_factory=dict)  # note index -> likely cause
     plots: list[str] = field(default_factory=list)
+    mix_results: list[NoteResult] = field(default_factory=list)  # set where notes were judged alone
 
 
 def tally(results: list[NoteResult]) -> dict[str, object]:

@@ -212,3 +212,33 @@ def test_attack_and_release_times_within_5_percent(renders):
     tail = env[off // 48 :]
     drop = (np.argmax(tail <= level - 20) + 0.5) / 1000
     assert abs(drop - RELEASE_S * 20 / 96) <= 0.05 * RELEASE_S * 20 / 96, drop
+
+
+def test_dense_song_channels_keep_the_songs_times(tmp_path, monkeypatch):
+    """bench/fidelity_channels: each channel alone keeps the song's tempo map, so its notes
+    fall on the same samples as in the song, and no other channel's message is left."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
+    from fidelity_channels import renumbered, split_channels
+    from fidelity_notes import read_notes
+
+    song = mido.MidiFile(ticks_per_beat=480)
+    conductor = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=300_000, time=0)])
+    song.tracks.append(conductor)
+    for ch, keys in ((0, (60, 62)), (3, (50, 52, 53))):
+        track = mido.MidiTrack()
+        for i, key in enumerate(keys):
+            track.append(mido.Message("note_on", channel=ch, note=key, velocity=90, time=100 + i))
+            track.append(mido.Message("note_off", channel=ch, note=key, velocity=0, time=200))
+        song.tracks.append(track)
+    path = tmp_path / "song.mid"
+    song.save(str(path))
+
+    parts = split_channels(path, tmp_path)
+    assert [p.name for p in parts] == ["song-ch01.mid", "song-ch04.mid"]
+    whole = read_notes(path, 48000)
+    for part, channel in zip(parts, (0, 3), strict=True):
+        channels = {m.channel for t in mido.MidiFile(str(part)).tracks for m in t if not m.is_meta}
+        assert channels == {channel}
+        alone = renumbered(read_notes(part, 48000), whole)
+        expected = [(n.index, n.on, n.off) for n in whole if n.channel == channel]
+        assert [(n.index, n.on, n.off) for n in alone] == expected
