@@ -2,7 +2,8 @@
 
 It keeps every rendered frame as the engine made it (float32, before any 16-bit rounding), so
 `Synth.render_midi` returns the samples `dmusd render` writes to its file before their sample
-format; `close(length)` cuts or pads them to the length the file would have.
+format; `close(length)` cuts or pads them to the length the file would have, and
+`take()` hands out what has been rendered so far (close then gives the rest).
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ class ArraySink(BlockSink):
         return kept
 
     def close(self, length: int) -> np.ndarray:
-        """The frames [0, length): what was rendered, cut there, or padded with zeros."""
-        out = np.zeros((length, 2), dtype=np.float32)
-        n = min(length, self.position - self._start)
+        """The frames from the end of the last take() (0 if none) up to `length`: what was
+        rendered, cut there, or padded with zeros."""
+        out = np.zeros((max(length - self._start, 0), 2), dtype=np.float32)
+        n = min(out.shape[0], self.position - self._start)
         out[:n] = self._data[:n]
         return out
