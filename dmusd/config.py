@@ -399,6 +399,26 @@ _SECTIONS = {"audio": _AUDIO, "midi": _MIDI, "pins": _PIN, "control": _CONTROL, 
 # --- messages ---------------------------------------------------------------------------------
 
 
+def check_value(section: str, key: str, value: Any, source: str) -> Any:
+    """A value for `section.key` from outside the file (a `dmusd run` flag, a control request)
+    through that key's own rule; ConfigError naming `source` and the key, in the file's words."""
+    try:
+        return _SECTIONS[section][key](value)
+    except _Bad as bad:
+        message = f"{bad.what}, got {_show(bad.value)}"
+        raise ConfigError(message, file=source, key=_key((section, key, *bad.sub))) from None
+
+
+def show_key(path: tuple) -> str:
+    """A key path as messages name it: ("pins", 1, "voices") -> "pins[1].voices"."""
+    return _key(path)
+
+
+def show_value(value: Any) -> str:
+    """A value as messages show it (as TOML writes it, long ones shortened)."""
+    return _show(value)
+
+
 def _key(path: tuple) -> str:
     """("pins", 1, "voices") -> "pins[1].voices"; keys that are not bare TOML keys are quoted."""
     out = ""

@@ -16,18 +16,18 @@ import os
 from dataclasses import replace
 from typing import Any
 
-from dmusd.config import _AUDIO, _MIDI, _PIN, Config, _Bad, _key, _show
+from dmusd.config import Config, check_value, show_key, show_value
 from dmusd.errors import ConfigError
 
-# flag -> (section, key, rule); "pins" keys apply to every pin
-FLAGS: dict[str, tuple[str, str, Any]] = {
-    "--audio": ("audio", "backend", _AUDIO["backend"]),
-    "--midi": ("midi", "backend", _MIDI["backend"]),
-    "--rate": ("audio", "sample_rate", _AUDIO["sample_rate"]),
-    "--period": ("audio", "period", _AUDIO["period"]),
-    "--bank": ("pins", "banks", _PIN["banks"]),
-    "--voices": ("pins", "voices", _PIN["voices"]),
-    "--volume": ("pins", "volume_db", _PIN["volume_db"]),
+# flag -> (section, key); "pins" keys apply to every pin
+FLAGS: dict[str, tuple[str, str]] = {
+    "--audio": ("audio", "backend"),
+    "--midi": ("midi", "backend"),
+    "--rate": ("audio", "sample_rate"),
+    "--period": ("audio", "period"),
+    "--bank": ("pins", "banks"),
+    "--voices": ("pins", "voices"),
+    "--volume": ("pins", "volume_db"),
 }
 
 
@@ -44,12 +44,8 @@ def number(text: str) -> int | float | str:
 
 def check(flag: str, value: Any) -> Any:
     """A flag's value through its key's rule; ConfigError naming the flag and the key."""
-    section, key, rule = FLAGS[flag]
-    try:
-        return rule(value)
-    except _Bad as bad:
-        message = f"{bad.what}, got {_show(bad.value)}"
-        raise ConfigError(message, file=flag, key=_key((section, key, *bad.sub))) from None
+    section, key = FLAGS[flag]
+    return check_value(section, key, value, source=flag)
 
 
 def _banks(flag: str, files: tuple[str, ...]) -> tuple[str, ...]:
@@ -57,8 +53,8 @@ def _banks(flag: str, files: tuple[str, ...]) -> tuple[str, ...]:
     paths = tuple(os.path.abspath(os.path.expanduser(f)) for f in files)
     for i, path in enumerate(paths):
         if not (os.path.isfile(path) and os.access(path, os.R_OK)):
-            message = f"not a readable file, got {_show(files[i])}"
-            raise ConfigError(message, file=flag, key=_key(("pins", "banks", i)))
+            message = f"not a readable file, got {show_value(files[i])}"
+            raise ConfigError(message, file=flag, key=show_key(("pins", "banks", i)))
     return paths
 
 
@@ -68,7 +64,7 @@ def apply_overrides(config: Config, overrides: tuple[tuple[str, Any], ...]) -> C
         return config
     audio, midi, pins = config.audio, config.midi, config.pins
     for flag, raw in overrides:
-        section, key, _ = FLAGS[flag]
+        section, key = FLAGS[flag]
         value = check(flag, list(raw) if isinstance(raw, tuple) else raw)
         if section == "audio":
             audio = replace(audio, **{key: value})
@@ -87,7 +83,7 @@ def in_force(config: Config) -> dict[str, dict[str, Any]]:
     source = f"config {config.path}" if config.path else "built-in default"
     flags = {flag for flag, _ in config.overrides}
     shown = {}
-    for flag, (section, key, _) in FLAGS.items():
+    for flag, (section, key) in FLAGS.items():
         holder = getattr(config, section) if section != "pins" else config.pins[0]
         value = getattr(holder, key)
         shown[f"{section}.{key}"] = {

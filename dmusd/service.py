@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dmusd.config import Config, PinConfig
+from dmusd.config import Config, PinConfig, check_value
 from dmusd.config_overrides import in_force
 from dmusd.errors import ConfigError, DmusdError
 from dmusd.kernel.clock import REFTIME_PER_SECOND, IMasterClock
@@ -285,8 +285,8 @@ class SynthService:
     def set_voices(self, pin: str | None, voices: int | None) -> dict:
         """The voice budget of one pin or every pin; with `voices`, a new budget (the synth
         re-opens: the notes sounding on it are cut)."""
-        if voices is not None and not 1 <= voices <= 4096:
-            raise DmusdError(f"voices must be 1..4096, got {voices}")
+        if voices is not None:
+            check_value("pins", "voices", voices, source="voices")
         with self._control:
             targets = self._targets(pin)
             for live in targets:

@@ -551,3 +551,14 @@ def test_close_stops_everything(rig_of, banks):
     assert rig.service.pins == {} and rig.service.status()["pins"] == []
     assert pin.midi.allocator.all_home()  # every event went home
     assert rms_db(rig.render(0.05)) < -200  # render() has nothing left to play
+
+
+@pytest.mark.parametrize(("voices", "says"), [(0, "must be 1..4096, got 0"), (True, "integer")])
+def test_set_voices_refuses_what_the_config_would(rig_of, voices, says):
+    """A control request's voice count goes through the config's own rule for pins.voices, and
+    a refused one leaves the pin as it was."""
+    rig = rig_of(PinConfig("synth", voices=32))
+    with pytest.raises(ConfigError, match=says) as refused:
+        rig.service.set_voices(None, voices)
+    assert refused.value.key == "pins.voices"
+    assert rig.service.set_voices(None, None) == {"synth": {"voices": 32, "active": 0}}
