@@ -193,8 +193,8 @@ class _Source:
     def error(self, key: tuple, what: str, value: Any = None, *, show: bool = True) -> ConfigError:
         if self._lines is None:
             self._lines = _KeyLines(self.text)
-        message = f"{what}, got {_show(value)}" if show else what
-        return ConfigError(message, file=self.name, line=self._lines.line(key), key=_key(key))
+        message = f"{what}, got {show_value(value)}" if show else what
+        return ConfigError(message, file=self.name, line=self._lines.line(key), key=show_key(key))
 
     def syntax_error(self, error: tomllib.TOMLDecodeError) -> ConfigError:
         message = str(error)
@@ -267,7 +267,7 @@ def _pins(doc: dict, source: _Source, base: str | None, check_files: bool) -> tu
         for j, port in enumerate(pin.port_names):
             where = key + (("port_names", j) if explicit else ("name",))
             if port in owner:
-                raise source.error(where, f"duplicate port name ({_key(owner[port])})", port)
+                raise source.error(where, f"duplicate port name ({show_key(owner[port])})", port)
             owner[port] = where
         pins.append(pin)
     return tuple(pins)
@@ -405,21 +405,11 @@ def check_value(section: str, key: str, value: Any, source: str) -> Any:
     try:
         return _SECTIONS[section][key](value)
     except _Bad as bad:
-        message = f"{bad.what}, got {_show(bad.value)}"
-        raise ConfigError(message, file=source, key=_key((section, key, *bad.sub))) from None
+        message = f"{bad.what}, got {show_value(bad.value)}"
+        raise ConfigError(message, file=source, key=show_key((section, key, *bad.sub))) from None
 
 
 def show_key(path: tuple) -> str:
-    """A key path as messages name it: ("pins", 1, "voices") -> "pins[1].voices"."""
-    return _key(path)
-
-
-def show_value(value: Any) -> str:
-    """A value as messages show it (as TOML writes it, long ones shortened)."""
-    return _show(value)
-
-
-def _key(path: tuple) -> str:
     """("pins", 1, "voices") -> "pins[1].voices"; keys that are not bare TOML keys are quoted."""
     out = ""
     for part in path:
@@ -435,7 +425,7 @@ def _number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-def _show(value: Any, limit: int = 100) -> str:
+def show_value(value: Any, limit: int = 100) -> str:
     """A value as TOML writes it, on one line; a long one keeps its start and its end (a path's
     file name)."""
     text = _toml(value)
@@ -453,7 +443,7 @@ def _toml(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key((k,))} = {_toml(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{show_key((k,))} = {_toml(v)}" for k, v in value.items()) + "}"
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     return str(value)
