@@ -41,6 +41,8 @@ class JackHarness:
         self.heard: list[tuple[int, bytes]] = []  # (frame, message) from midi_in
         self.late = 0  # events whose frame had passed when they were due (written at offset 0)
         self.xruns = 0
+        self.cycles = 0  # process callbacks run (a flood test checks the harness kept running)
+        self.full = 0  # cycles whose MIDI buffer filled: the rest waited for the next cycle
         # a callable (frame time, frames, MIDI out port) that writes the cycle's MIDI itself,
         # in place of the play() queue (a flood that no queue could keep up with)
         self.source = None
@@ -160,6 +162,7 @@ class JackHarness:
         self.xruns += 1
 
     def _process(self, frames: int) -> None:
+        self.cycles += 1
         now = self.client.last_frame_time
         end = now + frames
         out = self.midi_out
@@ -169,11 +172,16 @@ class JackHarness:
         with self._lock:
             events = self._events
             while events and events[0][0] < end:
-                frame, _, data = heapq.heappop(events)
-                if frame < now:
-                    self.late += 1
-                    frame = now
-                out.write_midi_event(frame - now, data)
+                frame, _, data = events[0]
+                try:
+                    out.write_midi_event(max(frame - now, 0), data)
+                except jack.JackError:
+                    # the port's buffer is full: an exception would end this callback for
+                    # good (JACK-Client), so the rest goes out next cycle, late
+                    self.full += 1
+                    break
+                heapq.heappop(events)
+                self.late += frame < now
             rec = self._rec
             if rec is not None and now < self._rec_end and end > self._rec_start:
                 lo = max(now, self._rec_start)
