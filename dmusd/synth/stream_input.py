@@ -91,9 +91,10 @@ class StreamInput:
             action = S.decode_sysex(bytes(data))
             kind = None if action is None else _SYSEX_KINDS.get(action.kind)
             if kind == P.EK_SCALE_TUNING:  # one record per channel and pitch class
+                now = int(action.realtime)  # 1: retune the notes sounding too
                 for channel in action.channels:
                     for pitch_class, cents in enumerate(action.cents):
-                        self.ring.put(sample, target, kind, channel, pitch_class, 0, cents)
+                        self.ring.put(sample, target, kind, channel, pitch_class, now, cents)
             elif kind is not None:
                 self.ring.put(sample, target, kind, action.channel, 0, 0, action.value)
         elif 0x80 <= status < 0xF0:

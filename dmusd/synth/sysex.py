@@ -4,8 +4,9 @@ Universal non-real-time (7E): GM System On (09 01), GM2 On (09 03), GM System Of
 Universal real-time (7F): master volume (04 01), master fine tuning (04 03), master coarse
 tuning (04 04). Both: MIDI Tuning Standard scale/octave tuning (08 08, 1 byte a pitch class:
 00..7F = -64..+63 cents; 08 09, 2 bytes: 14 bits, 2000H = 0, +-100 cents), one cents offset per
-pitch class for the channels of its 3-byte mask; the notes that begin after it play tuned (the
-real-time form's retuning of notes already sounding is not done).
+pitch class for the channels of its 3-byte mask; the notes that begin after it play tuned, and
+the real-time form (7F) retunes the notes already sounding too (MTS: a real-time change takes
+effect at once).
 Roland GS (41 dd 42 12): GS reset (40 00 7F), use-for-rhythm (40 1x 15), with
 the Roland checksum verified. Yamaha XG System On (43 1n 4C 00 00 7E 00). The device id 7F
 means "all devices"; we answer to every id, as soft synths do.
@@ -26,6 +27,7 @@ class SysexAction:
     channel: int = -1
     channels: tuple[int, ...] = ()  # scale tuning: the channels it is for
     cents: tuple[float, ...] = ()  # scale tuning: C, C#, ... B
+    realtime: bool = False  # scale tuning: the 7F form, which retunes the notes sounding
 
 
 GM_ON = "gm_on"  # reset to GM defaults
@@ -54,7 +56,7 @@ def decode_sysex(msg: bytes) -> SysexAction | None:
     if maker == 0x7E and len(body) >= 4 and body[2] == 0x09:
         return {1: SysexAction(GM_ON), 2: SysexAction(GM_OFF), 3: SysexAction(GM2_ON)}.get(body[3])
     if maker in (0x7E, 0x7F) and len(body) >= 4 and body[2] == 0x08 and body[3] in (8, 9):
-        return _scale_tuning(body[3], body[4:])
+        return _scale_tuning(body[3], body[4:], maker == 0x7F)
     if maker == 0x7F and len(body) >= 6 and body[2] == 0x04:
         sub, lsb, msb = body[3], body[4], body[5]
         value14 = msb << 7 | lsb
@@ -85,7 +87,7 @@ def decode_sysex(msg: bytes) -> SysexAction | None:
     return None
 
 
-def _scale_tuning(form: int, data: bytes) -> SysexAction | None:
+def _scale_tuning(form: int, data: bytes, realtime: bool) -> SysexAction | None:
     """MTS scale/octave tuning (08 08: 1-byte form, 08 09: 2-byte form) after its sub-ids: a
     channel mask ff gg hh (ff bits 0-1: channels 15-16, gg: 8-14, hh: 1-7), then 12 values."""
     size = 1 if form == 8 else 2
@@ -100,4 +102,4 @@ def _scale_tuning(form: int, data: bytes) -> SysexAction | None:
         cents = tuple(
             ((values[2 * i] << 7 | values[2 * i + 1]) - 8192) * 100.0 / 8192.0 for i in range(12)
         )
-    return SysexAction(SCALE_TUNING, channels=channels, cents=cents)
+    return SysexAction(SCALE_TUNING, channels=channels, cents=cents, realtime=realtime)

@@ -180,6 +180,22 @@ def test_scale_tuning_tunes_each_pitch_class_of_the_next_notes(tmp_path, bank):
     assert abs(pitch_at(x, 1.65, 1.95, 69)) < 1  # channel 2: equal temperament
 
 
+@pytest.mark.parametrize("realtime", [True, False])
+def test_only_the_real_time_scale_tuning_retunes_the_notes_sounding(tmp_path, bank, realtime):
+    tuning = [0] * 12
+    tuning[9] = 40  # A +40 cents
+    events = [(0.0, note_on(69)), (0.5, _scale_tuning(tuning, realtime=realtime)),
+              (1.0, note_off(69)), (1.1, note_on(69)), (1.5, note_off(69))]  # fmt: skip
+    x = render(tmp_path, bank, events, name=f"realtime-{realtime}")
+    assert abs(pitch_at(x, 0.1, 0.45, 69)) < 1
+    assert abs(pitch_at(x, 0.55, 0.95, 69.4 if realtime else 69)) < 1
+    assert abs(pitch_at(x, 1.15, 1.45, 69.4)) < 1  # a note begun after it: tuned either way
+    # a note begun at the tuning's own sample, after it, is tuned once, not twice
+    same = [(0.5, _scale_tuning(tuning, realtime=realtime)), (0.5, note_on(69)),
+            (1.0, note_off(69))]  # fmt: skip
+    assert abs(pitch_at(render(tmp_path, bank, same, name="same"), 0.55, 0.95, 69.4)) < 1
+
+
 def test_gm_system_on_puts_scale_tuning_back_to_equal_temperament(tmp_path, bank):
     tuning = [40] * 12
     gm_on = bytes.fromhex("f07e7f0901f7")

@@ -40,6 +40,7 @@ CMD_SOURCE = 4  # a = channel, b = DLS source id, cmd_f = normalized value 0..1
 CMD_POLY_PRESSURE = 5  # a = channel, b = key, cmd_f = normalized value 0..1
 CMD_SOUND_OFF = 6  # a = channel (-1 = all): quick-stop every voice
 CMD_NOTES_OFF = 7  # a = channel (-1 = all): release every voice
+CMD_RETUNE = 8  # a = channel, b = pitch class, cmd_f = cents added to its notes' pitch
 
 CMD_OFFSET = 0  # sample offset from the start of the next rendered block
 CMD_KIND = 1

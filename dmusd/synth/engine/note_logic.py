@@ -488,7 +488,12 @@ def group_message(group, kind, a, b, c, value, offset, S, T, E) -> None:
     elif kind == P.EK_XG_ON:
         reset_group(group, P.MODE_XG, offset, S, E)
     elif kind == P.EK_SCALE_TUNING and 0 <= a < 16 and 0 <= b < 12:
-        chs[16 * group + a, P.CH_SCALE_TUNING + b] = round(100.0 * value)
+        e = 16 * group + a
+        was = chs[e, P.CH_SCALE_TUNING + b]
+        chs[e, P.CH_SCALE_TUNING + b] = round(100.0 * value)
+        change = (chs[e, P.CH_SCALE_TUNING + b] - was) / 100.0
+        if c != 0 and change != 0.0:
+            C.command(cmd_i, cmd_f, counts, offset, L.CMD_RETUNE, e, b, change)
     elif kind == P.EK_GS_RHYTHM and 0 <= a < 16:
         chs[16 * group + a, P.CH_DRUM] = 1 if value != 0.0 else 0
 

@@ -30,7 +30,8 @@ EK_MASTER_FINE = 6  # value: cents
 EK_MASTER_COARSE = 7  # value: semitones
 EK_NOTES_OFF = 8  # the pin left RUN: release every voice
 EK_GM2_ON = 9  # GM2 System On: reset the group in GM2 mode (bank MSB 120 drums, 121 melodic)
-EK_SCALE_TUNING = 10  # MTS scale/octave tuning: a = channel, b = pitch class, value = cents
+EK_SCALE_TUNING = 10  # MTS scale/octave tuning: a = channel, b = pitch class, value = cents,
+# c = 1: the real-time form (the notes sounding are retuned too)
 
 # ring indices (ring_pos[*]): written by one producer, read by one consumer
 RING_WRITE = 0  # records written, ever (the producer's count)

@@ -113,6 +113,17 @@ def _apply(k, vi, vf, conn, cscale, chan, poly, params, acc, has, cmd_i, cmd_f) 
                 vi[v, L.VI_RECALC] = 1
                 _force_control(v, vi, vf, conn, cscale, chan, poly, params, acc)
         return
+    if kind == L.CMD_RETUNE:
+        for v in range(n_voices):
+            if vi[v, L.VI_CHANNEL] != a or vi[v, L.VI_KEY] % 12 != b:
+                continue
+            # only the voices sounding: one still pending was set up after the retune (the
+            # control logic runs a block's events before its commands), so it has it already
+            if L.VOICE_PLAYING <= vi[v, L.VI_STATE] <= L.VOICE_STOPPING:
+                vf[v, L.VF_BASE + L.D_PITCH] += cmd_f[k]
+                vi[v, L.VI_RECALC] = 1
+                _force_control(v, vi, vf, conn, cscale, chan, poly, params, acc)
+        return
     if kind == L.CMD_SOUND_OFF or kind == L.CMD_NOTES_OFF:
         for v in range(n_voices):
             if a >= 0 and vi[v, L.VI_CHANNEL] != a:
