@@ -96,6 +96,10 @@ _ABSOLUTE = {
     G.ATTACK_VOL_ENV: CONN_DST_EG1_ATTACKTIME,
     G.RELEASE_VOL_ENV: CONN_DST_EG1_RELEASETIME,
 }
+# The delays' default and minimum, -12000 time cents, is "<1 msec" in SF2.04 8.1.3: no delay
+# (FluidSynth plays it as none too), not a 1 ms late start of every note.
+_DELAYS = frozenset({G.DELAY_MOD_LFO, G.DELAY_VIB_LFO, G.DELAY_MOD_ENV, G.DELAY_VOL_ENV})
+_NO_DELAY = -12000
 # Depth generators: generator -> (source, destination).
 _DEPTHS = {
     G.MOD_LFO_TO_PITCH: (CONN_SRC_LFO, CONN_DST_PITCH),
@@ -340,12 +344,18 @@ class _Mapper:
         out: list[ConnectionBlock] = []
 
         def absolute(destination: int, value: float) -> None:
-            scale = round(value * 65536)  # generator ranges keep this inside a LONG
+            scaled(destination, round(value * 65536))  # generator ranges keep this in a LONG
+
+        def scaled(destination: int, scale: int) -> None:
             if scale != _ABSOLUTE_DEFAULT.get(destination, 0):
                 out.append(ConnectionBlock(CONN_SRC_NONE, CONN_SRC_NONE, destination, 0, scale))
 
         for oper, destination in _ABSOLUTE.items():
-            absolute(destination, gen(oper))
+            value = gen(oper)
+            if oper in _DELAYS and value <= _NO_DELAY:
+                scaled(destination, units.ZERO_TIME)
+            else:
+                absolute(destination, value)
         absolute(
             CONN_DST_EG1_SUSTAINLEVEL, max(0.0, 1000.0 * (1.0 - gen(G.SUSTAIN_VOL_ENV) / 960.0))
         )
