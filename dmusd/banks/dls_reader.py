@@ -29,6 +29,7 @@ from dmusd.banks.articulation import from_art1
 from dmusd.banks.conditional import DEFAULT_CAPABILITIES, Capabilities, ConditionError, evaluate
 from dmusd.banks.connection import DESTINATIONS, ConnectionBlock
 from dmusd.banks.model import (
+    DMSX_TRIANGLE_LFOS,
     Bank,
     Instrument,
     Loop,
@@ -43,7 +44,9 @@ from dmusd.banks.riff import Chunk, RiffReader, by_name, parse_info
 from dmusd.errors import BankError, bank_location
 
 POOL_CUE_NULL = 0xFFFF_FFFF
-PRIVATE_REGION_CHUNK = "dmsx"  # dmusd's own: SHORT fixed key, SHORT fixed velocity (SF2 46/47)
+# dmusd's own region chunk: SHORT fixed key, SHORT fixed velocity (SF2 46/47), then (since
+# the LFO shapes) USHORT flags; a 4-byte one from an older dmusd has no flags
+PRIVATE_REGION_CHUNK = "dmsx"
 MAX_LOOPS = 64  # WSMPL allows a list; a voice uses one, and more than this is not a real file
 
 _CONNECTION = struct.Struct("<HHHHi")
@@ -337,6 +340,7 @@ class _DlsParser:
             self.level2 = True
         header = wsmp = link = None
         fixed_key = fixed_velocity = -1
+        private_flags = 0
         articulation: list[ConnectionBlock] = []
         for chunk in self.r.children(rgn):
             cname = chunk.name
@@ -353,7 +357,9 @@ class _DlsParser:
             elif cname in ("lart", "lar2") and chunk.is_list:
                 articulation += self.parse_articulation_list(chunk)
             elif cname == PRIVATE_REGION_CHUNK:
-                fixed_key, fixed_velocity = struct.unpack_from("<hh", self.r.read(chunk, 4))
+                private = self.r.read(chunk, 4)
+                fixed_key, fixed_velocity = struct.unpack_from("<hh", private)
+                private_flags = struct.unpack_from("<H", private, 4)[0] if len(private) >= 6 else 0
                 fixed_key = fixed_key if 0 <= fixed_key <= 127 else -1
                 fixed_velocity = fixed_velocity if 0 <= fixed_velocity <= 127 else -1
         if header is None:
@@ -387,6 +393,7 @@ class _DlsParser:
             articulation=tuple(articulation),
             fixed_key=fixed_key,
             fixed_velocity=fixed_velocity,
+            triangle_lfos=bool(private_flags & DMSX_TRIANGLE_LFOS),
         )
 
     def checked_range(self, what: str, low: int, high: int, chunk: Chunk) -> tuple[int, int]:

@@ -45,7 +45,15 @@ from dmusd.banks.connection import (
     DESTINATIONS,
     ConnectionBlock,
 )
-from dmusd.banks.model import Instrument, Loop, Region, Wave, WaveLink, WaveSample
+from dmusd.banks.model import (
+    DMSX_TRIANGLE_LFOS,
+    Instrument,
+    Loop,
+    Region,
+    Wave,
+    WaveLink,
+    WaveSample,
+)
 from dmusd.errors import BankError, bank_location
 
 DMUS_DOWNLOADINFO_INSTRUMENT = 1
@@ -73,6 +81,7 @@ _WAVEFORMATEX = struct.Struct("<HHIIHHH")
 _EXTENSION = struct.Struct("<II4s")  # cbSize (of the data), next ext idx, FOURCC
 _ULONG = struct.Struct("<I")
 _EXTRAS = struct.Struct("<Hhh")  # layer, fixed key, fixed velocity
+_EXTRA_FLAGS = struct.Struct("<H")  # after them: model's DMSX_* flags
 MAX_LOOPS = 64
 WHERE = "DMUS_DOWNLOADINFO"
 
@@ -154,8 +163,14 @@ def build_instrument_download(
                 art, _ARTICULATION2.pack(layout.add(_connection_list(region.articulation)), 0, 0)
             )
         ext = 0
-        if region.layer or region.fixed_key >= 0 or region.fixed_velocity >= 0:
+        if (
+            region.layer
+            or region.fixed_key >= 0
+            or region.fixed_velocity >= 0
+            or region.triangle_lfos
+        ):
             extras = _EXTRAS.pack(region.layer, region.fixed_key, region.fixed_velocity)
+            extras += _EXTRA_FLAGS.pack(DMSX_TRIANGLE_LFOS if region.triangle_lfos else 0)
             ext = _extension(layout, "dmsx", extras)
         following = indices[i + 1] if i + 1 < len(indices) else 0
         layout.set(
@@ -438,10 +453,12 @@ def _parse_region(
                 at,
             )
         loops.append(Loop(kind, start, length))
-    layer, fixed_key, fixed_velocity = 0, -1, -1
+    layer, fixed_key, fixed_velocity, flags = 0, -1, -1, 0
     extras = buf.extensions(ext, where).get("dmsx")
     if extras is not None and len(extras) >= _EXTRAS.size:
         layer, fixed_key, fixed_velocity = _EXTRAS.unpack_from(extras)
+    if extras is not None and len(extras) >= _EXTRAS.size + _EXTRA_FLAGS.size:
+        flags = _EXTRA_FLAGS.unpack_from(extras, _EXTRAS.size)[0]
     region = Region(
         key_lo,
         key_hi,
@@ -456,6 +473,7 @@ def _parse_region(
         articulation=_articulation(buf, art, f"{where}/articulation", v2),
         fixed_key=fixed_key if 0 <= fixed_key <= 127 else -1,
         fixed_velocity=fixed_velocity if 0 <= fixed_velocity <= 127 else -1,
+        triangle_lfos=bool(flags & DMSX_TRIANGLE_LFOS),
     )
     return region, wave_id
 

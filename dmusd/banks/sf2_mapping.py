@@ -309,6 +309,7 @@ class _Mapper:
             articulation=articulation,
             fixed_key=gen(G.KEYNUM),
             fixed_velocity=gen(G.VELOCITY),
+            triangle_lfos=True,
         )
 
     def wave_for(

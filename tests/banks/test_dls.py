@@ -28,6 +28,7 @@ from dmusd.banks.loader import load_bank
 from dmusd.banks.model import (
     WLOOP_TYPE_FORWARD,
     WLOOP_TYPE_RELEASE,
+    Bank,
     Instrument,
     Loop,
     Region,
@@ -310,3 +311,15 @@ def test_fixed_key_and_velocity_survive_in_the_private_chunk():
     )
     (got,) = back.instruments[3].regions
     assert (got.fixed_key, got.fixed_velocity) == (61, 99)
+
+
+def test_sf2_triangle_lfos_survive_in_the_private_chunk_and_level_1_says_it_drops_them():
+    wave = Wave(quantized(np.linspace(-1, 1, 64), 16), 8000)
+    region = Region(0, 127, 0, 127, wave, triangle_lfos=True)
+    bank = Bank("SF2", 2, {3: Instrument(3, "sf2", [region])}, [wave])
+    (got,) = parse_dls_bytes(w.dls_bytes(bank)).instruments[3].regions
+    assert got.triangle_lfos and got.fixed_key == -1 and got.fixed_velocity == -1
+    writer = w.DlsWriter(bank, 1)
+    (plain,) = parse_dls_bytes(writer.write()).instruments[3].regions
+    assert not plain.triangle_lfos
+    assert "triangle LFOs become DLS's sines" in writer.notes

@@ -1,4 +1,5 @@
-"""The modulation LFO and the vibrato LFO: sine waves that start after a delay.
+"""The modulation LFO and the vibrato LFO: sine waves (DLS) or triangles (SF2) that start after
+a delay, rising from 0 (a triangle reaches 1 a quarter cycle in, as FluidSynth's does).
 
 Each is advanced at control points only: its phase is a fraction of a cycle and its frequency
 comes from the connection sum at the previous control point (so CC -> LFO frequency works).
@@ -13,7 +14,9 @@ from dmusd.synth.engine.jit import realtime_inline
 
 
 @realtime_inline
-def lfo_advance(vf, v: int, phase_col: int, delay_col: int, inc_col: int, n: float) -> float:
+def lfo_advance(
+    vf, v: int, phase_col: int, delay_col: int, inc_col: int, n: float, triangle: bool
+) -> float:
     """Move the LFO on by n samples; return its value there."""
     delay = vf[v, delay_col]
     if delay > 0.0:
@@ -25,7 +28,17 @@ def lfo_advance(vf, v: int, phase_col: int, delay_col: int, inc_col: int, n: flo
     phase = vf[v, phase_col] + n * vf[v, inc_col]
     phase -= math.floor(phase)
     vf[v, phase_col] = phase
-    return sine_cycles(phase)
+    return triangle_cycles(phase) if triangle else sine_cycles(phase)
+
+
+@realtime_inline
+def triangle_cycles(phase: float) -> float:
+    """A triangle through 0 at phase 0 and 0.5, 1 at 0.25 and -1 at 0.75 (phase in 0..1)."""
+    if phase < 0.25:
+        return 4.0 * phase
+    if phase < 0.75:
+        return 2.0 - 4.0 * phase
+    return 4.0 * phase - 4.0
 
 
 @realtime_inline

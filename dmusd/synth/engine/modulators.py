@@ -394,13 +394,14 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
     eg_advance(vf, vi, v, L.VF_EG1_DELAY, L.VI_EG1_STAGE, advance)
     if uses & L.USES_EG2:
         eg_advance(vf, vi, v, L.VF_EG2_DELAY, L.VI_EG2_STAGE, advance)
+    triangle = vi[v, L.VI_TRIANGLE_LFOS] != 0
     if uses & L.USES_LFO:
         vf[v, L.VF_LFO_VALUE] = lfo_advance(
-            vf, v, L.VF_LFO_PHASE, L.VF_LFO_DELAY, L.VF_LFO_INC, advance
+            vf, v, L.VF_LFO_PHASE, L.VF_LFO_DELAY, L.VF_LFO_INC, advance, triangle
         )
     if uses & L.USES_VIB:
         vf[v, L.VF_VIB_VALUE] = lfo_advance(
-            vf, v, L.VF_VIB_PHASE, L.VF_VIB_DELAY, L.VF_VIB_INC, advance
+            vf, v, L.VF_VIB_PHASE, L.VF_VIB_DELAY, L.VF_VIB_INC, advance, triangle
         )
 
     recalc = first or vi[v, L.VI_RECALC] != 0

@@ -163,7 +163,8 @@ RG_UNITY_NOTE = 13
 RG_FIRST_CONN = 14  # rows in the table's connection arrays
 RG_CONNS = 15
 RG_PLAYABLE = 16  # 0: the engine cannot play it (counted as unplayable at each note)
-RG_N = 17
+RG_TRIANGLE_LFOS = 17  # 1: both LFOs are triangles (SF2), 0: sines (DLS)
+RG_N = 18
 RF_RATE_RATIO = 0  # wave rate / output rate
 RF_FINE_TUNE = 1  # cents
 RF_ATTENUATION = 2  # dB (negative = quieter)
