@@ -16,7 +16,7 @@ from dmusd.banks.connection import (
     connection,
 )
 from dmusd.banks.dls_writer import save_dls
-from dmusd.banks.model import Instrument, make_patch
+from dmusd.banks.model import F_INSTRUMENT_DRUMS, Instrument, Wave, make_patch
 
 from .song_render import (
     at,
@@ -36,6 +36,7 @@ from .test_stream import bank_of, instrument, region, sine
 
 VIBRATO = 1  # program: a sine with 50 cents of vibrato on the mod wheel, as GM sets have
 SLOW = 2  # program: a sine with a 0.2 s attack
+SPLIT = 3  # program (and the drum kit): keys 0-65 a sine, 66-127 the same 12 dB quieter
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +44,16 @@ def bank(tmp_path_factory):
     wave = sine()
     wheel = ConnectionBlock(CONN_SRC_VIBRATO, CONN_SRC_CC1, CONN_DST_PITCH, 0, units.fixed(50))
     slow = connection(CONN_DST_EG1_ATTACKTIME, units.timecents(0.2))
+    quiet = Wave(wave.samples / 4, wave.sample_rate, wave.wsmp)
+    split = [region(wave, 0, 65), region(quiet, 66, 127)]
     path = tmp_path_factory.mktemp("bank") / "sines.dls"
     save_dls(
         bank_of(
             instrument(make_patch(0), region(wave)),
             Instrument(make_patch(VIBRATO), "vibrato", [region(wave)], (wheel,)),
             Instrument(make_patch(SLOW), "slow", [region(wave)], (slow,)),
+            Instrument(make_patch(SPLIT), "split", split),
+            Instrument(F_INSTRUMENT_DRUMS, "split kit", split),
         ),
         path,
     )
@@ -156,6 +161,20 @@ def test_rpn_fine_and_coarse_tuning_retune_the_notes_already_sounding(tmp_path, 
     assert abs(pitch_at(x, 0.1, 0.45, 69)) < 1
     assert abs(pitch_at(x, 0.55, 0.95, 72)) < 1
     assert abs(pitch_at(x, 1.05, 1.45, 72.5)) < 1
+
+
+def test_a_tuned_note_plays_the_region_of_the_key_it_sounds_at(tmp_path, bank):
+    # key 60 an octave up sounds at 72, so the region for 66-127 plays it (the sample nearest
+    # its pitch, as FluidSynth 2.6 chooses); a drum kit is still mapped by the key played
+    events = [(0.0, program(SPLIT)), (0.0, note_on(60)), (0.5, note_off(60)),
+              *at(0.6, rpn(2, 64 + 12)), *at(0.6, rpn(2, 64 + 12, ch=9)),
+              (0.7, note_on(60)), (1.2, note_off(60)),
+              (1.3, note_on(60, ch=9)), (1.8, note_off(60, ch=9))]  # fmt: skip
+    x = render(tmp_path, bank, events)
+    plain, tuned, kit = level_db(x, 0.1, 0.4), level_db(x, 0.8, 1.1), level_db(x, 1.4, 1.7)
+    assert abs(pitch_at(x, 0.8, 1.1, 72)) < 1
+    assert abs(plain - tuned - 12) < 0.5
+    assert abs(pitch_at(x, 1.4, 1.7, 72)) < 1 and abs(kit - plain) < 0.5
 
 
 def _scale_tuning(cents: list[int], channels: int = 0x7FFF, realtime: bool = False) -> bytes:

@@ -151,6 +151,18 @@ def _of_channel(v, group, ch, vr) -> bool:
     )
 
 
+@realtime_inline
+def _tuned_key(e, key, chs, pf) -> int:
+    """The key a melodic note's regions are chosen by: the one nearest the pitch it sounds at
+    (the key plus RPN coarse and fine, MTS scale and master tuning), as FluidSynth 2.6 chooses
+    its zones (fluid_defpreset_noteon), so a transposed note plays the sample recorded nearest
+    its pitch. The voice keeps the key played, for its pitch and its key-number sources."""
+    semis = (chs[e, P.CH_COARSE_TUNE] - 64) + (chs[e, P.CH_FINE_TUNE] - 8192) / 8192.0
+    semis += chs[e, P.CH_SCALE_TUNING + key % 12] / 10000.0
+    semis += pf[P.PF_MASTER_COARSE] + pf[P.PF_MASTER_FINE] / 100.0
+    return min(max(int(math.floor(key + semis + 0.5)), 0), 127)
+
+
 @realtime
 def note_on(e, key, velocity, offset, S, T, E) -> None:
     ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
@@ -163,10 +175,12 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
         return
     first = inst[found, P.IN_FIRST_REGION]
     end = first + inst[found, P.IN_REGIONS]
+    drum_kit = inst[found, P.IN_PATCH] & F_INSTRUMENT_DRUMS != 0
+    sel = key if drum_kit else _tuned_key(e, key, chs, pf)  # a kit is mapped by the key
     any_region = False
     all_non_exclusive = True
     for r in range(first, end):
-        if _matches(r, key, velocity, rg):
+        if _matches(r, sel, velocity, rg):
             any_region = True
             if rg[r, P.RG_SELF_NON_EXCLUSIVE] == 0:
                 all_non_exclusive = False
@@ -176,7 +190,9 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
     ch = e % 16
     uid = generation[0] * _INSTRUMENT_UID + found
     mono = chs[e, P.CH_MONO] != 0
-    if mono and _legato(e, key, velocity, offset, uid, first, end, chs, cc, sent, vr, rg, rgf, E):
+    if mono and _legato(
+        e, key, sel, velocity, offset, uid, first, end, chs, cc, sent, vr, rg, rgf, E
+    ):
         return
     for v in range(vr.shape[0]):
         if not _of_channel(v, group, ch, vr):
@@ -185,7 +201,7 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
         kg = vr[v, P.VR_KEY_GROUP]
         if not cut and kg != 0 and vr[v, P.VR_INSTRUMENT] == uid:
             for r in range(first, end):
-                if _matches(r, key, velocity, rg) and rg[r, P.RG_KEY_GROUP] == kg:
+                if _matches(r, sel, velocity, rg) and rg[r, P.RG_KEY_GROUP] == kg:
                     cut = True
                     break
         if cut:
@@ -195,9 +211,9 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
     from_key = _glide_from(e, chs, cc)
     chs[e, P.CH_LAST_KEY] = key
     rate = glide_rate(cc[e, C.CC_PORTAMENTO_TIME]) if from_key >= 0 else 0.0
-    drums = inst[found, P.IN_PATCH] & F_INSTRUMENT_DRUMS != 0 and _drum_key_set(e, key, chs)
+    drums = drum_kit and _drum_key_set(e, key, chs)
     for r in range(first, end):
-        if not _matches(r, key, velocity, rg):
+        if not _matches(r, sel, velocity, rg):
             continue
         if rg[r, P.RG_PLAYABLE] == 0:
             stats[P.ST_UNPLAYABLE] += 1  # a region the engine cannot play: the others sound
@@ -234,6 +250,7 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
             fine - unity * rgf[r, P.RF_KEY_CENTS],
             rgf[r, P.RF_ATTENUATION],
         )
+        vi[v, L.VI_TRIANGLE_LFOS] = rg[r, P.RG_TRIANGLE_LFOS]
         vf[v, L.VF_LEGATO_BASE] = sent[e, L.V_LEGATO]
         if rate > 0.0 and from_key != key:
             vf[v, L.VF_PORTA] = (from_key - key) * rgf[r, P.RF_KEY_CENTS]
@@ -274,10 +291,10 @@ def _drum_key_set(e, key, chs) -> bool:
 
 
 @realtime
-def _legato(e, key, velocity, offset, uid, first, end, chs, cc, sent, vr, rg, rgf, E) -> bool:
+def _legato(e, key, sel, velocity, offset, uid, first, end, chs, cc, sent, vr, rg, rgf, E) -> bool:
     """Mono mode, a key still down: the channel's voice moves to the new key without a new
-    attack (gliding when portamento is on), if the regions that sound it hold the new key too.
-    False: no such voice, the note starts afresh."""
+    attack (gliding when portamento is on), if the regions that sound it hold the new key too
+    (`sel`, its tuned key). False: no such voice, the note starts afresh."""
     vi, vf, conn, cscale, cmd_i, cmd_f, counts = E
     group = e // 16
     ch = e % 16
@@ -287,7 +304,7 @@ def _legato(e, key, velocity, offset, uid, first, end, chs, cc, sent, vr, rg, rg
             r = vr[v, P.VR_REGION]
             if vr[v, P.VR_INSTRUMENT] != uid or not (first <= r < end):
                 return False
-            if not _matches(r, key, velocity, rg):
+            if not _matches(r, sel, velocity, rg):
                 return False
             held = v
     if held < 0:
@@ -352,7 +369,11 @@ def key_up(e, key, offset, S, T, E) -> None:
             first = inst[found, P.IN_FIRST_REGION]
             end = first + inst[found, P.IN_REGIONS]
             velocity = vi[voice, L.VI_VELOCITY]
-            if _legato(e, latest, velocity, offset, uid, first, end, chs, cc, sent, vr, rg, rgf, E):
+            kit = inst[found, P.IN_PATCH] & F_INSTRUMENT_DRUMS != 0
+            sel = latest if kit else _tuned_key(e, latest, chs, pf)
+            if _legato(
+                e, latest, sel, velocity, offset, uid, first, end, chs, cc, sent, vr, rg, rgf, E
+            ):
                 return
     note_off(e, key, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
 
