@@ -38,6 +38,7 @@ from fidelity_channels import per_channel_results  # noqa: E402
 from fidelity_compare import compare, raw_levels  # noqa: E402
 from fidelity_findings import exceptions_section  # noqa: E402
 from fidelity_issue12 import Context, issue12_report  # noqa: E402
+from fidelity_master_tuning import reference_song  # noqa: E402
 from fidelity_measure import Render, scaled, whole_file  # noqa: E402
 from fidelity_notes import read_notes  # noqa: E402
 from fidelity_plots import envelopes, histograms, level_differences, spectrograms  # noqa: E402
@@ -100,9 +101,10 @@ DLS_FILES = ["test-all-gm-sounds.mid", "test-all-gm-percussion.mid", "dense-song
 
 
 def render_pair(song: Path, bank: Path, work: Path, tag: str) -> tuple[Path, Path, dict]:
-    """dmusd in this process while FluidSynth renders the same file in the background."""
+    """dmusd in this process while FluidSynth renders the same file in the background (or
+    its master tuning as channel tuning: fidelity_master_tuning)."""
     a, b = work / f"{tag}.dmusd.wav", work / f"{tag}.fluid.wav"
-    proc = start_fluidsynth(song, b, bank, RATE)
+    proc = start_fluidsynth(reference_song(song, work), b, bank, RATE)
     figures = render_dmusd(song, a, bank, RATE)
     if proc.wait() != 0:
         raise RuntimeError(f"fluidsynth failed on {song}")

@@ -22,75 +22,64 @@ class Exception_:
 
 EXCEPTIONS = [
     Exception_(
-        ("test-sysex-7x-08-0x-scale-tuning.mid",),
-        "FluidSynth",
-        "MIDI Tuning Standard scale/octave tuning (Universal SysEx 7E/7F 08 08 1-byte and "
-        "08 09 2-byte forms, a cents offset per pitch class; GM2 lists the 1-byte form): "
-        "dmusd tunes the notes that begin after the message (dmusd/synth/sysex.py); "
-        "FluidSynth 2.6 also retunes the notes already sounding when the real-time (7F) form "
-        "arrives (fluid_synth.c, its `apply` flag), which dmusd does not do yet, so the notes "
-        "held across a real-time tuning change are off by that change.",
-    ),
-    Exception_(
         (
             "test-sysex-7f-04-03-master-fine-tuning.mid",
             "test-sysex-7f-04-04-master-coarse-tuning.mid",
         ),
         "dmusd",
         "Master Fine / Coarse Tuning (Universal Real Time SysEx 7F 04 03 / 04 04, MMA CA-025, "
-        "in GM2's required set): dmusd applies them, FluidSynth 2.6 does not (its SysEx "
-        "handler knows MTS and the GM/GS/XG resets only), so the pitch column shows the set "
-        "tuning (coarse steps past +-150 cents are outside the pitch search); dmusd also "
-        "retunes the notes already sounding (issue 12 item 8).",
+        "in GM2's required set): dmusd applies them, to the notes sounding too; FluidSynth 2.6 "
+        "does not (its SysEx handler knows MTS and the GM/GS/XG resets only). Its reference "
+        "render for these files is the same file with each master tuning message as the RPN 1 "
+        "/ RPN 2 channel tuning it equals on all 16 channels (bench/fidelity_master_tuning.py), "
+        "so the comparison measures dmusd's tuning, not FluidSynth's omission.",
     ),
     Exception_(
-        ("test-rpn-00-05-modulation-depth-range.mid",),
-        "open",
-        "RPN 0005 Modulation Depth Range (MMA CA-026, GM2): both synths now scale the "
-        "mod-wheel vibrato by it (issue 12 item 8); why the one note still outside differs "
-        "is not settled.",
+        (
+            "test-rpn-00-01-fine-tuning.mid",
+            "test-rpn-00-02-coarse-tuning.mid",
+            "test-sysex-7x-08-0x-scale-tuning.mid",
+        ),
+        "neither: FluidSynth 2.6's rule",
+        "Tuned notes (RPN 0001 / 0002, MTS scale/octave tuning 08 08 / 08 09, master tuning): "
+        "FluidSynth 2.6 chooses a melodic note's zones by the key nearest the pitch it sounds "
+        "at (fluid_defpreset_noteon, its tuned key), not by the MIDI key SF2.04's keyRange "
+        "(gen 43) speaks of; FluidSynth 2.3.1 still chose by the key. dmusd now chooses as 2.6 "
+        "does (note_logic._tuned_key: the sample recorded nearest the pitch, a drum kit still "
+        "by its key); before, a piano key tuned an octave up played another zone's sample in "
+        "FluidSynth and measured 3 dB and 6 cents apart. The real-time form of MTS retunes "
+        "the notes already sounding in both.",
     ),
     Exception_(
         ("test-control-54-portamento-control.mid", "test-control-41-portamento.mid"),
         "open",
         "Portamento (CC5 time, CC65 on/off, CC84 Portamento Control, MIDI 1.0 control "
-        "change table): both synths glide now (issue 12 item 8, FluidSynth 2.6's CC5 time "
-        "curve); why the one note still outside differs is not settled.",
-    ),
-    Exception_(
-        ("test-rpn-00-01-fine-tuning.mid", "test-rpn-00-02-coarse-tuning.mid"),
-        "open",
-        "RPN 0001 / 0002 channel fine / coarse tuning: the first notes agree; the notes "
-        "outside are repeats of one key every 0.5 s whose segments hold the release tails of "
-        "the previous, differently tuned notes, and the two synths' releases differ (dmusd: "
-        "linear in dB over 96 dB, SF2.04 8.1.2 gen 38; FluidSynth from its attenuation-"
-        "adjusted level), so the mixture measures 3-6 cents and up to 3 dB apart. Likely a "
-        "measurement of tails, not of the RPNs; not settled here.",
+        "change table): both synths glide (issue 12 item 8, FluidSynth 2.6's CC5 time "
+        "curve); why the one CC84 note still measures apart is not settled.",
     ),
     Exception_(
         ("test-all-gm-sounds.mid", "test-all-gm-percussion.mid", "dense-song.mid"),
         "item 3",
-        "Level: programs and drums whose regions low-pass (a cutoff below 13500 absolute "
-        "cents, mostly swept by EG2: initialFilterFc, initialFilterQ, modEnvToFilterFc, SF2.04 "
-        "8.1.2 gens 8, 9, 11, and 9.6 on the filter; the likely-cause column names it note by "
-        "note) play 1.5-18 dB from FluidSynth, fewer than before the filter's gain structure "
-        "(issue 12 item 3: SF2.01's DC gain lowered by half the resonance) landed; what "
-        "remains (mostly EG2-swept cutoffs) is not settled. "
-        "Pitch: the sound effects 120-127 (breath, seashore, bird, helicopter) are noise-like, "
-        "so a spectral pitch offset means little there, except program 125 (helicopter, "
-        "20-35 cents; its regions track 10 cents a key around unity note 112), cause open. "
-        "The dense song's notes are judged with each channel alone (fidelity_channels); "
-        "its pitch exceptions (3-6 cents) all lie on the four channels whose mod wheel moves "
-        "(CC1 vibrato, SF2.04 8.4.3 default modulator): a segment's mean pitch under vibrato "
-        "depends on the LFO's phase there; not separated further.",
+        "Level: programs whose regions low-pass (a cutoff below 13500 absolute cents swept by "
+        "EG2: initialFilterFc, modEnvToFilterFc, SF2.04 8.1.2 gens 8 and 11, 9.6 on the "
+        "filter; the likely-cause column names it note by note): 119 (reverse cymbal, with "
+        "scaleTuning 50 cents a key), 123 and 126 play 2.8-18 dB from FluidSynth; not "
+        "settled. Pitch: the sound effects 123 (seashore, a noise-like one-shot: a spectral "
+        "pitch offset means little) and 125 (helicopter, 20-35 cents; its regions track 10 "
+        "cents a key around unity note 112), cause open. The dense song's few exceptions "
+        "(judged with each channel alone, fidelity_channels) lie on channels under the mod "
+        "wheel's vibrato, whose phase the note's segment samples. The percussion file is "
+        "within since SF2's -12000 time cent delays play as no delay (a 72-frame one-shot "
+        "drum lost 7 dB to a 1 ms envelope delay); the vibrato's since SF2's LFOs are "
+        "triangles (SF2.04 8.1.2), where DLS's are sines.",
     ),
     Exception_(
         ("sf_spec_test.mid",),
         "dmusd",
-        "The SoundFont spec test's filter tests (9, 10, 14: Q 10-96 dB): dmusd now lowers "
-        "the DC gain as SoundFont 2.01 says (SF2.04 8.1.2 gen 9, 9.6; issue 12 item 3) but "
-        "caps Q at 40 dB where the spec allows 96 (a candidate cause for the notes still "
-        "outside, not checked).",
+        "The SoundFont spec test's filter tests (9, 10, 14: Q 10-96 dB): dmusd lowers the DC "
+        "gain as SoundFont 2.01 says (SF2.04 8.1.2 gen 9, 9.6; issue 12 item 3) but caps Q at "
+        "40 dB where the spec allows 96 (a candidate cause for the note still outside, not "
+        "checked).",
     ),
 ]
 
