@@ -1,7 +1,7 @@
 """The issue-12 part of the fidelity report: one section per item, each measured by rendering.
 
-Every section is one function `item_N(ctx) -> str` (markdown) listed in SECTIONS; a section that
-another change owns is a placeholder until that change fills its function in. A section renders
+Every section is one function `item_N(ctx) -> str` (markdown) listed in SECTIONS: items 1, 2, 4,
+7 and 9 here, 3, 5, 6 and 8 in their own files (bench/fidelity_itemN.py). A section renders
 what it needs with dmusd (render_song, the CLI's path) and FluidSynth 2.6 (the reference) into
 ctx.work and says what it measured; nothing here is a pass/fail test (tests/ has those).
 """
@@ -18,6 +18,10 @@ import mido
 import numpy as np
 from fidelity_causes import likely_cause
 from fidelity_compare import compare, raw_levels
+from fidelity_item3 import item_3
+from fidelity_item5 import item_5
+from fidelity_item6 import item_6
+from fidelity_item8 import item_8
 from fidelity_measure import Render, whole_file
 from fidelity_notes import read_notes
 from fidelity_render import fluidsynth_command, read_audio, render_dmusd
@@ -375,22 +379,15 @@ def item_9(ctx: Context) -> tuple[str, list[FileResult]]:
     return "\n".join(lines), results
 
 
-def placeholder(number: int, title: str) -> Callable[[Context], str]:
-    def section(ctx: Context) -> str:
-        return f"### {number}. {title}\n\n(To be measured by the change that builds this item.)\n"
-
-    return section
-
-
 SECTIONS: list[tuple[int, Callable[[Context], str]]] = [
     (1, item_1),
     (2, item_2),
-    (3, placeholder(3, "Resonant filters")),
+    (3, item_3),
     (4, item_4),
-    (5, placeholder(5, "NRPN")),
-    (6, placeholder(6, "Bank select by mode")),
+    (5, item_5),
+    (6, item_6),
     (7, item_7),
-    (8, placeholder(8, "Missing controllers")),
+    (8, item_8),
 ]
 
 
