@@ -15,19 +15,18 @@ difference unsigned).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import time
 
 import jack
 
-from dmusd.io.jack_latency import client_pointer
+from dmusd.io.libjack import client_pointer, libjack
 
 
 class JackClock:
     """libjack's time functions bound to one open jack.Client."""
 
     def __init__(self, client: jack.Client) -> None:
-        lib = ctypes.CDLL(ctypes.util.find_library("jack") or "libjack.so.0")
+        lib = libjack()
         self.get_time = lib.jack_get_time  # µs on JACK's clock
         self.get_time.restype, self.get_time.argtypes = ctypes.c_uint64, []
         self._frames_to_time = lib.jack_frames_to_time

@@ -12,10 +12,11 @@ figure minus the buffer size in unsigned frames, which wraps to 4294966272 on Pi
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import re
 
 import jack
+
+from dmusd.io.libjack import client_pointer, libjack
 
 JACK_PLAYBACK_LATENCY = 1  # jack_latency_callback_mode_t JackPlaybackLatency
 
@@ -25,8 +26,7 @@ class _LatencyRange(ctypes.Structure):
 
 
 def _libjack() -> ctypes.CDLL:
-    # the libjack JACK-Client loaded (PipeWire's under pw-jack: it comes first on the path)
-    lib = ctypes.CDLL(ctypes.util.find_library("jack") or "libjack.so.0")
+    lib = libjack()
     lib.jack_port_by_name.restype = ctypes.c_void_p
     lib.jack_port_by_name.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
     lib.jack_port_get_latency_range.restype = None
@@ -36,11 +36,6 @@ def _libjack() -> ctypes.CDLL:
         ctypes.POINTER(_LatencyRange),
     ]
     return lib
-
-
-def client_pointer(client: jack.Client) -> ctypes.c_void_p:
-    """The jack_client_t* of a JACK-Client client, for ctypes calls into libjack."""
-    return ctypes.c_void_p(int(jack._ffi.cast("uintptr_t", client._ptr)))
 
 
 def output_ports(client: jack.Client, owner: str) -> list[str]:

@@ -14,7 +14,6 @@ before the client is activated; close() stops the reader.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 import threading
@@ -23,6 +22,7 @@ from collections.abc import Callable, Sequence
 import jack
 import numpy as np
 
+from dmusd.io.libjack import libjack
 from dmusd.io.native_callbacks import (
     JACK_CLIENT_PTR,
     JACK_EVENT_COUNT,
@@ -66,7 +66,6 @@ class JackMidiGate:
         self._deliver = deliver
         self._python = _PYTHON_PROCESS(self._enter)  # kept alive as long as the client runs
         ffi, lib = jack._ffi, jack._lib  # libjack as JACK-Client binds it
-        libjack = ctypes.CDLL(ctypes.util.find_library("jack") or "libjack.so.0")
         libc = ctypes.CDLL(None)
 
         def address(pointer: object) -> int:
@@ -79,7 +78,8 @@ class JackMidiGate:
         state[JACK_EVENT_COUNT] = address(ffi.addressof(lib, "jack_midi_get_event_count"))
         state[JACK_EVENT_GET] = address(ffi.addressof(lib, "jack_midi_event_get"))
         state[JACK_LAST_FRAME_TIME] = address(ffi.addressof(lib, "jack_last_frame_time"))
-        state[JACK_FRAMES_TO_TIME] = ctypes.cast(libjack.jack_frames_to_time, ctypes.c_void_p).value
+        frames_to_time = libjack().jack_frames_to_time  # not among JACK-Client's bindings
+        state[JACK_FRAMES_TO_TIME] = ctypes.cast(frames_to_time, ctypes.c_void_p).value
         state[JACK_CLIENT_PTR] = address(client._ptr)
         state[WRITE] = ctypes.cast(libc.write, ctypes.c_void_p).value
         self._fd = os.eventfd(0, os.EFD_CLOEXEC)
