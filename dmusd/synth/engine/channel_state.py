@@ -19,20 +19,12 @@ from dmusd.banks.connection import (
     CONN_SRC_RPN1,
     CONN_SRC_RPN2,
 )
+from dmusd.synth.engine import controllers as K
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine import nrpn
 from dmusd.synth.engine import pin_layout as P
 from dmusd.synth.engine.jit import realtime, realtime_inline
 
-CC_BANK_MSB, CC_BANK_LSB = 0, 32
-CC_DATA_MSB, CC_DATA_LSB = 6, 38
-CC_PORTAMENTO_TIME, CC_PORTAMENTO_TIME_LSB = 5, 37
-CC_PORTAMENTO, CC_PORTAMENTO_CONTROL = 65, 84
-CC_SUSTAIN, CC_SOSTENUTO, CC_SOFT = 64, 66, 67
-CC_DATA_INC, CC_DATA_DEC = 96, 97
-CC_NRPN_LSB, CC_NRPN_MSB, CC_RPN_LSB, CC_RPN_MSB = 98, 99, 100, 101
-CC_ALL_SOUND_OFF, CC_RESET_ALL, CC_ALL_NOTES_OFF = 120, 121, 123
-CC_MONO_ON, CC_POLY_ON = 126, 127
 _CC_SOURCE = 0x80  # CONN_SRC_CC(cc) = 0x80 + cc
 
 
@@ -64,7 +56,7 @@ def reset_controllers(ch, chs, cc) -> None:
     """CC121 (RP-015): wheel, pressure, expression, pedals, RPN selection. Not volume/pan."""
     chs[ch, P.CH_WHEEL] = 8192
     chs[ch, P.CH_PRESSURE] = 0
-    for c in (1, 2, 4, 5, 65, 84, CC_SUSTAIN, CC_SOSTENUTO, CC_SOFT):
+    for c in (1, 2, 4, 5, 65, 84, K.CC_SUSTAIN, K.CC_SOSTENUTO, K.CC_SOFT):
         cc[ch, c] = 0
     cc[ch, 11] = 127
     chs[ch, P.CH_PARAM] = P.NULL_PARAMETER
@@ -184,11 +176,11 @@ def _edit(c, value, total, lsb_span) -> int:
     `total` = MSB x lsb_span + LSB; returns the new total."""
     msb = total // lsb_span
     lsb = total % lsb_span
-    if c == CC_DATA_MSB:
+    if c == K.CC_DATA_MSB:
         return value * lsb_span + (0 if lsb_span > 1 else lsb)
-    if c == CC_DATA_LSB:
+    if c == K.CC_DATA_LSB:
         return msb * lsb_span + (min(value, lsb_span - 1) if lsb_span > 1 else lsb)
-    step = 1 if c == CC_DATA_INC else -1
+    step = 1 if c == K.CC_DATA_INC else -1
     return max(0, min(total + step, 128 * lsb_span - 1))
 
 
@@ -223,20 +215,20 @@ def control_change(ch, c, value, offset, chs, cc, sent, cmd_i, cmd_f, counts) ->
     """Store a controller and send the source values it changes. The note-level effects of
     pedals and channel-mode messages are the note logic's (note_logic.control_change)."""
     cc[ch, c] = value
-    if c == CC_BANK_MSB:
+    if c == K.CC_BANK_MSB:
         chs[ch, P.CH_BANK_MSB] = value
-    elif c == CC_BANK_LSB:
+    elif c == K.CC_BANK_LSB:
         chs[ch, P.CH_BANK_LSB] = value
-    elif c in (CC_RPN_LSB, CC_RPN_MSB):
-        _select(ch, c == CC_RPN_MSB, value, 1, chs, cc)
-    elif c in (CC_NRPN_LSB, CC_NRPN_MSB):
-        _select(ch, c == CC_NRPN_MSB, value, 0, chs, cc)
-    elif c in (CC_DATA_MSB, CC_DATA_LSB, CC_DATA_INC, CC_DATA_DEC):
+    elif c in (K.CC_RPN_LSB, K.CC_RPN_MSB):
+        _select(ch, c == K.CC_RPN_MSB, value, 1, chs, cc)
+    elif c in (K.CC_NRPN_LSB, K.CC_NRPN_MSB):
+        _select(ch, c == K.CC_NRPN_MSB, value, 0, chs, cc)
+    elif c in (K.CC_DATA_MSB, K.CC_DATA_LSB, K.CC_DATA_INC, K.CC_DATA_DEC):
         _data_entry(ch, c, value, offset, chs, cc, sent, cmd_i, cmd_f, counts)
         return
-    elif c == CC_PORTAMENTO_CONTROL:
+    elif c == K.CC_PORTAMENTO_CONTROL:
         chs[ch, P.CH_PORTA_KEY] = value  # the next note glides from this key
-    elif c == CC_RESET_ALL:
+    elif c == K.CC_RESET_ALL:
         reset_controllers(ch, chs, cc)
         send_all_sources(ch, offset, chs, cc, sent, cmd_i, cmd_f, counts)
         return

@@ -89,6 +89,7 @@ V_GLIDE_RATE = V_MOD_DEPTH + 4  # cents per second a legato move glides at (0: i
 V_TUNING = V_MOD_DEPTH + 5  # cents of master tuning (SysEx fine + coarse), on every channel
 V_END = V_MOD_DEPTH + 6
 FIRST_DLS_CC = 0x80  # CONN_SRC_CC(0)
+assert V_END <= FIRST_DLS_CC, "the channel offsets would run into the CC sources"
 LAST_DLS_BASIC = 0x0A  # CONN_SRC_MONOPRESSURE: the last of the DLS2 non-CC sources
 
 # --- connection table columns (conn[v, k, C_*], int32) -----------------------------------------

@@ -29,6 +29,7 @@ import math
 
 from dmusd.banks.model import F_INSTRUMENT_DRUMS
 from dmusd.synth.engine import channel_state as C
+from dmusd.synth.engine import controllers as K
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine import nrpn
 from dmusd.synth.engine import pin_layout as P
@@ -210,7 +211,7 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
     started = False
     from_key = _glide_from(e, chs, cc)
     chs[e, P.CH_LAST_KEY] = key
-    rate = glide_rate(cc[e, C.CC_PORTAMENTO_TIME]) if from_key >= 0 else 0.0
+    rate = glide_rate(cc[e, K.CC_PORTAMENTO_TIME]) if from_key >= 0 else 0.0
     drums = drum_kit and _drum_key_set(e, key, chs)
     for r in range(first, end):
         if not _matches(r, sel, velocity, rg):
@@ -275,7 +276,7 @@ def _glide_from(e, chs, cc) -> int:
     if key >= 0:
         chs[e, P.CH_PORTA_KEY] = -1
         return key
-    if cc[e, C.CC_PORTAMENTO] >= 64:
+    if cc[e, K.CC_PORTAMENTO] >= 64:
         return chs[e, P.CH_LAST_KEY]
     return -1
 
@@ -312,7 +313,7 @@ def _legato(e, key, sel, velocity, offset, uid, first, end, chs, cc, sent, vr, r
     r = vr[held, P.VR_REGION]
     move = (key - vr[held, P.VR_KEY]) * rgf[r, P.RF_KEY_CENTS]
     from_key = _glide_from(e, chs, cc)
-    rate = glide_rate(cc[e, C.CC_PORTAMENTO_TIME]) if from_key >= 0 else 0.0
+    rate = glide_rate(cc[e, K.CC_PORTAMENTO_TIME]) if from_key >= 0 else 0.0
     chs[e, P.CH_LAST_KEY] = key
     C.send(e, L.V_GLIDE_RATE, rate, offset, sent, cmd_i, cmd_f, counts)
     C.send(e, L.V_LEGATO, sent[e, L.V_LEGATO] + move, offset, sent, cmd_i, cmd_f, counts)
@@ -324,8 +325,8 @@ def _legato(e, key, sel, velocity, offset, uid, first, end, chs, cc, sent, vr, r
 
 @realtime
 def _release_unless_held(v, e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts) -> None:
-    sustain = cc[e, C.CC_SUSTAIN] >= 64
-    sostenuto = cc[e, C.CC_SOSTENUTO] >= 64
+    sustain = cc[e, K.CC_SUSTAIN] >= 64
+    sostenuto = cc[e, K.CC_SOSTENUTO] >= 64
     if not (sustain or (sostenuto and vr[v, P.VR_SOSTENUTO] != 0)):
         release(v, offset, vi, vr, cmd_i, cmd_f, counts)
 
@@ -383,8 +384,8 @@ def _release_held(e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts) -> None:
     """A pedal came up: release the notes whose keys are up and no pedal still holds."""
     group = e // 16
     ch = e % 16
-    sustain = cc[e, C.CC_SUSTAIN] >= 64
-    sostenuto = cc[e, C.CC_SOSTENUTO] >= 64
+    sustain = cc[e, K.CC_SUSTAIN] >= 64
+    sostenuto = cc[e, K.CC_SOSTENUTO] >= 64
     for v in range(vr.shape[0]):
         if not _of_channel(v, group, ch, vr):
             continue
@@ -421,24 +422,24 @@ def control_change(e, c, value, offset, S, E) -> None:
     group = e // 16
     ch = e % 16
     was_down = cc[e, c] >= 64
-    if c == C.CC_SOSTENUTO and value >= 64 and not was_down:
+    if c == K.CC_SOSTENUTO and value >= 64 and not was_down:
         for v in range(vr.shape[0]):
             if _of_channel(v, group, ch, vr):
                 latched = vr[v, P.VR_KEY_DOWN] != 0 and vr[v, P.VR_RELEASED] == 0
                 vr[v, P.VR_SOSTENUTO] = 1 if latched else 0
     C.control_change(e, c, value, offset, chs, cc, sent, cmd_i, cmd_f, counts)
-    if c == C.CC_MONO_ON or c == C.CC_POLY_ON:  # channel mode: also an all-notes-off
-        chs[e, P.CH_MONO] = 1 if c == C.CC_MONO_ON else 0
+    if c == K.CC_MONO_ON or c == K.CC_POLY_ON:  # channel mode: also an all-notes-off
+        chs[e, P.CH_MONO] = 1 if c == K.CC_MONO_ON else 0
     if (
-        c == C.CC_RESET_ALL
-        or (c == C.CC_SUSTAIN or c == C.CC_SOSTENUTO)
+        c == K.CC_RESET_ALL
+        or (c == K.CC_SUSTAIN or c == K.CC_SOSTENUTO)
         and was_down
         and value < 64
     ):
         _release_held(e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
-    elif c == C.CC_ALL_SOUND_OFF:
+    elif c == K.CC_ALL_SOUND_OFF:
         all_sound_off(group, ch, offset, vi, vr, stats, cmd_i, cmd_f, counts)
-    elif C.CC_ALL_NOTES_OFF <= c <= 127:
+    elif K.CC_ALL_NOTES_OFF <= c <= 127:
         C.keys_up(e, chs)
         all_notes_off(e, offset, vi, vr, cc, stats, cmd_i, cmd_f, counts)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 
 from dmusd.banks import sf2_generators as G
+from dmusd.synth.engine import controllers as K
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine import pin_layout as P
 from dmusd.synth.engine.jit import realtime, realtime_inline
@@ -184,12 +185,12 @@ def _part_param(lsb) -> int:
 def select(ch, msb, value, chs, cc) -> None:
     """An NRPN MSB or LSB arrived (after the number was stored): the SF2 generator number
     adds up, and a new number starts with data entry at 0 (as FluidSynth does)."""
-    cc[ch, 6] = 0
-    cc[ch, 38] = 0
+    cc[ch, K.CC_DATA_MSB] = 0
+    cc[ch, K.CC_DATA_LSB] = 0
     if msb:
         chs[ch, P.CH_NRPN_SELECT] = 0
         return
-    if cc[ch, 99] != SF2_NRPN_MSB:
+    if cc[ch, K.CC_NRPN_MSB] != SF2_NRPN_MSB:
         return
     if value == 100:
         chs[ch, P.CH_NRPN_SELECT] += 100
@@ -203,9 +204,9 @@ def select(ch, msb, value, chs, cc) -> None:
 
 @realtime
 def data_entry(ch, c, chs, cc) -> bool:
-    """Data entry MSB (c = 6; an LSB only stores) on the selected NRPN; True when a channel
-    offset changed (the caller sends them)."""
-    if c != 6:
+    """Data entry MSB (an LSB only stores) on the selected NRPN; True when a channel offset
+    changed (the caller sends them)."""
+    if c != K.CC_DATA_MSB:
         return False
     param = chs[ch, P.CH_PARAM]
     msb = param >> 7
@@ -216,18 +217,18 @@ def data_entry(ch, c, chs, cc) -> bool:
         scale = generator_scale(gen)
         if scale == 0:
             return False
-        data = min(cc[ch, 6] << 7 | cc[ch, 38], 16384)
+        data = min(cc[ch, K.CC_DATA_MSB] << 7 | cc[ch, K.CC_DATA_LSB], 16384)
         chs[ch, P.CH_GEN + gen] = (data - 8192) * scale
         return True
     if msb == PART_MSB:
         index = _part_param(lsb)
         if index < 0:
             return False
-        chs[ch, P.CH_PART + index] = cc[ch, 6] - 64
+        chs[ch, P.CH_PART + index] = cc[ch, K.CC_DATA_MSB] - 64
         return True
     index = _drum_param(msb)
     if index >= 0:
-        chs[ch, P.CH_DRUM_KEY + lsb * P.N_DRUM_PARAMS + index] = cc[ch, 6]
+        chs[ch, P.CH_DRUM_KEY + lsb * P.N_DRUM_PARAMS + index] = cc[ch, K.CC_DATA_MSB]
     return False
 
 
