@@ -6,10 +6,11 @@ everything it causes is queued in the engine at that offset:
 - note-on: the channel's patch picks an instrument (bank select read by the group's mode: GM2
   MSB 120 drum kits and 121 variations falling back to their capital tone, XG 127 drum and 126
   SFX kits; any other fallback counts as a missed patch), every region holding the key and
-  velocity sounds (DLS2 layering); first the same key's earlier voices are quick-stopped unless
-  every region is self-non-exclusive, and voices of the same key group (exclusive class) on the
-  channel and instrument are cut. Portamento (CC65 with CC5, or CC84 for one note) starts the
-  voices a glide away; drum instrument NRPNs give the key's voices their own offsets;
+  velocity sounds (DLS2 layering; a melodic note's key as tuned: _tuned_key); first the same
+  key's earlier voices are quick-stopped unless every region is self-non-exclusive, and voices
+  of the same key group (exclusive class) on the channel and instrument are cut. Portamento
+  (CC65 with CC5, or CC84 for one note) starts the voices a glide away; drum instrument NRPNs
+  give the key's voices their own offsets;
 - mono mode (CC126, CC127 back to poly): one voice per channel; a key pressed while another is
   down moves the voice there without a new attack (legato, gliding under portamento), and
   releasing it moves the voice back to the latest key still down;
@@ -17,8 +18,9 @@ everything it causes is queued in the engine at that offset:
   that were down when it was pressed) holds the note until the pedal comes up;
 - controllers, pitch wheel and pressure: source values (channel_state.py, NRPNs nrpn.py); CC120
   cuts every voice, CC123-127 act as note-offs for every key down;
-- the SysEx the Python side decoded: GM/GM2/GS/XG resets, GS use-for-rhythm, master volume, and
-  master tuning, which retunes every channel's sounding notes at its sample.
+- the SysEx the Python side decoded: GM/GM2/GS/XG resets, GS use-for-rhythm, master volume,
+  master tuning, which retunes every channel's sounding notes at its sample, and MTS scale
+  tuning, whose real-time form retunes the sounding notes of its pitch classes too.
 
 Engine channel `e` = 16 x group + MIDI channel.
 """
