@@ -84,6 +84,4 @@ def likely_cause(bank: Bank | None, r: NoteResult) -> str:
     if bank is None:
         return ""
     found = features(bank, r)
-    if "pitch" in r.fails and any(f.startswith("key tracking") for f in found):
-        return "pitch offset ignores key tracking (engine.py:161); " + ", ".join(found)
     return ", ".join(found) or "plain region (no filter, LFO, key scaling)"
