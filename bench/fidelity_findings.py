@@ -60,18 +60,17 @@ EXCEPTIONS = [
     Exception_(
         ("test-all-gm-sounds.mid", "test-all-gm-percussion.mid", "dense-song.mid"),
         "item 3",
-        "Level: programs whose regions low-pass (a cutoff below 13500 absolute cents swept by "
-        "EG2: initialFilterFc, modEnvToFilterFc, SF2.04 8.1.2 gens 8 and 11, 9.6 on the "
-        "filter; the likely-cause column names it note by note): 119 (reverse cymbal, with "
-        "scaleTuning 50 cents a key), 123 and 126 play 2.8-18 dB from FluidSynth; not "
-        "settled. Pitch: the sound effects 123 (seashore, a noise-like one-shot: a spectral "
-        "pitch offset means little) and 125 (helicopter, 20-35 cents; its regions track 10 "
-        "cents a key around unity note 112), cause open. The dense song's few exceptions "
-        "(judged with each channel alone, fidelity_channels) lie on channels under the mod "
-        "wheel's vibrato, whose phase the note's segment samples. The percussion file is "
-        "within since SF2's -12000 time cent delays play as no delay (a 72-frame one-shot "
-        "drum lost 7 dB to a 1 ms envelope delay); the vibrato's since SF2's LFOs are "
-        "triangles (SF2.04 8.1.2), where DLS's are sines.",
+        "Level: programs 61, 89, 102 and 126 play 1.6-2.5 dB from FluidSynth (low-pass regions, "
+        "most with EG2 or an LFO on the cutoff: initialFilterFc, modEnvToFilterFc, "
+        "modLfoToFilterFc, SF2.04 8.1.2 gens 8, 10 and 11; the likely-cause column names it "
+        "note by note); not settled. Program 123 (seashore, a noise-like one-shot) measures "
+        "12 dB and 150 cents apart, where a spectral pitch and a segment level mean little. "
+        "The dense song's one pitch exception lies on a channel under the mod wheel's vibrato, "
+        "whose phase the note's segment samples. What brought the rest in: SF2's -12000 time "
+        "cent delays play as no delay (a 72-frame one-shot drum lost 7 dB to a 1 ms envelope "
+        "delay), its LFOs are triangles (SF2.04 8.1.2) and its modulation envelope's attack is "
+        "convex (8.1.3 gen 26: a cutoff swept open by it brightens early), where DLS has sines "
+        "and a linear EG2: `Region.sf2_shapes`.",
     ),
     Exception_(
         ("sf_spec_test.mid",),

@@ -29,7 +29,7 @@ from dmusd.banks.articulation import from_art1
 from dmusd.banks.conditional import DEFAULT_CAPABILITIES, Capabilities, ConditionError, evaluate
 from dmusd.banks.connection import DESTINATIONS, ConnectionBlock
 from dmusd.banks.model import (
-    DMSX_TRIANGLE_LFOS,
+    DMSX_SF2_SHAPES,
     Bank,
     Instrument,
     Loop,
@@ -393,7 +393,7 @@ class _DlsParser:
             articulation=tuple(articulation),
             fixed_key=fixed_key,
             fixed_velocity=fixed_velocity,
-            triangle_lfos=bool(private_flags & DMSX_TRIANGLE_LFOS),
+            sf2_shapes=bool(private_flags & DMSX_SF2_SHAPES),
         )
 
     def checked_range(self, what: str, low: int, high: int, chunk: Chunk) -> tuple[int, int]:

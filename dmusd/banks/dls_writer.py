@@ -24,7 +24,7 @@ from dmusd.banks.articulation import merge, to_art1
 from dmusd.banks.connection import ConnectionBlock
 from dmusd.banks.dls_reader import PRIVATE_REGION_CHUNK
 from dmusd.banks.model import (
-    DMSX_TRIANGLE_LFOS,
+    DMSX_SF2_SHAPES,
     WAVELINK_CHANNEL_LEFT,
     WLOOP_TYPE_FORWARD,
     Bank,
@@ -128,8 +128,8 @@ def region_chunk(
     parts.append(
         chunk_bytes("wlnk", struct.pack("<HHII", link.options, link.phase_group, mask, table_index))
     )
-    if level >= 2 and (region.fixed_key >= 0 or region.fixed_velocity >= 0 or region.triangle_lfos):
-        flags = DMSX_TRIANGLE_LFOS if region.triangle_lfos else 0
+    if level >= 2 and (region.fixed_key >= 0 or region.fixed_velocity >= 0 or region.sf2_shapes):
+        flags = DMSX_SF2_SHAPES if region.sf2_shapes else 0
         private = struct.pack("<hhH", region.fixed_key, region.fixed_velocity, flags)
         parts.append(chunk_bytes(PRIVATE_REGION_CHUNK, private))
     parts.append(articulation_list(region.articulation, level))
@@ -246,8 +246,8 @@ class DlsWriter:
             self.notes.append("region layers are dropped (DLS1 has no usLayer)")
         if region.fixed_key >= 0 or region.fixed_velocity >= 0:
             self.notes.append("fixed key/velocity are dropped (no DLS form)")
-        if region.triangle_lfos:
-            self.notes.append("triangle LFOs become DLS's sines")
+        if region.sf2_shapes:
+            self.notes.append("SF2's triangle LFOs and convex EG2 attack become DLS's shapes")
 
     def _level1_region(self, region: Region) -> Region:
         blocks = self._level1_blocks(region.articulation)

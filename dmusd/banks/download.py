@@ -46,7 +46,7 @@ from dmusd.banks.connection import (
     ConnectionBlock,
 )
 from dmusd.banks.model import (
-    DMSX_TRIANGLE_LFOS,
+    DMSX_SF2_SHAPES,
     Instrument,
     Loop,
     Region,
@@ -163,14 +163,9 @@ def build_instrument_download(
                 art, _ARTICULATION2.pack(layout.add(_connection_list(region.articulation)), 0, 0)
             )
         ext = 0
-        if (
-            region.layer
-            or region.fixed_key >= 0
-            or region.fixed_velocity >= 0
-            or region.triangle_lfos
-        ):
+        if region.layer or region.fixed_key >= 0 or region.fixed_velocity >= 0 or region.sf2_shapes:
             extras = _EXTRAS.pack(region.layer, region.fixed_key, region.fixed_velocity)
-            extras += _EXTRA_FLAGS.pack(DMSX_TRIANGLE_LFOS if region.triangle_lfos else 0)
+            extras += _EXTRA_FLAGS.pack(DMSX_SF2_SHAPES if region.sf2_shapes else 0)
             ext = _extension(layout, "dmsx", extras)
         following = indices[i + 1] if i + 1 < len(indices) else 0
         layout.set(
@@ -473,7 +468,7 @@ def _parse_region(
         articulation=_articulation(buf, art, f"{where}/articulation", v2),
         fixed_key=fixed_key if 0 <= fixed_key <= 127 else -1,
         fixed_velocity=fixed_velocity if 0 <= fixed_velocity <= 127 else -1,
-        triangle_lfos=bool(flags & DMSX_TRIANGLE_LFOS),
+        sf2_shapes=bool(flags & DMSX_SF2_SHAPES),
     )
     return region, wave_id
 

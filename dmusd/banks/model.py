@@ -28,7 +28,7 @@ Articulation = tuple[ConnectionBlock, ...]
 F_INSTRUMENT_DRUMS = 0x8000_0000  # MIDILOCALE.ulBank bit 31, and the patch's drum bit
 F_RGN_OPTION_SELFNONEXCLUSIVE = 0x0001
 # dmusd's private region flags (the 'dmsx' DLS chunk and download extension)
-DMSX_TRIANGLE_LFOS = 0x0001  # SF2's triangle LFOs
+DMSX_SF2_SHAPES = 0x0001  # SF2's envelope and LFO shapes (Region.sf2_shapes)
 F_WAVELINK_PHASE_MASTER = 0x0001
 F_WAVELINK_MULTICHANNEL = 0x0002
 WAVELINK_CHANNEL_LEFT = 0x0001
@@ -179,8 +179,9 @@ class Region:
 
     `fixed_key`/`fixed_velocity` (-1 = off) carry SF2 generators 46/47, which DLS cannot express:
     when set, the voice uses that key (for pitch and key-number sources) or that velocity.
-    `triangle_lfos`: the LFOs are triangles, as SF2's are (SF2.04 8.1.2: "triangular"), where
-    DLS's are sines.
+    `sf2_shapes`: the shapes SoundFont 2 gives a voice where DLS has others: triangle LFOs
+    (SF2.04 8.1.2, "triangular"; DLS: sines) and a convex modulation-envelope attack (8.1.3
+    gen 26, attackModEnv: "convex", so it is linear in Hz on a cutoff; DLS: a linear EG2).
     """
 
     key_low: int
@@ -196,7 +197,7 @@ class Region:
     articulation: Articulation = ()
     fixed_key: int = -1
     fixed_velocity: int = -1
-    triangle_lfos: bool = False
+    sf2_shapes: bool = False
 
     @property
     def self_non_exclusive(self) -> bool:

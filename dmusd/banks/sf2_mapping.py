@@ -309,7 +309,7 @@ class _Mapper:
             articulation=articulation,
             fixed_key=gen(G.KEYNUM),
             fixed_velocity=gen(G.VELOCITY),
-            triangle_lfos=True,
+            sf2_shapes=True,
         )
 
     def wave_for(

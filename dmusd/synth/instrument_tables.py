@@ -178,7 +178,7 @@ class TableBuilder:
         ints[P.RG_FIRST_CONN] = conn_first
         ints[P.RG_CONNS] = conns
         ints[P.RG_PLAYABLE] = int(playable)
-        ints[P.RG_TRIANGLE_LFOS] = int(region.triangle_lfos)
+        ints[P.RG_SF2_SHAPES] = int(region.sf2_shapes)
         floats = [0.0] * P.RF_N
         floats[P.RF_RATE_RATIO] = wave.sample_rate / self.engine.sample_rate
         floats[P.RF_FINE_TUNE] = float(wsmp.fine_tune)

@@ -203,7 +203,7 @@ def region_signature(region: Region, instrument: Instrument | None = None) -> tu
         articulation,
         region.fixed_key,
         region.fixed_velocity,
-        region.triangle_lfos,
+        region.sf2_shapes,
         wave.sample_rate,
         wave.bits,
         wave.name,

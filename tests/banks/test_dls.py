@@ -313,13 +313,13 @@ def test_fixed_key_and_velocity_survive_in_the_private_chunk():
     assert (got.fixed_key, got.fixed_velocity) == (61, 99)
 
 
-def test_sf2_triangle_lfos_survive_in_the_private_chunk_and_level_1_says_it_drops_them():
+def test_sf2_shapes_survive_in_the_private_chunk_and_level_1_says_it_drops_them():
     wave = Wave(quantized(np.linspace(-1, 1, 64), 16), 8000)
-    region = Region(0, 127, 0, 127, wave, triangle_lfos=True)
+    region = Region(0, 127, 0, 127, wave, sf2_shapes=True)
     bank = Bank("SF2", 2, {3: Instrument(3, "sf2", [region])}, [wave])
     (got,) = parse_dls_bytes(w.dls_bytes(bank)).instruments[3].regions
-    assert got.triangle_lfos and got.fixed_key == -1 and got.fixed_velocity == -1
+    assert got.sf2_shapes and got.fixed_key == -1 and got.fixed_velocity == -1
     writer = w.DlsWriter(bank, 1)
     (plain,) = parse_dls_bytes(writer.write()).instruments[3].regions
-    assert not plain.triangle_lfos
-    assert "triangle LFOs become DLS's sines" in writer.notes
+    assert not plain.sf2_shapes
+    assert "SF2's triangle LFOs and convex EG2 attack become DLS's shapes" in writer.notes

@@ -81,6 +81,15 @@ DLS2_DEFAULTS = DLS2_DEFAULT_CONNECTIONS  # (source, control, destination, trans
 _CURVE_STRETCH = 128.0 / 127.0  # 7-bit v/128 -> v/127, so v = 127 reaches the curve's top
 
 
+@realtime_inline
+def convex(x: float) -> float:
+    """DLS's (and SoundFont's) convex curve on 0..1: the mirror of the concave one."""
+    if x <= 0.0:
+        return 0.0
+    y = 1.0 + (40.0 / 96.0) * math.log10(x)
+    return y if y > 0.0 else 0.0
+
+
 @realtime
 def _curve(curve: int, x: float) -> float:
     """A DLS curve on 0..1 -> 0..1."""
@@ -90,10 +99,7 @@ def _curve(curve: int, x: float) -> float:
         y = -(40.0 / 96.0) * math.log10(1.0 - x)  # linear in dB: amplitude goes as v squared
         return y if y < 1.0 else 1.0
     if curve == CONN_TRN_CONVEX:
-        if x <= 0.0:
-            return 0.0
-        y = 1.0 + (40.0 / 96.0) * math.log10(x)
-        return y if y > 0.0 else 0.0
+        return convex(x)
     if curve == CONN_TRN_SWITCH:
         return 1.0 if x >= 0.5 else 0.0
     return x

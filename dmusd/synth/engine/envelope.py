@@ -4,7 +4,8 @@ DLS full-scale slope semantics (ddi-digest 5.5): the decay time is the time to f
 to 0, so reaching a sustain level S takes decay x (1 - S); the release time is 100 % -> 0, so a
 release from level x takes release x x. The attack is linear in amplitude. For EG1 the level
 after the attack lives on a dB-linear scale of 96 dB (level 1 = 0 dB, 0 = -96 dB), so decay and
-release are straight lines in dB, as in ddksynth; EG2 is linear throughout.
+release are straight lines in dB, as in ddksynth; EG2 is linear throughout, but for an SF2
+voice's attack, which its output reads through the convex curve (SF2.04 8.1.3 gen 26).
 
 Both envelopes share one column layout (9 columns from `col`: delay, attack, hold, decay,
 sustain, release in samples, then time in stage, level, release start level) and are advanced
@@ -16,6 +17,7 @@ from __future__ import annotations
 import math
 
 from dmusd.synth.engine import layout as L
+from dmusd.synth.engine.connections import convex
 from dmusd.synth.engine.jit import realtime, realtime_inline
 
 DB_RANGE = 96.0
@@ -121,7 +123,11 @@ def eg1_amplitude(vf, vi, v: int) -> float:
 
 @realtime_inline
 def eg2_value(vf, vi, v: int) -> float:
-    """EG2's current output 0..1."""
-    if vi[v, L.VI_EG2_STAGE] == L.EG_DELAY:
+    """EG2's current output 0..1 (an SF2 voice's attack convex, as SF2.04 8.1.3 gen 26 asks)."""
+    stage = vi[v, L.VI_EG2_STAGE]
+    if stage == L.EG_DELAY:
         return 0.0
-    return vf[v, L.VF_EG2_LEVEL]
+    level = vf[v, L.VF_EG2_LEVEL]
+    if stage == L.EG_ATTACK and vi[v, L.VI_SF2_SHAPES] != 0:
+        return convex(level)
+    return level

@@ -139,7 +139,7 @@ VI_POS = 25  # play position in samples from the wave start, 32.32 fixed point
 VI_INC = 26  # position increment per output sample, 32.32
 VI_DINC = 27  # increment change per sample (the pitch ramp between control points), 32.32
 VI_PLAYED = 28  # samples rendered since the note started
-VI_TRIANGLE_LFOS = 29  # 1: the LFOs are triangles (an SF2 region), 0: sines
+VI_SF2_SHAPES = 29  # 1: SF2's shapes (triangle LFOs, convex EG2 attack), 0: DLS's
 VI_N = 30
 
 FRAC_BITS = 32  # fixed-point positions: integer adds keep the sample loop free of float chains

@@ -394,7 +394,7 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
     eg_advance(vf, vi, v, L.VF_EG1_DELAY, L.VI_EG1_STAGE, advance)
     if uses & L.USES_EG2:
         eg_advance(vf, vi, v, L.VF_EG2_DELAY, L.VI_EG2_STAGE, advance)
-    triangle = vi[v, L.VI_TRIANGLE_LFOS] != 0
+    triangle = vi[v, L.VI_SF2_SHAPES] != 0
     if uses & L.USES_LFO:
         vf[v, L.VF_LFO_VALUE] = lfo_advance(
             vf, v, L.VF_LFO_PHASE, L.VF_LFO_DELAY, L.VF_LFO_INC, advance, triangle
