@@ -52,10 +52,13 @@ EXCEPTIONS = [
     ),
     Exception_(
         ("test-control-54-portamento-control.mid", "test-control-41-portamento.mid"),
-        "open",
-        "Portamento (CC5 time, CC65 on/off, CC84 Portamento Control, MIDI 1.0 control "
-        "change table): both synths glide (issue 12 item 8, FluidSynth 2.6's CC5 time "
-        "curve); why the one CC84 note still measures apart is not settled.",
+        "neither: FluidSynth 2.6's rule",
+        "Portamento (CC5 time, CC65 on/off, CC84 Portamento Control, MIDI 1.0 control change "
+        "table): both synths glide on the GS/XG time curve John Novak measured. The CC84 file "
+        "also sends CC37 = 0, and FluidSynth 2.6's 'auto' mode then reads CC5/CC37 as one "
+        "14-bit time in ms (fluid_channel_portamentotime_with_mode): 8.2 s for its octave "
+        "glide, where the curve gives 0.69 s (MIDI 1.0 gives CC37 as CC5's LSB, with no unit). "
+        "dmusd keeps the curve; its one note measures that glide apart.",
     ),
     Exception_(
         ("test-all-gm-sounds.mid", "test-all-gm-percussion.mid", "dense-song.mid"),
