@@ -59,7 +59,7 @@ log = logging.getLogger("dmusd.audio")
 
 STARVED_NS = 1_000_000_000  # no callback for this long while running: the server is gone
 FIRST_CALLBACK_NS = 10_000_000_000  # the first callback may load numba's cache: more patience
-MONITOR_PERIOD = 0.2  # seconds between the monitor thread's looks at the callback time
+MONITOR_PERIOD = 0.5  # seconds between the monitor thread's looks at the callback time
 CLOSE_TIMEOUT = 1.5  # seconds a normal close may take before the stream is abandoned
 
 _abandoned_streams: list[object] = []  # kept alive forever: never closed, never collected

@@ -48,7 +48,7 @@ log = logging.getLogger("dmusd.control")
 MAX_CLIENTS = 16  # connections open at once; the quietest makes room for a new one
 IDLE_TIMEOUT = 300.0  # seconds a connection may ask nothing
 SLOW_TIMEOUT = 10.0  # seconds a reply may stay unread or a request line unfinished
-TICK = 0.5  # seconds between looks at the timeouts when nothing happens
+TICK = 0.5  # seconds between looks at the clients' timeouts when nothing happens
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
@@ -163,7 +163,8 @@ class ControlServer:
             selector.register(self._listener, selectors.EVENT_READ, None)
             selector.register(self._wake[0], selectors.EVENT_READ, None)
             while not self._stopping:
-                for key, events in selector.select(TICK):
+                # with no client there is no timeout to look at: sleep until one comes
+                for key, events in selector.select(TICK if self._clients else None):
                     if key.fileobj is self._wake[0]:
                         with contextlib.suppress(OSError):
                             self._wake[0].recv(4096)

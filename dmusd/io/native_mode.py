@@ -121,7 +121,7 @@ class NativeMode:
     def _keep(self) -> None:
         while not self._stopping.is_set():
             if not self.on:
-                self._wake.wait(0.5)
+                self._wake.wait()  # enable() and stop() set it: idle, the thread sleeps
                 self._wake.clear()
                 continue
             time.sleep(KEEPER_PERIOD)
