@@ -5,6 +5,8 @@ low-pass swept open by it brightens early in the attack, where DLS's EG2 rises l
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -25,15 +27,16 @@ def vibrato_bank(tmp_path_factory):
     period = 100
     data = np.round(np.sin(2 * np.pi * np.arange(period * 48) / period) * 30000)
     sample = SfSample(data.astype(np.int16), 44000, A4, 0, (0, data.size), "sine")
-    gens = [
-        (G.FREQ_VIB_LFO, round(1200 * np.log2(1.0 / 8.176))),
-        (G.VIB_LFO_TO_PITCH, 100),
-        (G.SAMPLE_MODES, 1),
-        (G.SAMPLE_ID, 0),
-    ]
-    presets = [("vibrato", 0, 0, [SfZone([(G.INSTRUMENT, 0)])])]
-    path = tmp_path_factory.mktemp("sf2") / "vibrato.sf2"
-    path.write_bytes(sf2_bytes([sample], [("vibrato", [SfZone(gens)])], presets))
+    gens = [(G.FREQ_VIB_LFO, round(1200 * np.log2(1.0 / 8.176))), (G.VIB_LFO_TO_PITCH, 100)]
+    return one_zone_bank(tmp_path_factory, "vibrato", sample, gens)
+
+
+def one_zone_bank(tmp_path_factory, name: str, sample: SfSample, gens: list) -> Path:
+    """An SF2 of one preset of one zone: `sample`, looped, with `gens`."""
+    zone = SfZone([*gens, (G.SAMPLE_MODES, 1), (G.SAMPLE_ID, 0)])
+    presets = [(name, 0, 0, [SfZone([(G.INSTRUMENT, 0)])])]
+    path = tmp_path_factory.mktemp("sf2") / f"{name}.sf2"
+    path.write_bytes(sf2_bytes([sample], [(name, [zone])], presets))
     return path
 
 
@@ -70,13 +73,8 @@ def sweep_bank(tmp_path_factory):
         (G.INITIAL_FILTER_FC, round(1200 * np.log2(50 / 8.176))),
         (G.MOD_ENV_TO_FILTER_FC, 8400),
         (G.ATTACK_MOD_ENV, round(1200 * np.log2(2.0))),
-        (G.SAMPLE_MODES, 1),
-        (G.SAMPLE_ID, 0),
     ]
-    presets = [("sweep", 0, 0, [SfZone([(G.INSTRUMENT, 0)])])]
-    path = tmp_path_factory.mktemp("sf2") / "sweep.sf2"
-    path.write_bytes(sf2_bytes([sample], [("sweep", [SfZone(gens)])], presets))
-    return path
+    return one_zone_bank(tmp_path_factory, "sweep", sample, gens)
 
 
 def test_the_modulation_envelope_attack_of_an_sf2_zone_is_convex_as_in_fluidsynth(
