@@ -127,6 +127,12 @@ class JackHarness:
             for frame, data in events:
                 heapq.heappush(self._events, (int(frame), next(self._seq), bytes(data)))
 
+    @property
+    def due(self) -> int:
+        """Events play() queued that the process callback has not written yet."""
+        with self._lock:
+            return len(self._events)
+
     def record(self, start: int, frames: int) -> None:
         """Arm a recording of JACK frames [start, start + frames)."""
         rec = np.zeros((frames, 2), np.float32)

@@ -254,9 +254,9 @@ def test_a_flood_behind_a_stalled_input_thread_is_dropped_and_counted(jack_serve
             h.play((start + k, bytes([0x90, k % 128, 1])) for k in range(2000))
             h.wait_until(start + 2000 + 2 * h.period)
             deadline = time.monotonic() + 5
-            while h._events and time.monotonic() < deadline:
+            while h.due and time.monotonic() < deadline:
                 time.sleep(0.01)  # a full MIDI buffer left some for later cycles
-            sent = f"harness: {h.cycles} cycles {h.late} late, {h.full} full, {len(h._events)} due"
+            sent = f"harness: {h.cycles} cycles {h.late} late, {h.full} full, {h.due} due"
         # the native ring's reader thread may still be moving events on a loaded machine: wait
         # until all 2000 are accounted for (queued or dropped), or 5 s
         deadline = time.monotonic() + 5

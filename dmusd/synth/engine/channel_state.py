@@ -56,7 +56,8 @@ def reset_controllers(ch, chs, cc) -> None:
     """CC121 (RP-015): wheel, pressure, expression, pedals, RPN selection. Not volume/pan."""
     chs[ch, P.CH_WHEEL] = 8192
     chs[ch, P.CH_PRESSURE] = 0
-    for c in (1, 2, 4, 5, 65, 84, K.CC_SUSTAIN, K.CC_SOSTENUTO, K.CC_SOFT):
+    for c in (K.CC_MODULATION, K.CC_BREATH, K.CC_FOOT, K.CC_PORTAMENTO_TIME, K.CC_PORTAMENTO,
+              K.CC_PORTAMENTO_CONTROL, K.CC_SUSTAIN, K.CC_SOSTENUTO, K.CC_SOFT):  # fmt: skip
         cc[ch, c] = 0
     cc[ch, 11] = 127
     chs[ch, P.CH_PARAM] = P.NULL_PARAMETER

@@ -1,6 +1,7 @@
 """The MIDI controller numbers the control logic reads (MIDI 1.0 control change table)."""
 
 CC_BANK_MSB, CC_BANK_LSB = 0, 32
+CC_MODULATION, CC_BREATH, CC_FOOT = 1, 2, 4
 CC_DATA_MSB, CC_DATA_LSB = 6, 38
 CC_PORTAMENTO_TIME = 5
 CC_PORTAMENTO, CC_PORTAMENTO_CONTROL = 65, 84

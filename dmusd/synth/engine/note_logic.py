@@ -6,7 +6,7 @@ everything it causes is queued in the engine at that offset:
 - note-on: the channel's patch picks an instrument (bank select read by the group's mode: GM2
   MSB 120 drum kits and 121 variations falling back to their capital tone, XG 127 drum and 126
   SFX kits; any other fallback counts as a missed patch), every region holding the key and
-  velocity sounds (DLS2 layering; a melodic note's key as tuned: _tuned_key); first the same
+  velocity sounds (DLS2 layering; a melodic note's key as tuned: _region_key); first the same
   key's earlier voices are quick-stopped unless every region is self-non-exclusive, and voices
   of the same key group (exclusive class) on the channel and instrument are cut. Portamento
   (CC65 with CC5, or CC84 for one note) starts the voices a glide away; drum instrument NRPNs
@@ -155,11 +155,14 @@ def _of_channel(v, group, ch, vr) -> bool:
 
 
 @realtime_inline
-def _tuned_key(e, key, chs, pf) -> int:
-    """The key a melodic note's regions are chosen by: the one nearest the pitch it sounds at
-    (the key plus RPN coarse and fine, MTS scale and master tuning), as FluidSynth 2.6 chooses
-    its zones (fluid_defpreset_noteon), so a transposed note plays the sample recorded nearest
-    its pitch. The voice keeps the key played, for its pitch and its key-number sources."""
+def _region_key(e, key, kit, chs, pf) -> int:
+    """The key a note's regions are chosen by. A drum kit's: the key played (the kit's map). A
+    melodic one's: the key nearest the pitch it sounds at (the key plus RPN coarse and fine,
+    MTS scale and master tuning), as FluidSynth 2.6 chooses its zones (fluid_defpreset_noteon),
+    so a transposed note plays the sample recorded nearest its pitch. The voice keeps the key
+    played, for its pitch and its key-number sources."""
+    if kit:
+        return key
     semis = (chs[e, P.CH_COARSE_TUNE] - 64) + (chs[e, P.CH_FINE_TUNE] - 8192) / 8192.0
     semis += chs[e, P.CH_SCALE_TUNING + key % 12] / 10000.0
     semis += pf[P.PF_MASTER_COARSE] + pf[P.PF_MASTER_FINE] / 100.0
@@ -179,7 +182,7 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
     first = inst[found, P.IN_FIRST_REGION]
     end = first + inst[found, P.IN_REGIONS]
     drum_kit = inst[found, P.IN_PATCH] & F_INSTRUMENT_DRUMS != 0
-    sel = key if drum_kit else _tuned_key(e, key, chs, pf)  # a kit is mapped by the key
+    sel = _region_key(e, key, drum_kit, chs, pf)
     any_region = False
     all_non_exclusive = True
     for r in range(first, end):
@@ -373,7 +376,7 @@ def key_up(e, key, offset, S, T, E) -> None:
             end = first + inst[found, P.IN_REGIONS]
             velocity = vi[voice, L.VI_VELOCITY]
             kit = inst[found, P.IN_PATCH] & F_INSTRUMENT_DRUMS != 0
-            sel = latest if kit else _tuned_key(e, latest, chs, pf)
+            sel = _region_key(e, latest, kit, chs, pf)
             if _legato(
                 e, latest, sel, velocity, offset, uid, first, end, chs, cc, sent, vr, rg, rgf, E
             ):
