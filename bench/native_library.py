@@ -109,14 +109,14 @@ def build(folder: Path) -> tuple[Path, dict[str, str]]:
 
 PROBE = r"""
 import ctypes, json, sys, time
-start = time.perf_counter()
 import numpy, sounddevice  # what a daemon has loaded anyway
 base = int(open("/proc/self/statm").read().split()[1]) * 4096
 t = time.perf_counter()
 if sys.argv[1] == "numba":
     from dmusd.synth.engine import native_pin
     from dmusd.io import native_callbacks
-    addresses = [native_pin.render_pin.address, native_callbacks.pa_output_callback.address]
+    addresses = [native_pin.render_pin.address, native_callbacks.pa_output_callback.address,
+                 native_callbacks.jack_midi_process.address]
 else:
     lib = ctypes.CDLL(sys.argv[2])
     names = json.loads(sys.argv[3])
