@@ -8,11 +8,12 @@ one position-independent object, and links it with `ld -shared` into a library t
 load with no numba in the process. numba's few helper symbols, reached only when compiled code
 raises, get small stand-ins (an exception is reported as a RuntimeError).
 
-It then measures, each in a fresh process:
-1. resident memory and time to reach the entries: numba's route (import numba, load the
-   cached cfuncs) against the library's (ctypes.CDLL);
-2. that the library renders the same samples: the dense song rendered by dmusd.Synth through
-   numba's render_pin and again through the library's, compared bit for bit.
+It then measures:
+1. in a fresh process each, resident memory and time to reach the entries: numba's route
+   (import numba, load the cached cfuncs) against the library's (ctypes.CDLL);
+2. in this process, that the library renders the same samples at the same cost: the dense
+   song rendered by dmusd.Synth through numba's render_pin and again through the library's,
+   compared bit for bit.
 
 Usage: python bench/native_library.py [--seconds 20]   (needs `ld`, from binutils)
 The last line is one JSON object with the figures.
@@ -27,6 +28,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dense_midi import dense_song  # noqa: E402
+from render import RATE, SOUNDFONT  # noqa: E402
 
 ENTRIES = {
     "render_pin": ("dmusd.synth.engine.native_pin", "render_pin"),
@@ -142,15 +147,12 @@ def same_samples(library: Path, names: dict[str, str], seconds: float) -> dict:
 
     import numpy as np
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from dense_midi import dense_song
-
     import dmusd
     from dmusd.synth.engine import native_pin
 
     with tempfile.TemporaryDirectory() as folder:
         song = dense_song(Path(folder) / "dense.mid", seconds)
-        synth = dmusd.Synth(banks=["/usr/share/sounds/sf2/TimGM6mb.sf2"], rate=48000)
+        synth = dmusd.Synth(banks=[str(SOUNDFONT)], rate=RATE)
         numba_route = native_pin._render
         synth.render_midi(str(song))  # warm: both timed renders find the same caches
         start = time.process_time()
@@ -178,12 +180,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the dense song")
     args = parser.parse_args()
+    if not SOUNDFONT.exists():
+        raise SystemExit("needs TimGM6mb (bash .ci/setup)")
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         library, names = build(Path(folder))
         built = time.perf_counter() - start
         print(f"built {library.name}: {library.stat().st_size / 1024:.0f} KiB in {built:.1f} s "
-              "(from numba's cache: emit and link only)")  # fmt: skip
+              "(emit and link; numba compiles first if its cache is cold)")  # fmt: skip
         routes = {route: probe(route, library, names) for route in ("numba", "library")}
         for route, r in routes.items():
             print(f"  {route:8s} entries ready in {r['seconds']:.3f} s, RSS {r['rss_mb']:.1f} MB "
