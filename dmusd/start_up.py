@@ -2,14 +2,13 @@
 
 1. check_devices: the audio output and the MIDI API, without numba. With no usable device the
    daemon says so and exits 3 within a second, instead of after compiling the engine.
-2. prepare_engine: import the daemon's compiled parts (the engine's C entries and the native
-   callbacks compile or load from numba's cache at import) and run one silent block through each
-   kind of pin the config has, under a CompileWatch (one line when numba compiles, systemd's
-   start timeout extended meanwhile).
+2. prepare_engine: load the engine's C entries from its library in the cache
+   (engine_library.py); where there is none yet, build it under a CompileWatch (one line when
+   numba compiles, systemd's start timeout extended meanwhile).
 
-`python -m dmusd.start_up` runs step 2 for the config dmusd would use, and builds the built-in GM
-bank's cache: .ci/setup runs it, so that the first `dmusd run` after setup, by hand or as the
-user unit (one cache folder, user_cache.py), loads everything from the cache.
+`python -m dmusd.start_up` runs step 2 and builds the built-in GM bank's cache: .ci/setup runs
+it, so that the first `dmusd run` after setup, by hand or as the user unit (one cache folder,
+user_cache.py), loads everything from the cache.
 """
 
 from __future__ import annotations
@@ -17,8 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from contextlib import closing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dmusd.config import Config, load_config
@@ -57,57 +55,43 @@ def check_devices(config: Config) -> Devices:
     return Devices(audio, midi)
 
 
-def prepare_engine(config: Config, notifier: Notifier | None = None) -> CompileWatch:
-    """Compile or load every compiled function the daemon will run; the watch says which."""
-    from dmusd.compile_watch import CompileWatch
+def prepare_engine(notifier: Notifier | None = None) -> CompileWatch | None:
+    """Load the engine's C entries, building its library first if the cache has none (numba
+    compiles then, or loads its own cache). Returns the watch a build ran under, else None."""
+    from dmusd.engine_library import engine_entries, is_built
 
     started = time.monotonic()
-    with CompileWatch(notifier) as watch:
-        import dmusd.daemon  # noqa: F401 (its modules' C entries compile or load at import)
+    if is_built():
+        entries = engine_entries()
+        watch = None
+    else:
+        from dmusd.compile_watch import CompileWatch
 
-        warm_up(config)
-    log.debug("engine ready in %.2f s", time.monotonic() - started)
+        with CompileWatch(notifier) as watch:
+            entries = engine_entries()
+    log.debug("engine ready in %.2f s from %s", time.monotonic() - started, entries.source)
     return watch
-
-
-def warm_up(config: Config) -> None:
-    """Reach every compiled function the pins run before the audio stream exists.
-
-    The first render would do it otherwise, on the audio thread: a cold compile takes tens of
-    seconds, and JACK counts every cycle meanwhile as an xrun. One silent block through a
-    throwaway pin of each configured kind, on a sample-count clock, reaches every compiled
-    function; the real pins then find them ready."""
-    import numpy as np
-
-    from dmusd.kernel.clock import SampleCountClock
-    from dmusd.pin import SynthPin
-
-    rate = config.audio.sample_rate
-    buffer = np.zeros((config.audio.period, 2), dtype=np.float32)
-    kinds = {
-        replace(pin, name="warm-up", channel_groups=1, voices=4, banks=(), port_names=(),
-                volume_db=0.0, capture=False)
-        for pin in config.pins
-    }  # fmt: skip
-    for pin in kinds:
-        with closing(SynthPin(pin, rate, SampleCountClock(rate))) as live:
-            live.render(buffer, config.audio.period, 0, 0, True)
 
 
 def main() -> int:
     """Fill the caches for the config dmusd would use (see the module docstring)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
-        config = load_config(None)
+        load_config(None)  # a config mistake is told here, not at the first `dmusd run`
         started = time.monotonic()
-        watch = prepare_engine(config)
+        watch = prepare_engine()
         from dmusd.banks.gm_bank import default_bank
 
         default_bank()
     except DmusdError as error:
         print(f"dmusd: {error}", file=sys.stderr)
         return error.exit_code
-    state = "compiled" if watch.started is not None else "already in the cache"
+    if watch is None:
+        state = "already built"
+    elif watch.started is not None:
+        state = "compiled and built"
+    else:
+        state = "built from numba's cache"
     print(f"dmusd: voice engine {state}, GM bank cached ({time.monotonic() - started:.1f} s)")
     return 0
 

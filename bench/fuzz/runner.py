@@ -36,7 +36,7 @@ OUT = REPO / "bench" / "out" / "fuzz"
 NUMBA_MODULES = (
     "dmusd.synth.engine",
     "dmusd.synth.effects",
-    "dmusd.io.native_callbacks",
+    "dmusd.io.callback_entries",
     "dmusd.io.audio_sink",
     "dmusd.io.pa_output",
     "dmusd.resident",

@@ -123,8 +123,8 @@ def run(args: argparse.Namespace) -> int:
 
     devices = check_devices(config)
     notifier = Notifier()
-    prepare_engine(config, notifier)
-    from dmusd.daemon import Daemon  # imported by prepare_engine already
+    prepare_engine(notifier)
+    from dmusd.daemon import Daemon
 
     daemon = Daemon(config, devices, notifier)
     daemon.exit(daemon.run())

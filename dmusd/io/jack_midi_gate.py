@@ -3,7 +3,7 @@
 JACK-Client's set_process_callback runs a Python function every cycle, 47 times a second at
 1024 frames, even when no MIDI arrives, and a Python callback in the JACK cycle waits for the
 GIL: a thread holding it (a bank load) would delay the whole server's cycle. This sets
-native_callbacks.jack_midi_process as the client's process callback instead (through libjack's
+the engine library's jack_midi_process (callback_entries.py) as the client's process callback instead (through libjack's
 own jack_set_process_callback): it copies each cycle's events (port, JACK frame, JACK time,
 bytes) into a ring and wakes a reader thread through an eventfd; the reader hands them to
 `deliver(port, data, frame, jack_us)` off the JACK thread. Only a cycle holding an event too
@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 import jack
 import numpy as np
 
+from dmusd.engine_library import engine_entries
 from dmusd.io.libjack import libjack
 from dmusd.io.native_callbacks import (
     JACK_CLIENT_PTR,
@@ -43,7 +44,6 @@ from dmusd.io.native_callbacks import (
     ONE,
     WAKE_FD,
     WRITE,
-    jack_midi_process,
 )
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class JackMidiGate:
         self._reader.start()
         error = lib.jack_set_process_callback(
             client._ptr,
-            ffi.cast("JackProcessCallback", jack_midi_process.address),
+            ffi.cast("JackProcessCallback", engine_entries().jack_midi_process),
             ffi.cast("void*", state.ctypes.data),
         )
         if error:

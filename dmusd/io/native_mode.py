@@ -41,8 +41,9 @@ from dmusd.io.native_callbacks import (
     RECORDS,
     RENDER_PIN,
 )
+from dmusd.engine_library import engine_entries
 from dmusd.io.sleep_gate import SleepGate
-from dmusd.synth.engine.native_pin import PinDescriptor, render_pin
+from dmusd.synth.engine.native_pin import PinDescriptor
 
 log = logging.getLogger("dmusd.audio")
 
@@ -62,7 +63,7 @@ class NativeMode:
         natively, else None; `replay(position, frames, jack_frames, jack_usecs)`: the
         bookkeeping of one block the native callback rendered (jack_usecs 0: not on JACK)."""
         self.state = gate.state
-        self.state[RENDER_PIN] = render_pin.address
+        self.state[RENDER_PIN] = engine_entries().render_pin_address
         self.ready = ready
         self.replay = replay
         self.blocks = 0  # native blocks replayed

@@ -2,7 +2,7 @@
 
 sounddevice's stream classes always put a Python callback on PortAudio's audio thread. This
 opens the stream through sounddevice's own binding of PortAudio (its cffi `_lib`) instead, with
-native_callbacks.pa_output_callback as the callback: it answers the cycles a SleepGate lets it
+the engine library's pa_output_callback (callback_entries.py) as the callback: it answers the cycles a SleepGate lets it
 answer with zeros, and calls `callback(outdata, frames, status_flags, dac_ns)` for the others,
 where outdata is a (frames, 2) float32 view of PortAudio's buffer and dac_ns the monotonic time
 (ns) at which its first frame plays, as the host API measured it before the callback (its
@@ -21,7 +21,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dmusd.io.native_callbacks import PA_CONTINUE, PY_CALLBACK, pa_output_callback
+from dmusd.engine_library import engine_entries
+from dmusd.io.native_callbacks import PA_CONTINUE, PY_CALLBACK
 from dmusd.io.sleep_gate import SleepGate
 
 PA_FLOAT32 = 0x00000001
@@ -71,7 +72,7 @@ class PaOutputStream:
                 float(rate),
                 blocksize,
                 0,
-                ffi.cast("PaStreamCallback*", pa_output_callback.address),
+                ffi.cast("PaStreamCallback*", engine_entries().pa_output_callback),
                 ffi.cast("void*", gate.state.ctypes.data),
             )
         )

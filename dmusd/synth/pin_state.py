@@ -28,6 +28,7 @@ from dmusd.kernel.synth_props import default_voice_priority
 from dmusd.synth.engine import Engine
 from dmusd.synth.engine import pin_layout as P
 from dmusd.synth.engine.channel_state import reset_channel
+from dmusd.synth.engine.jit import interpreted
 from dmusd.synth.event_ring import EventRing
 
 MODE_NAMES = {P.MODE_GM: "GM", P.MODE_GS: "GS", P.MODE_XG: "XG", P.MODE_GM2: "GM2"}
@@ -75,8 +76,12 @@ class PinState:
         self.stats[P.ST_INTERPOLATION] = interpolation
         self.pf = np.zeros(P.PF_N, dtype=np.float64)
         self.pf[P.PF_MASTER_VOLUME] = 1.0
-        for e in range(channels):
-            reset_channel(e, self.chs, self.cc)
+        # power-on depends on the channel within its group only: 16 channels as plain Python,
+        # copied to every group (numba stays unloaded until something needs it)
+        for e in range(min(16, channels)):
+            interpreted(reset_channel, e, self.chs, self.cc)
+        self.chs[16:] = np.tile(self.chs[:16], (groups - 1, 1))
+        self.cc[16:] = np.tile(self.cc[:16], (groups - 1, 1))
         # a fresh engine is silent: the power-on values go straight into its channel table
         # (a thousand groups would not fit its command queue)
         chan = engine.chan

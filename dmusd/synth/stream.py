@@ -48,6 +48,7 @@ from dmusd.kernel.mxf import KSSTATE, MXF
 from dmusd.synth.engine import Engine
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine import pin_layout as P
+from dmusd.synth.engine.jit import interpreted
 from dmusd.synth.engine.native_pin import PinDescriptor
 from dmusd.synth.engine.note_logic import master_gain
 from dmusd.synth.event_ring import EventRing
@@ -268,7 +269,7 @@ class SynthStream(MXF):
         master stage (the compiled call redoes it when a SysEx changes the master volume)."""
         pf = self.state_arrays.pf
         pf[P.PF_GAIN_CB] = self._volume + self._boost - MIX_HEADROOM
-        master_gain(pf, self.engine.params)
+        interpreted(master_gain, pf, self.engine.params)
 
     # -- IMXF -------------------------------------------------------------------------------
     def PutMessage(self, chain: DMUS_KERNEL_EVENT | None) -> None:

@@ -7,7 +7,8 @@ import ctypes
 import numpy as np
 import pytest
 
-from dmusd.io.native_callbacks import PA_OUTPUT_UNDERFLOW, PY_CALLBACK, pa_output_callback
+from dmusd.engine_library import engine_entries
+from dmusd.io.native_callbacks import PA_OUTPUT_UNDERFLOW, PY_CALLBACK
 from dmusd.io.pa_output import PYTHON_CALLBACK
 from dmusd.io.sleep_gate import SleepGate
 
@@ -30,7 +31,7 @@ class Stream:
         self.calls: list[tuple[int, int]] = []
         self.python = PYTHON_CALLBACK(self._python)  # as PaOutputStream makes it
         self.gate.state[PY_CALLBACK] = ctypes.cast(self.python, ctypes.c_void_p).value
-        self.native = _PA_CALLBACK(pa_output_callback.address)
+        self.native = _PA_CALLBACK(engine_entries().pa_output_callback)
         self.buffer = np.full((256, 2), 0.5, dtype=np.float32)
 
     def _python(self, output, frames, time_info, flags) -> int:

@@ -12,20 +12,28 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from numba.core.registry import CPUDispatcher
+if TYPE_CHECKING:  # numba is imported only when the engine is built (jit.py)
+    from numba.core.registry import CPUDispatcher
 
 _HERE = Path(__file__).resolve().parent
 _SOURCE_DIRS = (_HERE, _HERE.parent / "effects")
-# Compiled code also bakes in the DLS ids the engine takes from the banks.
-_SOURCE_FILES = (_HERE.parents[1] / "banks" / "connection.py",)
+# Compiled code also bakes in the DLS ids the engine takes from the banks, and the C entries
+# include the native audio callbacks.
+_SOURCE_FILES = (
+    _HERE.parents[1] / "banks" / "connection.py",
+    _HERE.parents[1] / "io" / "native_callbacks.py",
+    _HERE.parents[1] / "io" / "callback_entries.py",
+)
 _STAMP = "dmusd-engine-sources.sha256"
 
 log = logging.getLogger(__name__)
 
 
 def sources_digest() -> str:
-    """SHA-256 over the engine's and the effects' Python sources."""
+    """SHA-256 over the Python sources of everything compiled: the engine, the effects, the
+    native callbacks."""
     h = hashlib.sha256()
     paths = [p for folder in _SOURCE_DIRS for p in sorted(folder.glob("*.py"))]
     for path in [*paths, *_SOURCE_FILES]:

@@ -22,7 +22,6 @@ from dmusd.synth.effects.reverb import Reverb
 from dmusd.synth.engine import connections as C
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.interpolation import make_table
-from dmusd.synth.engine.pin_render import engine_busy
 from dmusd.synth.engine.render import render_block
 from dmusd.synth.engine.sample_pool import SamplePool
 from dmusd.synth.engine.voice_setup import free_slot, setup_voice
@@ -313,7 +312,7 @@ class Engine:
     @property
     def active_count(self) -> int:
         """Voices started and not yet finished."""
-        return engine_busy(self.vi)
+        return int(np.count_nonzero(self.vi[:, L.VI_STATE] != L.VOICE_FREE))
 
     @property
     def free_count(self) -> int:

@@ -6,21 +6,104 @@ but with it on, numba wraps every call that takes arrays in atomic increments an
 each array's count, and those atomics cost more than the work in the hot loops (measured: three
 LFO/EG connection rows 91 ns with NRT, 3 ns without). The price: these functions must never
 create arrays (views included); everything they use is preallocated by the Python side.
+
+The decorators defer numba: a decorated function is a `Deferred` until `materialize()` makes
+every one a numba dispatcher, which happens only when the engine is built (engine_library.py)
+or when Python calls one (tests, `Engine.render`). A process that runs the engine from its
+shared library never imports numba (120 MB and 0.3 s saved, bench/native_library.py).
 """
 
 from __future__ import annotations
 
-from numba import njit
+import sys
+import threading
 
 # no_cfunc_wrapper: nothing takes these functions' C addresses (the C entries are cfuncs)
 _OPTIONS = {"nogil": True, "cache": True, "_nrt": False, "no_cfunc_wrapper": True}
 
+_deferred: list[Deferred] = []
+_lock = threading.Lock()
+_materialized = False
+_interpreting = threading.local()  # .depth > 0: deferred calls on this thread run as Python
+
+
+class Deferred:
+    """A real-time function numba has not been given yet."""
+
+    __slots__ = ("py_func", "options", "dispatcher", "__name__", "__qualname__")
+
+    def __init__(self, py_func, options: dict) -> None:
+        self.py_func = py_func
+        self.options = options
+        self.dispatcher = None
+        self.__name__ = py_func.__name__
+        self.__qualname__ = py_func.__qualname__
+
+    def __call__(self, *args):
+        """A call from Python: numba compiles (or loads) the engine now, unless it runs under
+        interpreted()."""
+        if getattr(_interpreting, "depth", 0) and not _materialized:
+            return self.py_func(*args)
+        materialize()
+        return self.dispatcher(*args)
+
+    def __repr__(self) -> str:
+        return f"<deferred real-time function {self.py_func.__module__}.{self.__qualname__}>"
+
+
+def materialize() -> None:
+    """Make every deferred function a numba dispatcher, everywhere dmusd's modules name it (so
+    numba resolves dispatchers when it compiles a caller), after numba's stale cache entries
+    are dropped (cache.py). Later decorations compile directly."""
+    global _materialized
+    with _lock:
+        if _materialized:
+            return
+        from numba import njit
+
+        from dmusd.synth.engine.cache import drop_stale_cache
+
+        for item in _deferred:
+            item.dispatcher = njit(**item.options)(item.py_func)
+        drop_stale_cache([item.dispatcher for item in _deferred])
+        for name, module in list(sys.modules.items()):
+            if module is None or not (name == "dmusd" or name.startswith("dmusd.")):
+                continue
+            for attribute, value in list(vars(module).items()):
+                if isinstance(value, Deferred):
+                    setattr(module, attribute, value.dispatcher)
+        _materialized = True
+
+
+def interpreted(function, *args):
+    """Call a real-time function as plain Python, with what it calls, while numba is not
+    loaded (else compiled): for the few small set-up calls Python makes (a pin's power-on
+    state, its master gain), which are not worth loading numba for."""
+    if _materialized or not isinstance(function, Deferred):
+        return function(*args)
+    _interpreting.depth = getattr(_interpreting, "depth", 0) + 1
+    try:
+        return function.py_func(*args)
+    finally:
+        _interpreting.depth -= 1
+
+
+def _decorate(func, options: dict):
+    with _lock:
+        if _materialized:
+            from numba import njit
+
+            return njit(**options)(func)
+        item = Deferred(func, options)
+        _deferred.append(item)
+        return item
+
 
 def realtime(func):
     """Compile a real-time function (see module docstring)."""
-    return njit(**_OPTIONS)(func)
+    return _decorate(func, _OPTIONS)
 
 
 def realtime_inline(func):
     """Like realtime, inlined into its callers at numba IR level (small hot helpers)."""
-    return njit(inline="always", **_OPTIONS)(func)
+    return _decorate(func, {"inline": "always", **_OPTIONS})

@@ -1,6 +1,6 @@
 """The pin call as a C function: one compiled entry, called from Python and from native code.
 
-`render_pin` is a numba `cfunc` with a C signature: (descriptor, output, frames, position,
+`render_pin` (pin_entry.py, loaded from the engine's library: engine_library.py) is a C function: (descriptor, output, frames, position,
 running). The descriptor is an int64 array (`PinDescriptor`) holding the address and shape of
 every array of the pin's state, its instrument tables and its engine, so the function needs no
 Python object: SynthStream.Render calls it through ctypes (offline, in tests and wherever a
@@ -14,22 +14,16 @@ block. Before writing a bank again the writer waits until every block that may h
 has ended (`BLOCK_START`/`BLOCK_END`, counted by the render), unless no render runs on another
 thread (offline). The arrays a bank points at are kept alive by the PinDescriptor until that
 bank is overwritten.
-
-Everything here is in one file because numba keys a cached cfunc on its own file.
 """
 
 from __future__ import annotations
 
-import ctypes
 import threading
 import time
 
 import numpy as np
-from numba import carray, cfunc, types
 
-from dmusd.synth.engine.jit import realtime_inline
-from dmusd.synth.engine.pin_render import pin_render
-from dmusd.synth.engine.pointer import pointer
+from dmusd.engine_library import engine_entries
 
 # -- descriptor layout -------------------------------------------------------------------------
 BANK = 0  # which table bank the render reads (0 or 1)
@@ -96,127 +90,10 @@ SIZE = BANKS + 2 * BANK_SIZE
 _DTYPES = {"i64": np.int64, "f64": np.float64, "f32": np.float32}
 
 
-# One reader per dtype and rank: carray needs its dtype and rank at compile time.
-@realtime_inline
-def _i64_1(d, k):
-    return carray(pointer(d[k]), (d[k + 1],), np.int64)
-
-
-@realtime_inline
-def _i64_2(d, k):
-    return carray(pointer(d[k]), (d[k + 1], d[k + 2]), np.int64)
-
-
-@realtime_inline
-def _i64_3(d, k):
-    return carray(pointer(d[k]), (d[k + 1], d[k + 2], d[k + 3]), np.int64)
-
-
-@realtime_inline
-def _f64_1(d, k):
-    return carray(pointer(d[k]), (d[k + 1],), np.float64)
-
-
-@realtime_inline
-def _f64_2(d, k):
-    return carray(pointer(d[k]), (d[k + 1], d[k + 2]), np.float64)
-
-
-@realtime_inline
-def _f64_3(d, k):
-    return carray(pointer(d[k]), (d[k + 1], d[k + 2], d[k + 3]), np.float64)
-
-
-@realtime_inline
-def _f32_1(d, k):
-    return carray(pointer(d[k]), (d[k + 1],), np.float32)
-
-
-@realtime_inline
-def _f32_2(d, k):
-    return carray(pointer(d[k]), (d[k + 1], d[k + 2]), np.float32)
-
-
-RENDER_PIN_SIGNATURE = types.int64(
-    types.voidptr, types.voidptr, types.int64, types.int64, types.int64
-)
-
-# slot offsets, as compile-time constants for the cfunc below
-_S = tuple(FIXED + SLOT * i for i in range(len(STATE)))
-_R = tuple(FIXED + SLOT * (len(STATE) + i) for i in range(len(ENGINE)))
-_T = tuple(SLOT * i for i in range(len(TABLES)))
-
-
-@cfunc(RENDER_PIN_SIGNATURE, cache=True)
-def render_pin(descriptor, output, frames, position, running):  # pragma: no cover
-    """Mix `frames` frames of the pin from stream sample `position` into output (frames x 2
-    float32, added to); running: the pin is in RUN. Returns 0."""
-    d = carray(descriptor, (SIZE,), np.int64)
-    d[BLOCK_START] += 1
-    out = carray(output, (frames, 2), np.float32)
-    b = BANKS + BANK_SIZE * d[BANK]
-    S = (
-        _i64_2(d, _S[0]),
-        _f64_1(d, _S[1]),
-        _i64_1(d, _S[2]),
-        _i64_2(d, _S[3]),
-        _f64_1(d, _S[4]),
-        _i64_2(d, _S[5]),
-        _i64_2(d, _S[6]),
-        _f64_2(d, _S[7]),
-        _i64_2(d, _S[8]),
-        _i64_1(d, _S[9]),
-        _i64_1(d, _S[10]),
-        _i64_1(d, _S[11]),
-        _f64_1(d, _S[12]),
-    )
-    T = (
-        _i64_2(d, b + _T[0]),
-        _i64_2(d, b + _T[1]),
-        _f64_2(d, b + _T[2]),
-        _i64_2(d, b + _T[3]),
-        _f64_1(d, b + _T[4]),
-        _i64_1(d, b + _T[5]),
-    )
-    R = (
-        _i64_2(d, _R[0]),
-        _f64_2(d, _R[1]),
-        _i64_3(d, _R[2]),
-        _f64_3(d, _R[3]),
-        _f64_2(d, _R[4]),
-        _f64_2(d, _R[5]),
-        _f32_1(d, b + _T[6]),  # the pool
-        _f32_2(d, _R[6]),
-        _i64_2(d, _R[7]),
-        _f64_1(d, _R[8]),
-        _i64_1(d, _R[9]),
-        _i64_1(d, _R[10]),
-        _f64_1(d, _R[11]),
-        _f64_1(d, _R[12]),
-        _f64_1(d, _R[13]),
-        _f32_2(d, _R[14]),
-        _f32_1(d, _R[15]),
-        _f32_1(d, _R[16]),
-        _i64_2(d, _R[17]),
-        _f64_2(d, _R[18]),
-        _f32_1(d, _R[19]),
-        _i64_1(d, _R[20]),
-        _f64_1(d, _R[21]),
-        _f32_2(d, _R[22]),
-    )
-    pin_render(frames, out, position, running != 0, S, T, R)
-    d[BLOCK_END] += 1
-    return 0
-
-
-_render = render_pin.ctypes
-_render.argtypes = (
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-    ctypes.c_int64,
-    ctypes.c_int64,
-    ctypes.c_int64,
-)
+# slot offsets, compile-time constants of the C entry (pin_entry.py)
+STATE_SLOTS = tuple(FIXED + SLOT * i for i in range(len(STATE)))
+ENGINE_SLOTS = tuple(FIXED + SLOT * (len(STATE) + i) for i in range(len(ENGINE)))
+TABLE_SLOTS = tuple(SLOT * i for i in range(len(TABLES)))
 
 
 def _write(desc: np.ndarray, at: int, array: np.ndarray, kind: str, ndim: int) -> None:
@@ -236,9 +113,9 @@ class PinDescriptor:
         self._kept: list[tuple] = [(), ()]  # what each bank points at, kept alive
         self._fixed = (state, engine)  # the arrays the fixed slots point at, kept alive
         for i, (array, (_, kind, ndim)) in enumerate(zip(state, STATE, strict=True)):
-            _write(self.array, _S[i], array, kind, ndim)
+            _write(self.array, STATE_SLOTS[i], array, kind, ndim)
         for i, (array, (_, kind, ndim)) in enumerate(zip(engine, ENGINE, strict=True)):
-            _write(self.array, _R[i], array, kind, ndim)
+            _write(self.array, ENGINE_SLOTS[i], array, kind, ndim)
         self._lock = threading.Lock()
         self._write_bank(0, tables, pool)
         self._flipped_at = -1
@@ -266,7 +143,7 @@ class PinDescriptor:
         base = BANKS + BANK_SIZE * bank
         arrays = (*tables, pool)
         for i, (array, (_, kind, ndim)) in enumerate(zip(arrays, TABLES, strict=True)):
-            _write(self.array, base + _T[i], array, kind, ndim)
+            _write(self.array, base + TABLE_SLOTS[i], array, kind, ndim)
         self._kept[bank] = arrays
 
     def _settle(self, timeout: float = 2.0) -> None:
@@ -286,4 +163,5 @@ class PinDescriptor:
             raise TypeError(f"output must be (n, 2) float32 and contiguous, not {out.shape}")
         if frames > out.shape[0]:
             raise ValueError(f"{frames} frames do not fit an output of {out.shape[0]}")
-        _render(self.address, out.__array_interface__["data"][0], frames, position, int(running))
+        data = out.__array_interface__["data"][0]
+        engine_entries().render_pin(self.address, data, frames, position, int(running))

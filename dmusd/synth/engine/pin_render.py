@@ -140,11 +140,3 @@ def pin_render(frames, out, position, running, S, T, R) -> None:
         stats[P.ST_PEND_HEAD] = 0
     _flush(out, cursor, frames, frames, S, R)
 
-
-@realtime
-def engine_busy(vi) -> int:
-    """Engine voices started and not yet finished."""
-    n = 0
-    for v in range(vi.shape[0]):
-        n += vi[v, L.VI_STATE] != L.VOICE_FREE
-    return n
