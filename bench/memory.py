@@ -1,9 +1,10 @@
 """Where the idle daemon's resident memory goes, beside FluidSynth on the same bank.
 
-1. Step by step, in a fresh process: the interpreter, numpy, numba with llvmlite, the engine's C
-   entries loaded from numba's cache, PortAudio and the JACK/MIDI modules, the rest of the
-   daemon, the warm-up, a SynthService with TimGM6mb, and what start-up gives back. Each step:
-   VmRSS, and its anonymous and file-backed parts (/proc/self/status).
+1. Step by step, in a fresh process, as the daemon starts: the interpreter, numpy, the engine's
+   C entries loaded from its shared library (engine_library.py: no numba, no LLVM), PortAudio
+   and the JACK/MIDI modules, the rest of the daemon, a SynthService with TimGM6mb, and what
+   start-up gives back. Each step: VmRSS, and its anonymous and file-backed parts
+   (/proc/self/status). The engine library is built first if the cache has none.
 2. `dmusd run` with TimGM6mb on a private JACK dummy server, idle: RSS, PSS, USS, and the RSS
    of every mapping grouped by what it is (/proc/PID/smaps).
 3. FluidSynth (Debian's, JACK audio and MIDI, the same SF2) on the same server, the same way.
@@ -43,19 +44,15 @@ def step(name):
 step("interpreter")
 import numpy
 step("numpy")
-import numba
-step("numba + llvmlite")
-import dmusd.synth.engine.native_pin
-step("engine C entries (cached)")
+from dmusd.engine_library import engine_entries
+engine_entries()
+step("engine library")
 import sounddevice, jack, rtmidi
 step("PortAudio, JACK, rtmidi")
 import dmusd.daemon
 step("rest of the daemon")
 from dmusd.config import load_config
-from dmusd.start_up import warm_up
 config = load_config(sys.argv[1])
-warm_up(config)
-step("warm-up block")
 from dmusd.kernel.clock import MasterClock
 from dmusd.service import SynthService
 service = SynthService(config, MasterClock(config.audio.sample_rate))
@@ -65,32 +62,8 @@ gc.collect()
 from dmusd.resident import give_back_start_up_memory
 give_back_start_up_memory()
 step("start-up memory given back")
+assert "numba" not in sys.modules and "llvmlite" not in sys.modules, "numba was loaded"
 """
-
-
-# The same without numba: what a runtime that loads the engine's machine code some other way
-# (an ahead-of-time built shared library) would start from. The samples go into one float32
-# array as the sample pool holds them.
-NO_NUMBA = (
-    STEPS.split('step("interpreter")')[0]
-    + r"""
-step("interpreter")
-import numpy
-step("numpy")
-import sounddevice, jack, rtmidi
-step("PortAudio, JACK, rtmidi")
-from dmusd.banks.loader import load_bank
-bank = load_bank(sys.argv[1])
-pool = numpy.concatenate([w.samples for w in bank.waves]).astype(numpy.float32)
-del bank
-import gc
-gc.collect()
-step("TimGM6mb's samples in one pool")
-from dmusd.resident import give_back_start_up_memory
-give_back_start_up_memory("jack")
-step("unused libraries paged out")
-"""
-)
 
 
 def steps(script: str, argument: str) -> list[dict]:
@@ -123,7 +96,7 @@ LIBRARY_GROUPS = (
 
 def by_group(pid: int) -> dict[str, dict[str, float]]:
     """RSS in MB, and how much of it other processes map too, per group of what is mapped:
-    anonymous memory (heap, arrays, the sample pool, LLVM's code and data, thread stacks),
+    anonymous memory (heap, arrays, the sample pool, thread stacks),
     JACK's shared memory, and libraries by group. The kernel pages out only what no other
     process maps, so a library another program on the machine uses stays resident here."""
     groups: dict[str, dict[str, float]] = {}
@@ -181,9 +154,6 @@ def main() -> int:
     print("step by step (MB: RSS, anonymous, file-backed; each line includes those above):")
     step_list = steps(STEPS, str(config))
     show(step_list)
-    print("the same without numba (a floor for an engine loaded without it):")
-    floor = steps(NO_NUMBA, TIMGM)
-    show(floor)
     server = Jackd(1024)
     try:
         daemon = dmusd(tmp, server.env)
@@ -214,7 +184,7 @@ def main() -> int:
           f"{ours_own:.1f} / {theirs_own:.1f} MB = {ours_own / theirs_own:.2f} "
           "(target: dmusd <= 100 MB)")  # fmt: skip
     print(json.dumps({
-        "bench": "memory", "steps": step_list, "no_numba_steps": floor, "dmusd": ours,
+        "bench": "memory", "steps": step_list, "dmusd": ours,
         "dmusd_groups": our_groups, "fluidsynth": theirs, "fluidsynth_groups": their_groups,
         "rss_ratio": round(ratio, 2), "rss_without_jack_segment_mb": [ours_own, theirs_own],
     }))  # fmt: skip

@@ -1,12 +1,9 @@
-"""The compiled engine as a plain shared library: what it would save at run time (issue 14, 7).
+"""The engine's two routes at run time: numba's own entries, and the shared library dmusd
+builds from them (engine_library.py, engine_build.py; issue 14, item 7).
 
-numba holds the engine's machine code inside its LLVM JIT, so every process that renders imports
-numba and llvmlite and loads each cached function: the largest part of an idle daemon's memory
-and of `dmusd render`'s start-up. This bench takes the C entries numba compiled (the pin call
-`render_pin` and the two native audio callbacks), emits their linked, optimized LLVM modules as
-one position-independent object, and links it with `ld -shared` into a library that ctypes can
-load with no numba in the process. numba's few helper symbols, reached only when compiled code
-raises, get small stand-ins (an exception is reported as a RuntimeError).
+numba holds the engine's machine code inside its LLVM JIT, so a process that runs numba's
+entries imports numba and llvmlite and loads each cached function. The library holds the same
+machine code, linked with `ld -shared`, and loads with ctypes alone.
 
 It then measures:
 1. in a fresh process each, resident memory and time to reach the entries: numba's route
@@ -33,99 +30,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dense_midi import dense_song  # noqa: E402
 from render import RATE, SOUNDFONT  # noqa: E402
 
-ENTRIES = {
-    "render_pin": ("dmusd.synth.engine.native_pin", "render_pin"),
-    "pa_output_callback": ("dmusd.io.native_callbacks", "pa_output_callback"),
-    "jack_midi_process": ("dmusd.io.native_callbacks", "jack_midi_process"),
-}
 
-# Stand-ins for numba's helperlib and NRT symbols, which live in numba's own extension modules
-# (not exported): the GIL calls as numba has them, the exception path reduced to one error.
-STUBS = r"""
-@PyExc_RuntimeError = external global ptr
-@message = private constant [43 x i8] c"dmusd: the compiled engine raised an error\00"
-declare i32 @PyGILState_Ensure()
-declare void @PyGILState_Release(i32)
-declare void @PyErr_SetString(ptr, ptr)
-define void @numba_gil_ensure(ptr %state) {
-  %g = call i32 @PyGILState_Ensure()
-  store i32 %g, ptr %state
-  ret void
-}
-define void @numba_gil_release(ptr %state) {
-  %g = load i32, ptr %state
-  call void @PyGILState_Release(i32 %g)
-  ret void
-}
-define ptr @numba_unpickle(ptr %a, i32 %n, ptr %h) {
-  ret ptr null
-}
-define ptr @numba_runtime_build_excinfo_struct(ptr %a, ptr %b) {
-  ret ptr null
-}
-define void @numba_do_raise(ptr %info) {
-  %type = load ptr, ptr @PyExc_RuntimeError
-  call void @PyErr_SetString(ptr %type, ptr @message)
-  ret void
-}
-define void @NRT_Free(ptr %p) {
-  ret void
-}
-define void @NRT_MemInfo_call_dtor(ptr %p) {
-  ret void
-}
-"""
+def build(folder: Path) -> Path:
+    """The library, built as dmusd builds it (engine_build.py), into folder."""
+    from dmusd.engine_build import build_library
 
-
-def build(folder: Path) -> tuple[Path, dict[str, str]]:
-    """Link the C entries numba compiled into folder/dmusd-engine.so; returns it and the
-    entries' symbol names."""
-    import importlib
-
-    import llvmlite.binding as ll
-
-    module = None
-    names = {}
-    for role, (module_name, attribute) in ENTRIES.items():
-        entry = getattr(importlib.import_module(module_name), attribute)
-        library = entry._library  # numba's CodeLibrary: the entry with every callee linked in
-        part = ll.parse_bitcode(library._get_module_for_linking().as_bitcode())
-        part.get_function(entry.native_name).linkage = ll.Linkage.external
-        names[role] = entry.native_name
-        if module is None:
-            module = part
-        else:
-            module.link_in(part)
-    module.link_in(ll.parse_assembly(STUBS))
-    codegen = library._codegen
-    machine = ll.Target.from_triple(ll.get_process_triple()).create_target_machine(
-        cpu=codegen._get_host_cpu_name(),
-        features=codegen._get_host_cpu_features(),
-        opt=3,
-        reloc="pic",
-        codemodel="default",
-    )
-    obj = folder / "dmusd-engine.o"
-    obj.write_bytes(machine.emit_object(module))
-    out = folder / "dmusd-engine.so"
-    subprocess.run(["ld", "-shared", "-o", str(out), str(obj)], check=True)
-    return out, names
+    return build_library(folder / "dmusd-engine.so")
 
 
 PROBE = r"""
-import ctypes, json, sys, time
+import json, sys, time
 import numpy, sounddevice  # what a daemon has loaded anyway
 base = int(open("/proc/self/statm").read().split()[1]) * 4096
 t = time.perf_counter()
+from dmusd import engine_library
 if sys.argv[1] == "numba":
-    from dmusd.synth.engine import native_pin
-    from dmusd.io import native_callbacks
-    addresses = [native_pin.render_pin.address, native_callbacks.pa_output_callback.address,
-                 native_callbacks.jack_midi_process.address]
+    entries = engine_library._from_numba()
 else:
-    lib = ctypes.CDLL(sys.argv[2])
-    names = json.loads(sys.argv[3])
-    addresses = [ctypes.cast(lib[n], ctypes.c_void_p).value for n in names.values()]
+    entries = engine_library._from_library(sys.argv[2])
+addresses = [entries.render_pin_address, entries.pa_output_callback, entries.jack_midi_process]
 ready = time.perf_counter() - t
 rss = int(open("/proc/self/statm").read().split()[1]) * 4096
 print(json.dumps({"base_mb": base / 2**20, "rss_mb": rss / 2**20, "seconds": ready,
@@ -133,41 +56,39 @@ print(json.dumps({"base_mb": base / 2**20, "rss_mb": rss / 2**20, "seconds": rea
 """
 
 
-def probe(route: str, library: Path, names: dict[str, str]) -> dict:
+def probe(route: str, library: Path) -> dict:
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, route, str(library), json.dumps(names)],
+        [sys.executable, "-c", PROBE, route, str(library)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def same_samples(library: Path, names: dict[str, str], seconds: float) -> dict:
+def same_samples(library: Path, seconds: float) -> dict:
     """The dense song through numba's render_pin and through the library's: equal?"""
-    import ctypes
-
     import numpy as np
 
     import dmusd
-    from dmusd.synth.engine import native_pin
+    from dmusd import engine_library
 
     with tempfile.TemporaryDirectory() as folder:
         song = dense_song(Path(folder) / "dense.mid", seconds)
         synth = dmusd.Synth(banks=[str(SOUNDFONT)], rate=RATE)
-        numba_route = native_pin._render
-        synth.render_midi(str(song))  # warm: both timed renders find the same caches
-        start = time.process_time()
-        by_numba = synth.render_midi(str(song))
-        numba_cpu = time.process_time() - start
-        shared = ctypes.CDLL(str(library))[names["render_pin"]]
-        shared.argtypes = numba_route.argtypes
-        shared.restype = ctypes.c_int64
-        native_pin._render = shared
+        kept = engine_library._entries
+        timed = {}
         try:
-            start = time.process_time()
-            by_library = synth.render_midi(str(song))
-            library_cpu = time.process_time() - start
+            for route, entries in (
+                ("numba", engine_library._from_numba()),
+                ("library", engine_library._from_library(library)),
+            ):
+                engine_library._entries = entries
+                synth.render_midi(str(song))  # warm: both timed renders find the same caches
+                start = time.process_time()
+                timed[route] = (synth.render_midi(str(song)), time.process_time() - start)
         finally:
-            native_pin._render = numba_route
+            engine_library._entries = kept
+    by_numba, numba_cpu = timed["numba"]
+    by_library, library_cpu = timed["library"]
     return {
         "frames": len(by_numba),
         "identical": bool(np.array_equal(by_numba, by_library)),
@@ -184,11 +105,11 @@ def main() -> int:
         raise SystemExit("needs TimGM6mb (bash .ci/setup)")
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        library, names = build(Path(folder))
+        library = build(Path(folder))
         built = time.perf_counter() - start
         print(f"built {library.name}: {library.stat().st_size / 1024:.0f} KiB in {built:.1f} s "
               "(emit and link; numba compiles first if its cache is cold)")  # fmt: skip
-        routes = {route: probe(route, library, names) for route in ("numba", "library")}
+        routes = {route: probe(route, library) for route in ("numba", "library")}
         for route, r in routes.items():
             print(f"  {route:8s} entries ready in {r['seconds']:.3f} s, RSS {r['rss_mb']:.1f} MB "
                   f"(numpy + sounddevice alone {r['base_mb']:.1f} MB), numba loaded: "
@@ -198,7 +119,7 @@ def main() -> int:
             f"  the library saves {saved:.1f} MB and "
             f"{routes['numba']['seconds'] - routes['library']['seconds']:.2f} s"
         )
-        check = same_samples(library, names, args.seconds)
+        check = same_samples(library, args.seconds)
         print(f"  dense song ({check['frames']} frames) through both: identical "
               f"{check['identical']}; render CPU numba {check['numba_render_cpu_s']} s, library "
               f"{check['library_render_cpu_s']} s")  # fmt: skip

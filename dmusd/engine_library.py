@@ -103,6 +103,7 @@ def _load() -> EngineEntries:
             return _from_library(path)
         except OSError as error:  # truncated or foreign: build it again
             log.warning("engine library %s unusable (%s); building it again", path, error)
+            path.unlink(missing_ok=True)
     from dmusd.engine_build import BuildFailed, build_library
 
     try:
@@ -122,7 +123,9 @@ def _load() -> EngineEntries:
 
 def _from_library(path: Path) -> EngineEntries:
     library = ctypes.CDLL(str(path))
-    address = {role: ctypes.cast(library[name], ctypes.c_void_p).value for role, name in SYMBOLS.items()}
+    address = {
+        role: ctypes.cast(library[name], ctypes.c_void_p).value for role, name in SYMBOLS.items()
+    }
     render = library[SYMBOLS["render_pin"]]
     render.argtypes = RENDER_PIN_ARGS
     render.restype = ctypes.c_int64

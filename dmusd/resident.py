@@ -2,12 +2,13 @@
 
 Start-up leaves four kinds of memory the running daemon no longer needs:
 - free blocks inside the C heap (parsing, the numba cache load): malloc_trim returns them;
-- LLVM's code, the bulk of libllvmlite.so. numba runs LLVM to load its cached machine code at
-  start-up; after that nothing compiles, and the audio thread runs numba's code, which lives in
-  LLVM's anonymous code buffers, not in the library. The library's pages are clean file pages:
-  MADV_PAGEOUT asks the kernel to reclaim them now rather than under pressure. Should LLVM run
+- LLVM's code, the bulk of libllvmlite.so, where the engine runs from numba's own entries (no
+  engine library could be built: engine_library.py). numba runs LLVM to load its cached
+  machine code at start-up; after that nothing compiles, and the audio thread runs code that
+  lives in LLVM's anonymous buffers, not in the library. Its pages are clean file pages:
+  MADV_PAGEOUT asks the kernel to reclaim them now rather than under pressure; should LLVM run
   again, they fault back in from the page cache. Only read-only and executable mappings are
-  touched, never the library's writable data.
+  touched, never a library's writable data.
 - on JACK, the libraries start-up loaded for nothing the daemon runs afterwards: PortAudio
   initializes its ALSA host API even when it plays on JACK, and ALSA's device scan loads every
   installed plugin with what they link (libavcodec and its codecs for a52, libpulse, PipeWire,
@@ -37,11 +38,12 @@ MADV_PAGEOUT = 21  # Linux >= 5.4
 _LLVM_LIBRARY = "libllvmlite.so"
 # file names (parts of) of the libraries the audio and MIDI threads run in: the C library and
 # loader, PortAudio, libjack (two copies: the system's and python-rtmidi's), ALSA's library,
-# the interpreter with numpy's core, ctypes and cffi (the Python callbacks), rtmidi
+# the interpreter with numpy's core, ctypes and cffi (the Python callbacks), rtmidi, and the
+# engine's own library (engine_library.py)
 AUDIO_PATH = (
     "/libc.so", "/libm.so", "/ld-linux", "/libgcc_s", "/libstdc++", "/libpthread",
     "libportaudio", "libjack", "/libasound.so", "libpython", "_multiarray_umath", "_ctypes.",
-    "/libffi", "_cffi_backend", "_rtmidi",
+    "/libffi", "_cffi_backend", "_rtmidi", "/dmusd-engine-",
 )  # fmt: skip
 _JACK_SEGMENT = "/dev/shm/jack-"  # jack2's segments; the registry and semaphores are small
 _JACK_SEGMENT_MIN = 1 << 20

@@ -1,10 +1,11 @@
 """dmusd's one cache folder, for a hand-started daemon and the systemd user unit alike.
 
 $XDG_CACHE_HOME/dmusd, else ~/.cache/dmusd: what systemd's `%C/dmusd` (the unit's
-CacheDirectory=dmusd) is for a user unit. It holds the built-in GM bank and numba's compiled
-engine (`numba/`). numba reads NUMBA_CACHE_DIR once, when it is imported, so `use_numba_cache()`
-runs from dmusd's package import, before anything can import numba; without it numba caches
-next to the sources, which a sandboxed unit cannot write and another checkout does not share.
+CacheDirectory=dmusd) is for a user unit. It holds the built-in GM bank, the engine's shared
+library (engine_library.py) and numba's compiled engine it is built from (`numba/`). numba
+reads NUMBA_CACHE_DIR once, when it is imported, so `use_numba_cache()` runs from dmusd's
+package import, before anything can import numba; without it numba caches next to the sources,
+which a sandboxed unit cannot write and another checkout does not share.
 A NUMBA_CACHE_DIR set by the user wins.
 """
 

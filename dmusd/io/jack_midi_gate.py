@@ -1,14 +1,14 @@
 """A JACK client's process callback that reads MIDI without entering Python.
 
-JACK-Client's set_process_callback runs a Python function every cycle, 47 times a second at
-1024 frames, even when no MIDI arrives, and a Python callback in the JACK cycle waits for the
-GIL: a thread holding it (a bank load) would delay the whole server's cycle. This sets
-the engine library's jack_midi_process (callback_entries.py) as the client's process callback instead (through libjack's
-own jack_set_process_callback): it copies each cycle's events (port, JACK frame, JACK time,
-bytes) into a ring and wakes a reader thread through an eventfd; the reader hands them to
-`deliver(port, data, frame, jack_us)` off the JACK thread. Only a cycle holding an event too
-long for a ring record (a long SysEx) calls `process(frames)` in Python, as before. Set it up
-before the client is activated; close() stops the reader.
+JACK-Client's set_process_callback runs a Python function every cycle, 47 times a second at 1024
+frames, even when no MIDI arrives, and a Python callback in the JACK cycle waits for the GIL: a
+thread holding it (a bank load) would delay the whole server's cycle. This sets the engine
+library's jack_midi_process (callback_entries.py) as the client's process callback instead (through
+libjack's own jack_set_process_callback): it copies each cycle's events (port, JACK frame, JACK
+time, bytes) into a ring and wakes a reader thread through an eventfd; the reader hands them to
+`deliver(port, data, frame, jack_us)` off the JACK thread. Only a cycle holding an event too long
+for a ring record (a long SysEx) calls `process(frames)` in Python, as before. Set it up before the
+client is activated; close() stops the reader.
 """
 
 from __future__ import annotations

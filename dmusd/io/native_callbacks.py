@@ -5,8 +5,9 @@ twice when MIDI comes through JACK: once for the audio stream, once for the MIDI
 Python for each costs more than the target of 1 % of a core allows for all of them (measured
 here: an empty sounddevice callback 0.88 % and an empty JACK-Client process callback 0.60 %,
 against 0.28 % for the same PortAudio stream with a C callback and 0.25 % for a C JACK client,
-jack_thru). So each callback is a C function (callback_entries.py, loaded from the engine's library:
-engine_library.py) that does the nothing-to-do case itself and calls the Python callback only otherwise:
+jack_thru). So each callback is a C function (callback_entries.py, loaded from the engine's
+library: engine_library.py) that does the nothing-to-do case itself and calls the Python
+callback only otherwise:
 
 - `pa_output_callback` (PortAudio's PaStreamCallback): while the synth sleeps (SleepGate), it
   writes zeros and counts the frames. While the native mode is on (the synth plays: voices
@@ -39,7 +40,7 @@ XRUNS = 6  # callbacks that reported an output underflow
 NATIVE = 8  # 1: render the pins here
 NATIVE_POSITION = 9  # the output position of the next native block
 NATIVE_BLOCKS = 10  # blocks rendered here, ever (records written)
-RENDER_PIN = 11  # address of native_pin.render_pin
+RENDER_PIN = 11  # address of pin_entry.render_pin
 JACK_CLIENT = 12  # the jack_client_t whose cycle times a record takes (0: none)
 JACK_CYCLE_TIMES = 13  # address of jack_get_cycle_times
 CYCLE_FRAMES = 14  # its out-parameters (uint32, uint64 us, uint64 us, float)

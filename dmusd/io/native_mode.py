@@ -1,7 +1,7 @@
 """NativeMode: while the synth plays, the audio callback renders every pin in native code.
 
-The PortAudio callback (native_callbacks.pa_output_callback) then calls each pin's C function
-(synth/engine/native_pin.py) itself and enters no Python: a bank load, a reload, a burst of
+The PortAudio callback (callback_entries.pa_output_callback) then calls each pin's C function
+(synth/engine/pin_entry.py) itself and enters no Python: a bank load, a reload, a burst of
 control requests or a garbage collection holding the GIL cannot delay a period. What the Python
 callback did around each render is bookkeeping that can come a little later without changing a
 sample: the native callback leaves a record per block (position, frames, JACK's cycle times)
@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from dmusd.engine_library import engine_entries
 from dmusd.io.native_callbacks import (
     CYCLE_FRAMES,
     JACK_CLIENT,
@@ -41,7 +42,6 @@ from dmusd.io.native_callbacks import (
     RECORDS,
     RENDER_PIN,
 )
-from dmusd.engine_library import engine_entries
 from dmusd.io.sleep_gate import SleepGate
 from dmusd.synth.engine.native_pin import PinDescriptor
 

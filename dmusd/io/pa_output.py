@@ -1,14 +1,14 @@
 """PaOutputStream: a PortAudio output stream (float32 stereo) whose callback is native code.
 
-sounddevice's stream classes always put a Python callback on PortAudio's audio thread. This
-opens the stream through sounddevice's own binding of PortAudio (its cffi `_lib`) instead, with
-the engine library's pa_output_callback (callback_entries.py) as the callback: it answers the cycles a SleepGate lets it
-answer with zeros, and calls `callback(outdata, frames, status_flags, dac_ns)` for the others,
-where outdata is a (frames, 2) float32 view of PortAudio's buffer and dac_ns the monotonic time
-(ns) at which its first frame plays, as the host API measured it before the callback (its
-outputBufferDacTime: the stream's own frame clock, the frames queued ahead of the buffer), or 0
-when the host gives no times. PortAudio's clock is CLOCK_REALTIME through ALSA's pulse plugin
-and CLOCK_MONOTONIC through the pipewire one: its offset to the monotonic clock is read at each
+sounddevice's stream classes always put a Python callback on PortAudio's audio thread. This opens
+the stream through sounddevice's own binding of PortAudio (its cffi `_lib`) instead, with the
+engine library's pa_output_callback (callback_entries.py) as the callback: it answers the cycles a
+SleepGate lets it answer with zeros, and calls `callback(outdata, frames, status_flags, dac_ns)`
+for the others, where outdata is a (frames, 2) float32 view of PortAudio's buffer and dac_ns the
+monotonic time (ns) at which its first frame plays, as the host API measured it before the callback
+(its outputBufferDacTime: the stream's own frame clock, the frames queued ahead of the buffer), or
+0 when the host gives no times. PortAudio's clock is CLOCK_REALTIME through ALSA's pulse plugin and
+CLOCK_MONOTONIC through the pipewire one: its offset to the monotonic clock is read at each
 callback (Pa_GetStreamTime beside time.monotonic_ns). If the callback raises, the stream stops
 (paAbort) and the error is kept in `error`.
 """

@@ -161,6 +161,9 @@ def test_runs_on_jack_notifies_systemd_and_stops_cleanly_on_sigterm(jack_server,
     assert len(midi) == 1 and midi[0].endswith(":synth 1"), midi
     assert daemon.socket.exists() and daemon.socket.stat().st_mode & 0o777 == 0o600
     assert daemon.request(cmd="ping")["result"]["pid"] == daemon.process.pid
+    # the engine runs from its shared library: numba and LLVM never load in the daemon
+    maps = Path(f"/proc/{daemon.process.pid}/maps").read_text()
+    assert "/dmusd-engine-" in maps and "llvmlite" not in maps and "numba" not in maps
     # The watchdog pings (WATCHDOG_USEC=0.4 s) while audio runs; STATUS comes every second.
     daemon.systemd.wait_for("WATCHDOG=1", 5)
     daemon.systemd.wait_for("STATUS=", 5)

@@ -1,11 +1,12 @@
 """The pin call as a C function: one compiled entry, called from Python and from native code.
 
-`render_pin` (pin_entry.py, loaded from the engine's library: engine_library.py) is a C function: (descriptor, output, frames, position,
-running). The descriptor is an int64 array (`PinDescriptor`) holding the address and shape of
-every array of the pin's state, its instrument tables and its engine, so the function needs no
-Python object: SynthStream.Render calls it through ctypes (offline, in tests and wherever a
-Python callback renders), and a native audio callback can call it by its address with no
-Python at all. Both reach the same machine code: one route, the same samples.
+`render_pin` (pin_entry.py, loaded from the engine's library: engine_library.py) is a C function of
+(descriptor, output, frames, position, running). The descriptor is an int64 array (`PinDescriptor`)
+holding the address and shape of every array of the pin's state, its instrument tables and its
+engine, so the function needs no Python object: SynthStream.Render calls it through ctypes
+(offline, in tests and wherever a Python callback renders), and a native audio callback can call it
+by its address with no Python at all. Both reach the same machine code: one route, the same
+samples.
 
 Tables and the sample pool change while the synth plays (a download publishes new tables; the
 pool grows into a new array): they live in two banks of the descriptor. A writer (a control

@@ -69,6 +69,7 @@ RENDER_PIN_SIGNATURE = types.int64(
     types.voidptr, types.voidptr, types.int64, types.int64, types.int64
 )
 
+
 @cfunc(RENDER_PIN_SIGNATURE, cache=True)
 def render_pin(descriptor, output, frames, position, running):  # pragma: no cover
     """Mix `frames` frames of the pin from stream sample `position` into output (frames x 2

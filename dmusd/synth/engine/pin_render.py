@@ -18,7 +18,6 @@ Argument tuples (built once by the Python side, see stream.py):
 
 from __future__ import annotations
 
-from dmusd.synth.engine import layout as L
 from dmusd.synth.engine import pin_layout as P
 from dmusd.synth.engine.jit import realtime, realtime_inline
 from dmusd.synth.engine.note_logic import group_message, pin_message
@@ -139,4 +138,3 @@ def pin_render(frames, out, position, running, S, T, R) -> None:
     if stats[P.ST_PENDING] == 0:
         stats[P.ST_PEND_HEAD] = 0
     _flush(out, cursor, frames, frames, S, R)
-
