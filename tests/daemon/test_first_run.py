@@ -1,6 +1,7 @@
 """The first start as a user meets it: `dmusd run` with no device says so before compiling
 anything, the unit and a hand-started daemon share one numba cache, and a cold compile is said in
-the log and keeps systemd waiting (EXTEND_TIMEOUT_USEC on a real notify socket)."""
+the log and keeps systemd waiting (EXTEND_TIMEOUT_USEC on a real notify socket), and leaves the
+engine library the next start loads."""
 
 from __future__ import annotations
 
@@ -105,13 +106,15 @@ def test_a_cold_start_says_it_compiles_extends_the_timeout_and_the_next_start_do
     private_jack_server, tmp_path
 ):
     server = private_jack_server()
-    cache = tmp_path / "numba"
+    cache = tmp_path / "cache"  # dmusd's cache folder: the engine library, numba's under it
     runs = []
     for run in ("cold", "warm"):
         folder = tmp_path / run
         folder.mkdir()
         notify = NotifySocket(folder / "notify")
-        env = dict(server.env, NUMBA_CACHE_DIR=str(cache), NOTIFY_SOCKET=notify.path)
+        numba = str(cache / "dmusd" / "numba")
+        env = dict(server.env, XDG_CACHE_HOME=str(cache), NUMBA_CACHE_DIR=numba)
+        env["NOTIFY_SOCKET"] = notify.path
         daemon = Daemon(folder, env)
         try:
             assert daemon.stop() == 0
@@ -125,6 +128,7 @@ def test_a_cold_start_says_it_compiles_extends_the_timeout_and_the_next_start_do
     assert extends and all(m == ["EXTEND_TIMEOUT_USEC=30000000", f"STATUS={COMPILING}"]
                            for m in extends), cold_notes  # fmt: skip
     assert compiled_files(cache)
-    # the second start loads what the first compiled: nothing said, nothing extended
+    assert len(list((cache / "dmusd").glob("dmusd-engine-*.so"))) == 1  # the library it built
+    # the second start loads the library the first built: nothing said, nothing extended
     assert COMPILING not in warm_log and "compiled in" not in warm_log, warm_log
     assert not any(m[0].startswith("EXTEND_TIMEOUT_USEC=") for m in warm_notes)
