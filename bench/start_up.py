@@ -1,11 +1,12 @@
 """Start-up as a user meets it: `dmusd run` beside FluidSynth, from a fresh process each time.
 
 - time to the MIDI input port being up in JACK and to READY (dmusd's "ready in" line), with
-  numba's cache warm (the state .ci/setup leaves), dmusd with TimGM6mb and with the built-in GM
-  bank; FluidSynth (Debian's, JACK audio and MIDI, TimGM6mb) to its MIDI port, on the same
-  private JACK dummy server, each ROUNDS times (medians);
-- `dmusd run` with no audio device (no JACK server, no PortAudio device) and an empty numba
-  cache: how long until it exits, and with which code (3 expected, and nothing compiled).
+  the engine library built (the state .ci/setup leaves), dmusd with TimGM6mb and with the
+  built-in GM bank; FluidSynth (Debian's, JACK audio and MIDI, TimGM6mb) to its MIDI port, on
+  the same private JACK dummy server, each ROUNDS times (medians);
+- `dmusd run` with no audio device (no JACK server, no PortAudio device) and an empty cache
+  (no engine library, no numba cache): how long until it exits, and with which code (3
+  expected, and nothing compiled or built).
 
 Usage: .venv/bin/python bench/start_up.py. Prints figures; the last line is one JSON object.
 Target (issue 14): READY <= 3 s warm; no device: exit 3 in well under a second.
@@ -72,7 +73,8 @@ def dmusd_builtin(tmp: Path, env: dict[str, str]) -> Synth:
     """dmusd with the default pin (the built-in GM bank) on JACK."""
     config = tmp / "builtin.toml"
     config.write_text(
-        f'[audio]\nbackend = "jack"\nclient_name = "{CLIENT}"\n[midi]\nclient_name = "{CLIENT}"\n'
+        f'[audio]\nbackend = "jack"\nclient_name = "{CLIENT}"\n[midi]\n'
+        f'client_name = "{CLIENT}-midi"\n'
         f'[control]\nsocket = "{tmp / "builtin.sock"}"\n'
     )
     s = Synth([*DMUSD, "run", "--config", str(config)], env, r" ready in [0-9.]+ s", 300)
@@ -86,13 +88,15 @@ def no_device(tmp: Path) -> dict:
         os.environ,
         JACK_DEFAULT_SERVER="dmusd-bench-none",
         JACK_NO_START_SERVER="1",
-        NUMBA_CACHE_DIR=str(tmp / "numba-empty"),
+        XDG_CACHE_HOME=str(tmp / "cache-empty"),  # no engine library, no numba cache
+        NUMBA_CACHE_DIR=str(tmp / "cache-empty" / "dmusd" / "numba"),
         XDG_CONFIG_HOME=str(tmp / "none"),
     )
     started = time.monotonic()
     done = subprocess.run([*DMUSD, "run"], env=env, capture_output=True, text=True, timeout=300)
     seconds = time.monotonic() - started
-    compiled = list((tmp / "numba-empty").rglob("*.nbi"))
+    compiled = list((tmp / "cache-empty").rglob("*.nbi"))
+    compiled += list((tmp / "cache-empty").rglob("dmusd-engine-*.so"))
     return {"seconds": round(seconds, 2), "exit": done.returncode, "compiled": len(compiled)}
 
 
@@ -118,7 +122,7 @@ def main() -> int:
             synth.stop()
     finally:
         server.stop()
-    print(f"from a fresh process, numba's cache warm, median of {ROUNDS} (s):")
+    print(f"from a fresh process, the engine library built, median of {ROUNDS} (s):")
     for name, pairs in runs.items():
         up = statistics.median(p[0] for p in pairs)
         ready = statistics.median(p[1] for p in pairs)
@@ -129,7 +133,7 @@ def main() -> int:
     result["fluidsynth_ports_up_s"] = round(fluid, 2)
     result["ready_ratio"] = round(result["dmusd TimGM6mb"]["ports_up_s"] / fluid, 2)
     nd = no_device(tmp)
-    print(f"no audio device, empty numba cache: exit {nd['exit']} after {nd['seconds']:.2f} s, "
+    print(f"no audio device, empty cache: exit {nd['exit']} after {nd['seconds']:.2f} s, "
           f"{nd['compiled']} functions compiled")  # fmt: skip
     result["no_device"] = nd
     print(json.dumps({"bench": "start_up", **result}))

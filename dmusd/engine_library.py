@@ -5,8 +5,8 @@ each with everything it calls inlined); engine_build.py links that machine code 
 `dmusd-engine-<digest>.so` in the user cache (user_cache.py: one folder for a hand-started
 daemon and the unit). Every later process loads it with ctypes and never imports numba or
 LLVM: 120 MB less resident and 0.3 s less start-up (bench/native_library.py), the same samples.
-The digest covers every compiled source, numba's and llvmlite's versions, the Python version
-and the CPU, so any change to them builds afresh.
+The digest covers every compiled source, the build itself, numba's and llvmlite's versions, the
+Python version and the CPU, so any change to them builds afresh.
 
 Where the library cannot be built (no linker, `ld` from binutils) numba's own entries are
 used, with one warning: the same machine code, with numba and LLVM in memory.
@@ -78,8 +78,10 @@ def is_built() -> bool:
 
 
 def engine_digest() -> str:
-    """SHA-256 over what the machine code depends on."""
+    """SHA-256 over what the machine code depends on: the compiled sources, the build's own
+    (engine_build.py), the compiler's versions, the Python version and the CPU."""
     h = hashlib.sha256(sources_digest().encode())
+    h.update((Path(__file__).parent / "engine_build.py").read_bytes())
     for dist in ("numba", "llvmlite"):
         h.update(f"{dist} {metadata.version(dist)}\n".encode())
     h.update(f"{sys.version}\n{platform.machine()}\n{_cpu()}".encode())
