@@ -61,6 +61,7 @@ def test_notes_sound_at_the_right_pitch(daemon, harness):
 
 # -- timing -----------------------------------------------------------------------------------
 ONSET_THRESHOLD = 1e-4
+HARNESS_ATTEMPTS = 3  # recordings the harness may spoil by its own lateness
 
 
 @functools.lru_cache(maxsize=1)
@@ -94,8 +95,14 @@ def _latencies(h: JackHarness, port: str, offsets: list[int]) -> np.ndarray:
     """Latency in samples of one note per slot of eight periods, written at `offsets` into the
     slot's first period (jack_harness.latency_events)."""
     events, notes = latency_events(offsets, h.period)
-    start, rec = play_and_record(h, port, events, latency_frames(offsets, h.period) / h.rate)
-    assert h.late == 0, "the harness missed its own deadlines"
+    for _ in range(HARNESS_ATTEMPTS):
+        start, rec = play_and_record(h, port, events, latency_frames(offsets, h.period) / h.rate)
+        if h.late == 0:
+            break
+        # the harness (Python under the GIL) sent an event after its frame: that recording
+        # measures the harness, not the daemon (seen in a full suite run on a 2-core VM)
+        print(f"the harness was late with {h.late} events: again")
+    assert h.late == 0, "the harness kept missing its own deadlines"
     return note_latencies(rec, notes, h.period)
 
 
