@@ -9,6 +9,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 PAGE_OUT = r"""
 import mmap, sys
 from dmusd.resident import page_out
@@ -103,17 +105,19 @@ print(*before, *after)
 """
 
 
-def _library_copies(tmp_path) -> tuple[str, str]:
+def _library_copies(tmp_path, audio_name: str = "libportaudio-copy.so") -> tuple[str, str]:
     """Two 8 MiB "libraries" only the child maps: one named like an idle ALSA plugin, one
-    named like PortAudio (on AUDIO_PATH)."""
-    idle, audio = tmp_path / "libasound_module_idle.so", tmp_path / "libportaudio-copy.so"
+    named like a library on AUDIO_PATH (PortAudio by default)."""
+    idle, audio = tmp_path / "libasound_module_idle.so", tmp_path / audio_name
     for path in (idle, audio):
         path.write_bytes(bytes(range(256)) * (8 * 4096))
     return str(idle), str(audio)
 
 
-def test_on_jack_libraries_off_the_audio_path_are_paged_out(tmp_path):
-    idle, audio = _library_copies(tmp_path)
+# PortAudio, and the engine's own library (its code runs in every period)
+@pytest.mark.parametrize("audio_name", ["libportaudio-copy.so", "dmusd-engine-0123abcd.so"])
+def test_on_jack_libraries_off_the_audio_path_are_paged_out(tmp_path, audio_name):
+    idle, audio = _library_copies(tmp_path, audio_name)
     idle_before, audio_before, idle_after, audio_after = _run(LIBRARIES, idle, audio, "jack")
     assert idle_before > 1000 and audio_before > 1000  # kB resident once loaded
     assert idle_after < idle_before / 4, (idle_before, idle_after)
