@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -91,6 +92,15 @@ def test_a_broken_library_is_said_and_built_again(tmp_path):
     again, log = _render_in({"XDG_CACHE_HOME": str(tmp_path)})
     assert "unusable" in log and first["source"] in log and "built in" in log
     assert again["source"] == first["source"] and again["peak"] > 0.01
+
+
+def test_a_cache_folder_that_cannot_be_made_builds_for_this_process_only(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")  # the cache folder would be under a file: mkdir fails
+    loaded, log = _render_in({"XDG_CACHE_HOME": str(blocked / "cache")})
+    assert "not cached in" in log and "built in" in log
+    assert loaded["source"].startswith(tempfile.gettempdir()) and loaded["peak"] > 0.01
+    assert not os.path.exists(loaded["source"])  # mapped, then removed: nothing left behind
 
 
 def test_without_a_linker_the_engine_runs_from_numba_and_says_so(tmp_path):
