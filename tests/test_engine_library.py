@@ -85,6 +85,18 @@ def test_an_empty_cache_builds_the_library_once_and_keeps_few_old_ones(tmp_path)
     assert second["source"] == first["source"] and not second["numba"]
 
 
+def test_processes_starting_together_build_the_library_once(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": numba_cache_dir(), "XDG_CACHE_HOME": str(tmp_path)}
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    starts = [subprocess.Popen([sys.executable, "-c", RENDER], env=env, **pipes) for _ in range(3)]
+    done = [(p.communicate(timeout=600), p.returncode) for p in starts]
+    assert all(code == 0 for _, code in done), [err for (_, err), _ in done]
+    logs = "".join(err for (_, err), _ in done)
+    assert logs.count("built in") == 1, logs  # the others waited on the lock, then loaded it
+    sources = {json.loads(out.splitlines()[-1])["source"] for (out, _), _ in done}
+    assert len(sources) == 1 and len(list((tmp_path / "dmusd").glob("dmusd-engine-*.so"))) == 1
+
+
 def test_a_broken_library_is_said_and_built_again(tmp_path):
     first, _ = _render_in({"XDG_CACHE_HOME": str(tmp_path)})
     with open(first["source"], "r+b") as library:
