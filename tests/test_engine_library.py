@@ -122,6 +122,19 @@ def test_without_a_linker_the_engine_runs_from_numba_and_says_so(tmp_path):
     assert not list((tmp_path / "dmusd").glob("dmusd-engine-*.so"))
 
 
+def test_a_linker_that_fails_is_quoted_and_the_engine_runs_from_numba(tmp_path):
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    linker = tools / "ld"
+    linker.write_text("#!/bin/sh\necho 'ld: cannot find -lbroken' >&2\nexit 1\n")
+    linker.chmod(0o755)
+    loaded, log = _render_in({"XDG_CACHE_HOME": str(tmp_path), "PATH": str(tools)})
+    assert "could not link the engine library: ld: cannot find -lbroken" in log
+    assert loaded["source"] == "numba" and loaded["peak"] > 0.01
+    assert not list((tmp_path / "dmusd").rglob("*.so"))  # no half-built library left
+    assert not list((tmp_path / "dmusd").glob(".dmusd-engine-*"))  # nor its work folder
+
+
 POWER_ON = r"""
 import json, sys
 import numpy as np
