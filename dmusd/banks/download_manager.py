@@ -123,6 +123,23 @@ class _InstrumentEntry:
     gm: bool
 
 
+class _LiveWaves(Mapping[int, Wave]):
+    """The live waves by dwDLId as an instrument download reads them: a view, so a bank of n
+    downloads costs n lookups, not a copy of every wave per download (n squared)."""
+
+    def __init__(self, entries: dict[int, _WaveEntry]) -> None:
+        self._entries = entries
+
+    def __getitem__(self, dl_id: int) -> Wave:
+        return self._entries[dl_id].wave
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class DownloadManager:
     """DLS downloads of one pin, by handle."""
 
@@ -136,6 +153,7 @@ class DownloadManager:
         self._lock = threading.Lock()
         self._next_handle = 1
         self._waves: dict[int, _WaveEntry] = {}  # live waves by dwDLId
+        self._live_waves = _LiveWaves(self._waves)
         self._wave_handles: dict[int, _WaveEntry] = {}
         self._instruments: dict[int, _InstrumentEntry] = {}  # by handle, in download order
         self._retired: list[_WaveEntry] = []
@@ -184,8 +202,7 @@ class DownloadManager:
         A malformed buffer raises BankError; a dwDLId already in use raises PropertyError."""
         with self._lock:
             self._collect()
-            waves = {dl_id: entry.wave for dl_id, entry in self._waves.items()}
-            parsed = parse_download(buffer, waves)
+            parsed = parse_download(buffer, self._live_waves)
             handle = self._next_handle
             if isinstance(parsed, WaveDownload):
                 self._add_wave(parsed, handle)
