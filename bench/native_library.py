@@ -10,9 +10,10 @@ It then measures:
    (import numba, load the cached cfuncs) against the library's (ctypes.CDLL);
 2. in this process, that the library renders the same samples at the same cost: the dense
    song rendered by dmusd.Synth through numba's render_pin and again through the library's,
-   compared bit for bit.
+   compared bit for bit, then timed `--runs` times per route, the routes in turn (CPU of the
+   whole render_midi call, the pin's set-up included).
 
-Usage: python bench/native_library.py [--seconds 20]   (needs `ld`, from binutils)
+Usage: python bench/native_library.py [--seconds 20] [--runs 3]   (needs `ld`, from binutils)
 The last line is one JSON object with the figures.
 """
 
@@ -64,8 +65,10 @@ def probe(route: str, library: Path) -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def same_samples(library: Path, seconds: float) -> dict:
-    """The dense song through numba's render_pin and through the library's: equal?"""
+def same_samples(library: Path, seconds: float, runs: int) -> dict:
+    """The dense song through numba's render_pin and through the library's: equal? And the CPU
+    of each, `runs` renders per route taken in turn (this machine is shared and noisy: the
+    fastest of each is the figure)."""
     import numpy as np
 
     import dmusd
@@ -74,32 +77,35 @@ def same_samples(library: Path, seconds: float) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         song = dense_song(Path(folder) / "dense.mid", seconds)
         synth = dmusd.Synth(banks=[str(SOUNDFONT)], rate=RATE)
+        routes = {"numba": engine_library._from_numba(),
+                  "library": engine_library._from_library(library)}  # fmt: skip
         kept = engine_library._entries
-        timed = {}
+        audio, cpu = {}, {route: [] for route in routes}
         try:
-            for route, entries in (
-                ("numba", engine_library._from_numba()),
-                ("library", engine_library._from_library(library)),
-            ):
+            for route, entries in routes.items():  # warm: every timed render finds its caches
                 engine_library._entries = entries
-                synth.render_midi(str(song))  # warm: both timed renders find the same caches
-                start = time.process_time()
-                timed[route] = (synth.render_midi(str(song)), time.process_time() - start)
+                audio[route] = synth.render_midi(str(song))
+            for _ in range(runs):
+                for route, entries in routes.items():
+                    engine_library._entries = entries
+                    start = time.process_time()
+                    synth.render_midi(str(song))
+                    cpu[route].append(round(time.process_time() - start, 3))
         finally:
             engine_library._entries = kept
-    by_numba, numba_cpu = timed["numba"]
-    by_library, library_cpu = timed["library"]
     return {
-        "frames": len(by_numba),
-        "identical": bool(np.array_equal(by_numba, by_library)),
-        "numba_render_cpu_s": round(numba_cpu, 3),
-        "library_render_cpu_s": round(library_cpu, 3),
+        "frames": len(audio["numba"]),
+        "identical": bool(np.array_equal(audio["numba"], audio["library"])),
+        "numba_render_cpu_s": cpu["numba"],
+        "library_render_cpu_s": cpu["library"],
+        "library_over_numba": round(min(cpu["library"]) / min(cpu["numba"]), 3),
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the dense song")
+    parser.add_argument("--runs", type=int, default=3, help="timed renders per route")
     args = parser.parse_args()
     if not SOUNDFONT.exists():
         raise SystemExit("needs TimGM6mb (bash .ci/setup)")
@@ -119,10 +125,11 @@ def main() -> int:
             f"  the library saves {saved:.1f} MB and "
             f"{routes['numba']['seconds'] - routes['library']['seconds']:.2f} s"
         )
-        check = same_samples(library, args.seconds)
+        check = same_samples(library, args.seconds, args.runs)
         print(f"  dense song ({check['frames']} frames) through both: identical "
-              f"{check['identical']}; render CPU numba {check['numba_render_cpu_s']} s, library "
-              f"{check['library_render_cpu_s']} s")  # fmt: skip
+              f"{check['identical']}; render CPU (s, in turn) numba {check['numba_render_cpu_s']}, "
+              f"library {check['library_render_cpu_s']}: fastest library / fastest numba "
+              f"{check['library_over_numba']}")  # fmt: skip
     print(json.dumps({"build_s": round(built, 2), "routes": routes, "samples": check}))
     return 0 if check["identical"] else 1
 

@@ -98,7 +98,7 @@ def emit_object(entries: dict) -> bytes:
     # Only the entries are the library's: every other definition made internal, so the code
     # calls and reads them directly, not through the PLT and GOT that a shared object's
     # preemptible symbols go through (the dense render was 11 % slower than numba's own that
-    # way, and is 4-8 % faster now: bench/native_library.py).
+    # way; bench/native_library.py measures it).
     exported = set(SYMBOLS.values())
     for definition in [*module.functions, *module.global_variables]:
         if not definition.is_declaration and definition.name not in exported:
