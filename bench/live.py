@@ -156,7 +156,7 @@ def dmusd(tmp: Path, env: dict[str, str], period: int = 1024, voices: int = 256)
     s.socket = str(sock)
     # MIDI: the one JACK client "dmusd-bench-midi"; audio: PortAudio's "dmusd-bench" (or "-01").
     s.midi_pattern = rf"^{re.escape(CLIENT)}-midi:synth 1$"
-    s.audio_pattern = rf"^{re.escape(CLIENT)}(-[0-9]+)?:"
+    s.audio_pattern = rf"^{re.escape(CLIENT)}(-[0-9]+)?:out_[01]$"  # the main pair
     s.ready_logged = float(re.search(r" ready in ([0-9.]+) s", s.text()).group(1))
     s.midi_backend = re.search(r" MIDI (\w+) ports", s.text()).group(1)  # alsa | jack
     return s

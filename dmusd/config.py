@@ -55,6 +55,8 @@ class PinConfig:
     port_names: tuple[str, ...] = ()  # one per channel group; () = f"{name} {group}"
     capture: bool = False  # also a capture output port that re-emits what came in
     sample_memory_mb: int = 0  # MiB the pin's banks may hold, 0..1048576; 0 = from the machine
+    effect_outputs: bool = False  # JACK: the reverb and chorus returns on ports of their own
+    channel_outputs: bool = False  # JACK: one stereo pair per MIDI channel (dry)
 
     def __post_init__(self) -> None:
         # Fill the default port names here so every PinConfig, parsed or built in code, carries
@@ -390,6 +392,8 @@ _PIN = {
     "port_names": _strings(_string(empty=False, limit=63, forbid=":")),  # ALSA's port name size
     "capture": _bool,
     "sample_memory_mb": _int(0, 1 << 20),
+    "effect_outputs": _bool,
+    "channel_outputs": _bool,
 }
 _CONTROL = {"socket": _socket}
 _LOGGING = {"level": _choice("debug", "info", "warning", "error")}

@@ -114,7 +114,8 @@ class Daemon:
         config = self.config
         devices = self.devices or check_devices(config)
         clock = MasterClock(config.audio.sample_rate)
-        self.service = service = SynthService(config, clock)
+        jack = devices.audio.backend == "jack"
+        self.service = service = SynthService(config, clock, separate_outputs=jack)
         self.sink = sink = AudioSink(
             config.audio,
             service.render,
@@ -123,6 +124,7 @@ class Daemon:
             service.slept,
             native_ready=service.native_ready,
             bookkeep=service.bookkeep,
+            outputs=service.outputs,
         )
         service.audio_status = sink.status
         service.wake = sink.gate.wake
@@ -239,6 +241,8 @@ class Daemon:
             ]
             if [p.port_names for p in new.pins] != [p.port_names for p in self.config.pins]:
                 restart.append("MIDI port names")
+            if _output_layout(new) != _output_layout(self.config):
+                restart.append("pin outputs")
             if restart:
                 log.warning("reload: %s changes take effect at restart", ", ".join(restart))
             logging.getLogger().setLevel(new.logging.level.upper())
@@ -371,6 +375,11 @@ class _SignalPipe:
             return os.read(self._read, 64)
         except BlockingIOError:
             return b""
+
+
+def _output_layout(config: Config) -> list[tuple[str, bool, bool]]:
+    """The pins' own outputs as a config asks for them (fixed at start, like MIDI ports)."""
+    return [(pin.name, pin.effect_outputs, pin.channel_outputs) for pin in config.pins]
 
 
 def exact_delay(seconds: float, rate: int) -> int:

@@ -75,6 +75,7 @@ def numba_entries() -> dict:
         "render_pin": pin_entry.render_pin,
         "pa_output_callback": callback_entries.pa_output_callback,
         "jack_midi_process": callback_entries.jack_midi_process,
+        "jack_audio_process": callback_entries.jack_audio_process,
     }
 
 

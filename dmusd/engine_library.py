@@ -36,6 +36,7 @@ SYMBOLS = {
     "render_pin": "dmusd_render_pin",
     "pa_output_callback": "dmusd_pa_output_callback",
     "jack_midi_process": "dmusd_jack_midi_process",
+    "jack_audio_process": "dmusd_jack_audio_process",
 }
 RENDER_PIN_ARGS = (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64)
 _KEEP_BUILDS = 4  # libraries of other digests kept (other checkouts share the cache folder)
@@ -49,6 +50,7 @@ class EngineEntries:
     render_pin_address: int
     pa_output_callback: int
     jack_midi_process: int
+    jack_audio_process: int
     source: str  # the library's path, or "numba" (its own entries)
     holder: object  # what keeps the machine code mapped: the CDLL, or numba's cfuncs
 
@@ -133,7 +135,7 @@ def _from_library(path: Path) -> EngineEntries:
     render.restype = ctypes.c_int64
     return EngineEntries(
         render, address["render_pin"], address["pa_output_callback"],
-        address["jack_midi_process"], str(path), library,
+        address["jack_midi_process"], address["jack_audio_process"], str(path), library,
     )  # fmt: skip
 
 
@@ -146,7 +148,7 @@ def _from_numba() -> EngineEntries:
     address = {role: cfunc.address for role, cfunc in cfuncs.items()}
     return EngineEntries(
         render, address["render_pin"], address["pa_output_callback"],
-        address["jack_midi_process"], "numba", cfuncs,
+        address["jack_midi_process"], address["jack_audio_process"], "numba", cfuncs,
     )  # fmt: skip
 
 

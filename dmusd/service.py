@@ -38,6 +38,7 @@ from dmusd.errors import ConfigError, DmusdError
 from dmusd.kernel.clock import REFTIME_PER_SECOND, IMasterClock
 from dmusd.kernel.ks import PropertyRequest, PropertyResult
 from dmusd.pin import BUILTIN, LoadedBank, ParsedBank, SynthPin, bank_signature, parse_bank
+from dmusd.pin.pin_output import PinOutput
 from dmusd.synth.engine.native_pin import PinDescriptor
 
 log = logging.getLogger("dmusd.service")
@@ -80,10 +81,33 @@ class _ControlLock:
 class SynthService:
     """Every pin of a Config, rendered into one buffer; the daemon's control plane."""
 
-    def __init__(self, config: Config, master_clock: IMasterClock) -> None:
+    def __init__(
+        self, config: Config, master_clock: IMasterClock, *, separate_outputs: bool = False
+    ) -> None:
+        """`separate_outputs`: the audio output gives pins outputs of their own (JACK), so the
+        pins render the stems their config asks for (PinOutput)."""
         self.master_clock = master_clock
         self.config = config
         self.rate = config.audio.sample_rate
+        # each pin's own outputs, fixed at start like its MIDI ports: a reload keeps them
+        self.outputs = [
+            PinOutput(
+                pin.name,
+                effects=pin.effect_outputs and separate_outputs,
+                channels=pin.channel_outputs and separate_outputs,
+            )
+            for pin in config.pins
+        ]
+        if not separate_outputs:
+            for i, pin in enumerate(config.pins):
+                for key in ("effect_outputs", "channel_outputs"):
+                    if getattr(pin, key):
+                        log.warning(
+                            "pins[%d].%s: only the JACK backend has outputs apart; "
+                            "everything plays in the main pair",
+                            i,
+                            key,
+                        )
         self._control = _ControlLock(lambda: self.wake())
         self._next_bank = 1
         self._live: tuple[SynthPin, ...] = ()  # what the audio thread renders
@@ -120,7 +144,8 @@ class SynthService:
     # -- the audio thread ---------------------------------------------------------------------
     def render(self, buffer: np.ndarray, frames: int, position: int) -> None:
         """Mix every pin's next block into buffer[:frames] ((n, 2) float32, zeroed by the
-        caller); `position` is the output stream's frame count at the block's start."""
+        caller), or into the pin's own area (PinOutput); `position` is the output stream's
+        frame count at the block's start."""
         t = position * REFTIME_PER_SECOND // self.rate
         start = not self._started
         self._started = True
@@ -132,9 +157,9 @@ class SynthService:
         """Whether the blocks after this one need no rendering until wake() (audio thread)."""
         return all(live.asleep for live in self._live)
 
-    def native_ready(self) -> list[tuple[PinDescriptor, bool]] | None:
-        """Every pin's descriptor and RUN flag when all may be rendered by the native audio
-        callback (io/native_mode.py), else None (audio thread and the native keeper)."""
+    def native_ready(self) -> list[tuple[PinDescriptor, bool, np.ndarray | None]] | None:
+        """Every pin's descriptor, RUN flag and own output area when all may be rendered by the
+        native audio callback (io/native_mode.py), else None (audio thread and the keeper)."""
         pins = []
         for live in self._live:
             pin = live.native_ready()
@@ -420,7 +445,8 @@ class SynthService:
     def _build_pin(self, pin: PinConfig, cache: dict[str, ParsedBank]) -> SynthPin:
         """A new pin with its banks downloaded, not yet rendered."""
         parsed = [self._parse(path, cache) for path in wanted_banks(pin)]
-        live = SynthPin(pin, self.rate, self.master_clock)
+        output = next((out for out in self.outputs if out.name == pin.name), None)
+        live = SynthPin(pin, self.rate, self.master_clock, output=output)
         try:
             for bank in parsed:
                 live.download(bank, self._bank_id())

@@ -3,11 +3,11 @@
 Kept apart from AudioSink and free of numba, so that the daemon knows whether it has a device
 before it compiles or loads the voice engine: with none it says so and exits 3 at once.
 
-"auto" is JACK when a JACK server answers, else PortAudio's default output; "jack" opens
-PortAudio's JACK host API under the config's client name (PortAudio opens its JACK client when it
-initializes, so the name is set through PaJack_SetClientName between a terminate and an
-initialize); "alsa" and "pulse" (ALSA's pulse plugin, which PipeWire also serves) open PortAudio's
-ALSA host API.
+"auto" is JACK when a JACK server answers, else PortAudio's default output; "jack" is dmusd's
+own JACK client (jack_output.py), so PortAudio is not even initialized; "alsa" and "pulse"
+(ALSA's pulse plugin, which PipeWire also serves) open PortAudio's ALSA host API. PortAudio
+opens a JACK client of its own when it initializes and a server runs, so its name is set to
+the config's through PaJack_SetClientName between a terminate and an initialize.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dmusd.audio")
 
-JACK_HOSTAPI = "JACK Audio Connection Kit"
 ALSA_HOSTAPI = "ALSA"
 FIX = (
     "start JACK or PipeWire (with pipewire-jack), or pick an output with `dmusd devices` and set "
@@ -66,8 +65,10 @@ def choose_output(audio: AudioConfig) -> AudioOutput:
             f"the JACK server runs at {jack_rate} Hz but [audio] sample_rate is "
             f"{audio.sample_rate}: set sample_rate = {jack_rate} in the config"
         )
+    if choice == "jack":  # dmusd's own JACK client plays (jack_output.py): no PortAudio
+        return AudioOutput(choice, -1, tuple(tried))
     _reinitialize_portaudio(audio.client_name)
-    hostapi = {"jack": JACK_HOSTAPI, "alsa": ALSA_HOSTAPI, "pulse": ALSA_HOSTAPI}.get(choice)
+    hostapi = {"alsa": ALSA_HOSTAPI, "pulse": ALSA_HOSTAPI}.get(choice)
     device = audio.device or ("pulse" if choice == "pulse" else "")
     index, why = _find_output(hostapi, device)
     if index is None:

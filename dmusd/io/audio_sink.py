@@ -1,5 +1,6 @@
-"""AudioSink: the live wave sink. A PortAudio output stream (through sounddevice) whose callback
-renders the synth and drives the master clock, as FileSink does offline.
+"""AudioSink: the live wave sink. An output stream whose callback renders the synth and drives
+the master clock, as FileSink does offline: on JACK dmusd's own JACK client (jack_output.py,
+with the pins' own outputs), elsewhere a PortAudio stream (pa_output.py).
 
 Each callback: advance the master clock by the block (its DLL learns the device's rate from the
 cycle times: on JACK the time JACK's own loop gives the cycle's start, elsewhere the stream's
@@ -13,8 +14,8 @@ Python, and a keeper thread replays this bookkeeping for those blocks a few ms l
 (native_mode.py); the Python callback below first replays what is left, so the clock advances
 in block order either way.
 
-Sleep: the callback is native (pa_output.py). When a render leaves the synth asleep (`asleep()`:
-nothing sounds, nothing is queued), the following cycles are answered with zeros without Python
+Sleep: both callbacks are native. When a render leaves the synth asleep (`asleep()`: nothing
+sounds, nothing is queued), the following cycles are answered with zeros without Python
 until someone calls `gate.wake()` after giving the synth work; the next Python callback first
 moves the clock and the synth on by the frames slept (`slept(frames, position)`).
 
@@ -22,29 +23,29 @@ Backends: audio_device.py chooses the output (JACK, ALSA, pulse or PortAudio's d
 numba, so the daemon can do that before the engine compiles; start() opens what it chose.
 
 Latency: `latency` is the output latency from its source (on JACK the playback latency JACK
-reports for the ports PortAudio plays into, jack_latency.py; elsewhere PortAudio's figure),
-bounded to a sane range (output_latency.py); `schedule_floor` is the least schedule-ahead that
-keeps every live event's delay constant.
+reports for the main pair, jack_latency.py; elsewhere PortAudio's figure), bounded to a sane
+range (output_latency.py); `schedule_floor` is the least schedule-ahead that keeps every live
+event's delay constant.
 
-Server loss: if jackd dies while a PortAudio JACK stream is open, PortAudio's stop, abort and
-close hang forever. So the loss is detected without PortAudio (a second, idle jack.Client whose
-shutdown callback fires at once, and a monitor thread that notices when callbacks stop for more
-than STARVED_NS), `lost` is set, and stop() then abandons the stream instead of closing it. The
-process must then leave with os._exit (see `abandoned`): PortAudio's own exit handler would hang.
+Server loss: the JACK client's shutdown callback fires at once, and a monitor thread notices
+when callbacks stop for more than STARVED_NS (any backend); `lost` is set, and stop() then
+abandons the stream instead of closing it (PortAudio's stop, abort and close hang forever on a
+dead server). The process must then leave with os._exit (see `abandoned`): PortAudio's own
+exit handler would hang.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dmusd.io.audio_device import AudioOutput, choose_output, no_device
+from dmusd.io.jack_output import JackOutputStream
 from dmusd.io.native_callbacks import NATIVE
 from dmusd.io.native_mode import NativeMode
 from dmusd.io.output_latency import bounded
@@ -54,6 +55,7 @@ from dmusd.io.sleep_gate import SleepGate
 if TYPE_CHECKING:
     from dmusd.config import AudioConfig
     from dmusd.kernel.clock import IMasterClock
+    from dmusd.pin.pin_output import PinOutput
 
 log = logging.getLogger("dmusd.audio")
 
@@ -63,20 +65,6 @@ MONITOR_PERIOD = 0.5  # seconds between the monitor thread's looks at the callba
 CLOSE_TIMEOUT = 1.5  # seconds a normal close may take before the stream is abandoned
 
 _abandoned_streams: list[object] = []  # kept alive forever: never closed, never collected
-
-
-def _portaudio_jack_client_name() -> str | None:
-    """The name PortAudio's JACK client got (JACK2 renames a taken one), or None."""
-    import sounddevice as sd
-
-    try:
-        get_name = ctypes.CDLL(sd._libname).PaJack_GetClientName
-    except (OSError, AttributeError):
-        return None
-    name = ctypes.c_char_p()
-    if get_name(ctypes.byref(name)) != 0 or not name.value:
-        return None
-    return name.value.decode(errors="replace")
 
 
 class AudioSink:
@@ -91,9 +79,12 @@ class AudioSink:
         slept: Callable[[int, int], None] = lambda frames, position: None,
         native_ready: Callable[[], list | None] | None = None,
         bookkeep: Callable[[int, int], None] = lambda frames, position: None,
+        outputs: Sequence[PinOutput] = (),
     ) -> None:
         """render / asleep / slept: see the module docstring; native_ready and bookkeep: the
-        pins' side of the native mode (native_mode.py), offered on JACK."""
+        pins' side of the native mode (native_mode.py), offered on JACK; outputs: the pins'
+        own outputs, given ports on JACK (jack_output.py)."""
+        self.outputs = outputs
         self.audio = audio
         self.render = render
         self.clock = clock
@@ -115,7 +106,7 @@ class AudioSink:
         self.block = 0.0  # seconds per callback block (JACK: its period)
         self.error: BaseException | None = None  # what the render raised, if it did
         self._stream = None
-        self._watcher = None  # the idle jack.Client whose shutdown callback reports loss
+        self._watcher = None  # JACK: the jack.Client whose shutdown callback reports loss
         self._jack_clock = None  # JACK: its cycle times, read through the watch client
         # JACK: (our frame position, JACK's frame counter) at the start of the last block
         self._jack_block: tuple[int, int] | None = None
@@ -134,12 +125,38 @@ class AudioSink:
         self._open(output.backend, output.index, list(output.tried))
 
     def _open(self, backend: str, index: int, tried: list[str]) -> None:
+        if backend == "jack":
+            stream, errors = self._open_jack(tried)
+        else:
+            stream, errors = self._open_portaudio(backend, index, tried)
+        self._started_ns = time.monotonic_ns()
+        self._stream = stream
+        try:
+            stream.start()
+        except errors as error:
+            self._stream = None
+            stream.close()
+            tried.append(f"{backend} device {self.device!r}: {error}")
+            raise no_device(tried) from None
+        self._monitor = threading.Thread(target=self._watch_callbacks, name="audio-monitor")
+        self._monitor.daemon = True
+        self._monitor.start()
+        if backend == "jack":  # (known once the client is active and connected)
+            self.latency = self._jack_output_latency()
+        log.info(
+            "audio: %s device %r, %d Hz, %d-frame blocks, output latency %.1f ms",
+            backend,
+            self.device,
+            self.audio.sample_rate,
+            round(self.block * self.audio.sample_rate),
+            1000 * self.latency,
+        )
+
+    def _open_portaudio(self, backend: str, index: int, tried: list[str]):
         import sounddevice as sd
 
         name = sd.query_devices(index)["name"]
-        # JACK decides the block size: take its period as it comes (one callback per cycle, so
-        # callback times are cycle times). Elsewhere the config's period is the block size.
-        blocksize = 0 if backend == "jack" else self.audio.period
+        blocksize = self.audio.period  # (on JACK the server's period: jack_output.py)
         try:
             stream = PaOutputStream(
                 index, self.audio.sample_rate, blocksize, self._callback, self.gate
@@ -149,63 +166,48 @@ class AudioSink:
             raise no_device(tried) from None
         self.backend, self.device = backend, name
         rate = self.audio.sample_rate
-        if backend != "jack":  # (JACK's period and latency are known once the stream runs)
-            self.block = blocksize / rate
-            self.latency = bounded(stream.latency, rate, f"PortAudio ({name!r})", 2 * self.block)
-            # master time of a block = its DAC time less this (a constant: any would do)
-            self._dac_lead_ns = round(1e9 * self.latency)
-        if backend == "jack":
-            self._watch_jack()
-            clock = self._jack_clock
-            if clock is not None and self.native_ready is not None:
-                self.native = NativeMode(self.gate, self.native_ready, self._replay)
-                self.native.use_jack(clock.client, clock.cycle_times_function)
-        self._started_ns = time.monotonic_ns()
-        self._stream = stream
+        self.block = blocksize / rate
+        self.latency = bounded(stream.latency, rate, f"PortAudio ({name!r})", 2 * self.block)
+        # master time of a block = its DAC time less this (a constant: any would do)
+        self._dac_lead_ns = round(1e9 * self.latency)
+        return stream, sd.PortAudioError
+
+    def _open_jack(self, tried: list[str]):
+        """dmusd's own JACK client: one callback per cycle of JACK's period, so callback times
+        are cycle times; its shutdown callback reports the server's loss at once."""
+        import jack
+
+        from dmusd.io.jack_clock import JackClock
+
         try:
-            stream.start()
-        except sd.PortAudioError as error:
-            self._stream = None
-            stream.close()
-            tried.append(f"{backend} device {name!r}: {error}")
+            stream = JackOutputStream(
+                self.audio.client_name, self._callback, self.gate, self.outputs
+            )
+        except jack.JackError as error:
+            tried.append(f"JACK client {self.audio.client_name!r}: {error}")
             raise no_device(tried) from None
-        self._monitor = threading.Thread(target=self._watch_callbacks, name="audio-monitor")
-        self._monitor.daemon = True
-        self._monitor.start()
-        if backend == "jack":
-            self.block = self._jack_period() / rate
-            self.latency = self._jack_output_latency(stream.latency)
-        log.info(
-            "audio: %s device %r, %d Hz, %d-frame blocks, output latency %.1f ms",
-            backend,
-            name,
-            self.audio.sample_rate,
-            round(self.block * self.audio.sample_rate),
-            1000 * self.latency,
-        )
+        self.backend, self.device = "jack", stream.name
+        stream.client.set_shutdown_callback(self._jack_shutdown)
+        self._watcher = stream.client
+        self._jack_clock = clock = JackClock(stream.client)
+        self.block = stream.blocksize / self.audio.sample_rate
+        if self.native_ready is not None:
+            self.native = NativeMode(self.gate, self.native_ready, self._replay)
+            self.native.use_jack(clock.client, clock.cycle_times_function)
+        return stream, jack.JackError
 
-    def _jack_period(self) -> int:
-        watcher = self._watcher
-        return watcher.blocksize if watcher is not None else self.audio.period
-
-    def _jack_output_latency(self, portaudio_seconds: float) -> float:
+    def _jack_output_latency(self) -> float:
         """Seconds from a block's render to its sound leaving the device: the playback latency
-        JACK reports for the ports PortAudio plays into (PortAudio adds no buffer of its own
-        there: it renders JACK's period in JACK's cycle), bounded to a sane range; PortAudio's
-        figure only when JACK cannot say."""
-        rate = self.audio.sample_rate
-        if self._watcher is not None:
-            from dmusd.io.jack_latency import output_ports, playback_latency
+        JACK reports for the main pair (the callback renders JACK's period in JACK's cycle:
+        no buffer of its own), bounded to a sane range; one period when JACK cannot say."""
+        from dmusd.io.jack_latency import playback_latency
 
-            owner = _portaudio_jack_client_name() or self.audio.client_name
-            ports = output_ports(self._watcher, owner)
-            frames = playback_latency(self._watcher, ports)
-            if frames is not None:
-                jack = bounded(frames / rate, rate, f"JACK (ports of {owner!r})", self.block)
-                # not used, but said when it is nonsense (PortAudio 19.6 under PipeWire)
-                bounded(portaudio_seconds, rate, "PortAudio's JACK host API", jack)
-                return jack
-        return bounded(portaudio_seconds, rate, "PortAudio's JACK host API", self.block)
+        rate = self.audio.sample_rate
+        ports = [port.name for port in self._stream.ports[:2]]
+        frames = playback_latency(self._watcher, ports)
+        if frames is None:
+            return self.block
+        return bounded(frames / rate, rate, f"JACK (ports {', '.join(ports)})", self.block)
 
     @property
     def schedule_floor(self) -> float:
@@ -282,19 +284,6 @@ class AudioSink:
         return self.gate.xruns
 
     # -- loss detection ----------------------------------------------------------------------
-
-    def _watch_jack(self) -> None:
-        import jack
-
-        from dmusd.io.jack_clock import JackClock
-
-        try:
-            watcher = jack.Client(f"{self.audio.client_name}-watch", no_start_server=True)
-        except jack.JackError:
-            return  # the monitor thread still notices starvation
-        watcher.set_shutdown_callback(self._jack_shutdown)
-        self._watcher = watcher
-        self._jack_clock = JackClock(watcher)
 
     def jack_frame_time(self, frame: int) -> int | None:
         """Master time of a frame of JACK's frame counter (a JACK MIDI event's), on the master
@@ -396,7 +385,7 @@ class AudioSink:
     def _close(stream, watcher) -> None:
         stream.abort()
         stream.close()
-        if watcher is not None:
+        if watcher is not None and watcher is not getattr(stream, "client", None):
             watcher.close()
 
     def _abandon(self, stream, watcher) -> None:

@@ -33,6 +33,16 @@ from dmusd.io.native_callbacks import (  # the slots, compile-time constants her
     JACK_PORTS,
     JACK_PY_PROCESS,
     JACK_PYTHON_CYCLES,
+    JO_AREA_COUNT,
+    JO_AREAS,
+    JO_GATE,
+    JO_MAX_FRAMES,
+    JO_MIX,
+    JO_OVERSIZE,
+    JO_PORT_COUNT,
+    JO_PORT_GET_BUFFER,
+    JO_PORTS,
+    JO_SLOTS,
     MAX_PINS,
     MIDI_BYTES,
     MIDI_CAPACITY,
@@ -45,11 +55,18 @@ from dmusd.io.native_callbacks import (  # the slots, compile-time constants her
     NATIVE_BLOCKS,
     NATIVE_POSITION,
     ONE,
+    PA_ABORT,
     PA_CONTINUE,
     PA_OUTPUT_UNDERFLOW,
+    PIN_COLUMNS,
     PIN_COUNT,
+    PIN_DESCRIPTOR,
+    PIN_OUTPUT,
+    PIN_RUNNING,
+    PIN_SLOTS,
     PINS,
     PY_CALLBACK,
+    PY_FAILED,
     RECORD_CAPACITY,
     RECORD_SIZE,
     RECORDS,
@@ -98,17 +115,38 @@ def _address_of(typingctx, array, index):
     return types.int64(array, index), codegen
 
 
+@intrinsic
+def _address(typingctx, ptr):
+    """A C pointer as an int64 address (what `pointer` turns back)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.ptrtoint(args[0], ir.IntType(64))
+
+    return types.int64(ptr), codegen
+
+
 PA_CALLBACK_SIGNATURE = types.int32(
     types.voidptr, types.voidptr, types.uint64, types.voidptr, types.uint64, types.voidptr
 )
+JACK_PROCESS_SIGNATURE = types.int32(types.uint32, types.voidptr)
+
+
+@njit(inline="always", cache=True, nogil=True, _nrt=False)
+def _zero(address, count):  # pragma: no cover
+    samples = carray(pointer(address), (count,), np.float32)
+    for i in range(count):
+        samples[i] = 0.0
 
 
 @njit(inline="always", cache=True, nogil=True, _nrt=False)
 def _native_block(user, output, frames):  # pragma: no cover
-    state = carray(user, (GATE_SLOTS,), np.int64)
-    samples = carray(output, (frames * 2,), np.float32)
-    for i in range(frames * 2):
-        samples[i] = 0.0
+    state = carray(pointer(user), (GATE_SLOTS,), np.int64)
+    _zero(output, frames * 2)
+    pins = min(state[PIN_COUNT], MAX_PINS)
+    for p in range(pins):
+        own = state[PINS + PIN_SLOTS * p + PIN_OUTPUT]
+        if own != 0:
+            _zero(own, frames * state[PINS + PIN_SLOTS * p + PIN_COLUMNS])
     position = state[NATIVE_POSITION]
     jack_frames = 0
     jack_usecs = 0
@@ -127,10 +165,14 @@ def _native_block(user, output, frames):  # pragma: no cover
         if got == 0:
             jack_frames = state[CYCLE_FRAMES] & 0xFFFFFFFF
             jack_usecs = state[CYCLE_USECS]
-    for p in range(min(state[PIN_COUNT], MAX_PINS)):
-        descriptor = state[PINS + 2 * p]
-        running = state[PINS + 2 * p + 1]
-        _call_i64(state[RENDER_PIN], (descriptor, output, np.int64(frames), position, running))
+    for p in range(pins):
+        slot = PINS + PIN_SLOTS * p
+        into = state[slot + PIN_OUTPUT]
+        if into == 0:
+            into = output
+        running = state[slot + PIN_RUNNING]
+        call = (state[slot + PIN_DESCRIPTOR], into, np.int64(frames), position, running)
+        _call_i64(state[RENDER_PIN], call)
     n = state[NATIVE_BLOCKS]
     r = RECORDS + RECORD_SIZE * (n % RECORD_CAPACITY)
     state[r] = position
@@ -141,25 +183,72 @@ def _native_block(user, output, frames):  # pragma: no cover
     state[NATIVE_BLOCKS] = n + 1  # after the record: a reader never sees a half-written one
 
 
-@cfunc(PA_CALLBACK_SIGNATURE, cache=True)
-def pa_output_callback(inputs, output, frames, time_info, flags, user):  # pragma: no cover
-    state = carray(user, (GATE_SLOTS,), np.int64)
+@njit(inline="always", cache=True, nogil=True, _nrt=False)
+def _output_cycle(output, frames, time_info, flags, user):  # pragma: no cover
+    """One output cycle into `output` (frames x 2) and the pins' own areas: silence while the
+    synth sleeps (False: the areas were not written), else a native or a Python block.
+    Addresses (output, user: the gate's state) are int64."""
+    state = carray(pointer(user), (GATE_SLOTS,), np.int64)
     state[CYCLES] += 1
     if flags & PA_OUTPUT_UNDERFLOW:
         state[XRUNS] += 1
     if state[ASLEEP] != 0 and state[WAKES] == state[SEEN]:
-        samples = carray(output, (frames * 2,), np.float32)
-        for i in range(frames * 2):
-            samples[i] = 0.0
+        _zero(output, frames * 2)
         state[SLEPT_FRAMES] += frames
-        return PA_CONTINUE
+        return False
     if state[NATIVE] != 0:
         _native_block(user, output, frames)
-        return PA_CONTINUE
-    return _call_i32(state[PY_CALLBACK], (output, frames, time_info, flags))
+    elif _call_i32(state[PY_CALLBACK], (output, frames, time_info, flags)) != PA_CONTINUE:
+        state[PY_FAILED] = 1
+    return True
 
 
-JACK_PROCESS_SIGNATURE = types.int32(types.uint32, types.voidptr)
+@cfunc(PA_CALLBACK_SIGNATURE, cache=True)
+def pa_output_callback(inputs, output, frames, time_info, flags, user):  # pragma: no cover
+    state = carray(user, (GATE_SLOTS,), np.int64)
+    _output_cycle(_address(output), np.int64(frames), time_info, np.int64(flags), _address(user))
+    if state[PY_FAILED] != 0:
+        return PA_ABORT
+    return PA_CONTINUE
+
+
+@cfunc(JACK_PROCESS_SIGNATURE, cache=True)
+def jack_audio_process(nframes, arg):  # pragma: no cover
+    jo = carray(arg, (JO_SLOTS,), np.int64)
+    frames = np.int64(nframes)
+    ports = jo[JO_PORT_COUNT]
+    get_buffer = jo[JO_PORT_GET_BUFFER]
+    gate = carray(pointer(jo[JO_GATE]), (GATE_SLOTS,), np.int64)
+    rendered = False
+    if frames > jo[JO_MAX_FRAMES]:
+        jo[JO_OVERSIZE] += 1
+    elif gate[PY_FAILED] == 0:  # after a failed Python block: silence (the sink reports it)
+        none = np.int64(0)
+        rendered = _output_cycle(jo[JO_MIX], frames, none, none, jo[JO_GATE])
+        rendered = rendered and gate[PY_FAILED] == 0
+    mix = carray(pointer(jo[JO_MIX]), (frames, 2), np.float32)
+    for k in range(ports):
+        slot = JO_PORTS + 3 * k
+        out = carray(pointer(_call_i64(get_buffer, (jo[slot], nframes))), (frames,), np.float32)
+        area = jo[slot + 1]
+        column = jo[slot + 2]
+        if not rendered:
+            for i in range(frames):
+                out[i] = 0.0
+        elif area < 0:  # the main pair: the mix and every area's own mix
+            for i in range(frames):
+                out[i] = mix[i, column]
+            for a in range(jo[JO_AREA_COUNT]):
+                columns = jo[JO_AREAS + 2 * a + 1]
+                own = carray(pointer(jo[JO_AREAS + 2 * a]), (frames, columns), np.float32)
+                for i in range(frames):
+                    out[i] += own[i, column]
+        else:
+            columns = jo[JO_AREAS + 2 * area + 1]
+            own = carray(pointer(jo[JO_AREAS + 2 * area]), (frames, columns), np.float32)
+            for i in range(frames):
+                out[i] = own[i, column]
+    return 0
 
 
 @cfunc(JACK_PROCESS_SIGNATURE, cache=True)

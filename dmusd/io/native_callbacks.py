@@ -16,6 +16,10 @@ callback only otherwise:
   JACK's cycle times when it runs on JACK) for the Python side's bookkeeping (native_mode.py):
   no Python runs on the audio thread then, so nothing that holds the GIL can delay audio.
   Otherwise it calls the Python callback.
+- `jack_audio_process` (the process callback of dmusd's own JACK audio client, jack_output.py):
+  the same cycle as `pa_output_callback`, rendered into the mix buffer and each pin's own area,
+  then copied into the JACK ports (the main pair: the mix plus every area's mix; then each pin's
+  pair and stems). PortAudio's JACK host cannot open more ports than the device has.
 - `jack_midi_process` (JACK's process callback): calls the Python one only in a cycle where a
   MIDI input holds events.
 
@@ -36,6 +40,7 @@ SEEN = 3  # WAKES as the Python callback read it before the render that found no
 CYCLES = 4  # callbacks, both kinds
 SLEPT_FRAMES = 5  # frames answered with zeros here
 XRUNS = 6  # callbacks that reported an output underflow
+PY_FAILED = 7  # 1: the Python callback raised (it keeps the error): no more blocks
 # the native mode (NativeMode)
 NATIVE = 8  # 1: render the pins here
 NATIVE_POSITION = 9  # the output position of the next native block
@@ -48,15 +53,33 @@ CYCLE_USECS = 15
 CYCLE_NEXT = 16
 CYCLE_PERIOD = 17
 PIN_COUNT = 18
-PINS = 20  # per pin: its descriptor's address, then 1 if it is in RUN
+PINS = 20  # per pin: its descriptor's address, 1 if it is in RUN, its output, its columns
+PIN_SLOTS = 4
+PIN_DESCRIPTOR, PIN_RUNNING, PIN_OUTPUT, PIN_COLUMNS = range(PIN_SLOTS)  # output 0: the block's
 MAX_PINS = 16
-RECORDS = PINS + 2 * MAX_PINS
+RECORDS = PINS + PIN_SLOTS * MAX_PINS
 RECORD_SIZE = 4  # position, frames, JACK's frame counter, JACK's cycle start (us)
 RECORD_CAPACITY = 4096  # 20 s of 256-frame periods: the bookkeeping may fall that far behind
 GATE_SLOTS = RECORDS + RECORD_SIZE * RECORD_CAPACITY
 
 PA_CONTINUE = 0
+PA_ABORT = 2
 PA_OUTPUT_UNDERFLOW = 0x4
+
+# JACK audio process (JackOutputStream.state): the cycle runs as PortAudio's callback would
+# into the mix buffer and the pins' own buffers (the output areas), then fills the ports from them
+JO_GATE = 0  # address of the SleepGate's state
+JO_PORT_GET_BUFFER = 1  # address of jack_port_get_buffer
+JO_MIX = 2  # the mix buffer (max frames x 2 float32): pins without an own area render here
+JO_MAX_FRAMES = 3  # frames the areas hold: a longer cycle is answered with silence
+JO_AREA_COUNT = 4
+JO_PORT_COUNT = 5
+JO_OVERSIZE = 6  # cycles longer than JO_MAX_FRAMES, answered with silence
+JO_AREAS = 8  # per pin with its own ports: its area's address, its columns
+MAX_AREAS = MAX_PINS
+JO_PORTS = JO_AREAS + 2 * MAX_AREAS  # per port: jack_port_t*, area (-1: the main mix), column
+JO_MAX_PORTS = 2 + MAX_AREAS * 38  # the main pair, then a pin's mix, effects and 16 channels
+JO_SLOTS = JO_PORTS + 3 * JO_MAX_PORTS
 
 # JACK MIDI process (JackMidiGate.state)
 JACK_PY_PROCESS = 0  # address of the Python process callback: int(nframes, arg)

@@ -26,6 +26,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from dmusd.engine_library import engine_entries
 from dmusd.io.native_callbacks import (
     CYCLE_FRAMES,
@@ -35,7 +37,12 @@ from dmusd.io.native_callbacks import (
     NATIVE,
     NATIVE_BLOCKS,
     NATIVE_POSITION,
+    PIN_COLUMNS,
     PIN_COUNT,
+    PIN_DESCRIPTOR,
+    PIN_OUTPUT,
+    PIN_RUNNING,
+    PIN_SLOTS,
     PINS,
     RECORD_CAPACITY,
     RECORD_SIZE,
@@ -56,11 +63,12 @@ class NativeMode:
     def __init__(
         self,
         gate: SleepGate,
-        ready: Callable[[], Sequence[tuple[PinDescriptor, bool]] | None],
+        ready: Callable[[], Sequence[tuple[PinDescriptor, bool, np.ndarray | None]] | None],
         replay: Callable[[int, int, int, int], None],
     ) -> None:
-        """`ready()`: the pins' descriptors and RUN flags when every pin may be rendered
-        natively, else None; `replay(position, frames, jack_frames, jack_usecs)`: the
+        """`ready()`: the pins' descriptors, RUN flags and own output areas (None: the block's
+        output) when every pin may be rendered natively, else None;
+        `replay(position, frames, jack_frames, jack_usecs)`: the
         bookkeeping of one block the native callback rendered (jack_usecs 0: not on JACK)."""
         self.state = gate.state
         self.state[RENDER_PIN] = engine_entries().render_pin_address
@@ -105,11 +113,14 @@ class NativeMode:
         if not pins or len(pins) > MAX_PINS:
             return False
         state = self.state
-        for i, (descriptor, running) in enumerate(pins):
+        for i, (descriptor, running, own) in enumerate(pins):
             descriptor.concurrent = True  # publishes now wait for the blocks in flight
-            state[PINS + 2 * i] = descriptor.address
-            state[PINS + 2 * i + 1] = int(running)
-        self._descriptors = [descriptor for descriptor, _ in pins]
+            slot = PINS + PIN_SLOTS * i
+            state[slot + PIN_DESCRIPTOR] = descriptor.address
+            state[slot + PIN_RUNNING] = int(running)
+            state[slot + PIN_OUTPUT] = 0 if own is None else own.ctypes.data
+            state[slot + PIN_COLUMNS] = 2 if own is None else own.shape[1]
+        self._descriptors = [pin[0] for pin in pins]
         state[PIN_COUNT] = len(pins)
         state[NATIVE_POSITION] = position
         self._taken = int(state[NATIVE_BLOCKS])
@@ -142,8 +153,9 @@ class NativeMode:
             return False
         state = self.state
         return all(
-            descriptor is self._descriptors[i] and int(running) == state[PINS + 2 * i + 1]
-            for i, (descriptor, running) in enumerate(pins)
+            descriptor is self._descriptors[i]
+            and int(running) == state[PINS + PIN_SLOTS * i + PIN_RUNNING]
+            for i, (descriptor, running, _) in enumerate(pins)
         )
 
     def status(self) -> dict:

@@ -22,11 +22,11 @@ from collections.abc import Callable
 import numpy as np
 
 from dmusd.engine_library import engine_entries
-from dmusd.io.native_callbacks import PA_CONTINUE, PY_CALLBACK
+from dmusd.io.native_callbacks import PA_ABORT, PA_CONTINUE, PY_CALLBACK
 from dmusd.io.sleep_gate import SleepGate
 
 PA_FLOAT32 = 0x00000001
-PA_ABORT = 2
+
 PYTHON_CALLBACK = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong
 )

@@ -33,7 +33,7 @@ class IdleRender:
         self.enabled = enabled
         self._quiet = 0  # frames in a row with no voice and output under QUIET_LEVEL
         self._idle_after = max(1, round(IDLE_AFTER * rate))
-        self._scratch = np.zeros((_SCRATCH, 2), dtype=np.float32)
+        self._scratch = np.zeros((_SCRATCH, stream.native.columns), dtype=np.float32)
 
     @property
     def idle(self) -> bool:
@@ -58,8 +58,9 @@ class IdleRender:
                 stream.skip(frames, position)  # idle frames count in the running stats
                 return
         # No voice: render into the private buffer to see whether the tail is over.
-        if frames > self._scratch.shape[0]:
-            self._scratch = np.zeros((frames, 2), dtype=np.float32)
+        columns = stream.native.columns  # (a re-opened synth keeps its pin's columns)
+        if frames > self._scratch.shape[0] or columns != self._scratch.shape[1]:
+            self._scratch = np.zeros((max(frames, _SCRATCH), columns), dtype=np.float32)
         scratch = self._scratch[:frames]
         scratch.fill(0.0)
         stream.Render(scratch, frames, position)

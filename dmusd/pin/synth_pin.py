@@ -52,6 +52,7 @@ from dmusd.kernel.synth_props import (
 )
 from dmusd.pin.banks import LoadedBank, ParsedBank
 from dmusd.pin.idle import IdleRender
+from dmusd.pin.pin_output import PinOutput
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.engine import EFFECT_MIX
 from dmusd.synth.engine.native_pin import PinDescriptor
@@ -63,9 +64,11 @@ PANIC_WAIT = 0.1  # seconds a panic waits for the voices to stop before clearing
 _PANIC = b"".join(bytes((0xB0 | ch, cc, 0)) for cc in (120, 123) for ch in range(16))
 
 
-def synth_config(pin: PinConfig, rate: int) -> SynthConfig:
-    """The SynthConfig a pin's synth opens with."""
+def synth_config(pin: PinConfig, rate: int, output: PinOutput | None = None) -> SynthConfig:
+    """The SynthConfig a pin's synth opens with (`output`: the stems it renders, if any)."""
     return SynthConfig(
+        effect_outputs=output is not None and output.effects,
+        channel_outputs=output is not None and output.channels,
         rate=rate,
         voices=pin.voices,
         channel_groups=pin.channel_groups,
@@ -81,14 +84,23 @@ class SynthPin:
     """A port with a render pin and a wave pin, opened and running, and the banks on it."""
 
     def __init__(
-        self, config: PinConfig, rate: int, master_clock: IMasterClock, *, idle: bool = True
+        self,
+        config: PinConfig,
+        rate: int,
+        master_clock: IMasterClock,
+        *,
+        idle: bool = True,
+        output: PinOutput | None = None,
     ) -> None:
         """Open the pin as `config` says (banks apart: see download) and set it to RUN.
-        `idle`: skip the voice engine while the pin is silent (live; off for offline)."""
+        `idle`: skip the voice engine while the pin is silent (live; off for offline);
+        `output`: its own outputs (pin_output.py; None: the main mix only)."""
         self.name = config.name
         self.config = config
         self.rate = rate
-        self.port = PortDMus(SynthMiniport(synth_config(config, rate)), master_clock)
+        self.output = output or PinOutput(config.name)
+        synth = SynthMiniport(synth_config(config, rate, self.output))
+        self.port = PortDMus(synth, master_clock)
         self.midi = self.port.open_pin(PIN_RENDER)
         self.wave = self.port.open_pin(PIN_WAVE)
         self.stream: SynthStream = self.midi.stream
@@ -236,7 +248,12 @@ class SynthPin:
     def render(self, buffer: np.ndarray, frames: int, position: int, t: int, start: bool) -> None:
         """Mix this pin's next `frames` frames into buffer[:frames]; `position` is the output
         stream's frame count at the block's start, `t` its master time, `start` whether the
-        output stream (re)starts here."""
+        output stream (re)starts here. A pin with an area of its own renders there instead
+        (PinOutput)."""
+        area = self.output.area
+        if area is not None:
+            buffer = area[:frames]
+            buffer.fill(0.0)
         stream = self.stream
         stream.SyncToMaster(t, start or self._fresh)
         self._fresh = False
@@ -250,14 +267,14 @@ class SynthPin:
                 self._panic = -1
                 stream.clear_effects()
 
-    def native_ready(self) -> tuple[PinDescriptor, bool] | None:
+    def native_ready(self) -> tuple[PinDescriptor, bool, np.ndarray | None] | None:
         """The stream's descriptor and RUN flag when the native callback may render it (no
         first block or panic to handle, which are Python's work), else None. An idle pin is
         rendered in full there: its cleared effects give the same zeros, and the chorus LFO
         moves on as the idle path moves it."""
         if self._fresh or self._panic >= 0:
             return None
-        return self.stream.native, self.stream.state == KSSTATE.RUN
+        return self.stream.native, self.stream.state == KSSTATE.RUN, self.output.area
 
     def bookkeep(self, frames: int, position: int, t: int) -> None:
         """render()'s bookkeeping for a block the native callback rendered."""

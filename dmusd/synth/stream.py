@@ -77,6 +77,8 @@ class SynthConfig:
     reverb: bool = True
     chorus: bool = True
     max_block: int = 4096
+    effect_outputs: bool = False  # the block has the reverb and chorus returns apart too
+    channel_outputs: bool = False  # and each MIDI channel's dry pair (Engine's columns)
     name: str = "synth"  # the pin's, for messages
     sample_budget: int = field(default_factory=default_budget)  # bytes the downloads may hold
 
@@ -158,6 +160,8 @@ class SynthStream(MXF):
             max_voices=config.engine_voices,
             channels=16 * config.channel_groups,
             max_block=config.max_block,
+            effect_outputs=config.effect_outputs,
+            channel_outputs=config.channel_outputs,
         )
         self.engine.set_reverb(enabled=config.reverb)
         self.engine.set_chorus(enabled=config.chorus)
@@ -296,8 +300,9 @@ class SynthStream(MXF):
 
     # -- ISynthSinkDMus ---------------------------------------------------------------------
     def Render(self, buffer: np.ndarray, length: int, position: int) -> None:
-        """Mix `length` frames from stream position `position` into `buffer` ((n, 2) float32,
-        added to, as the DDK synth does)."""
+        """Mix `length` frames from stream position `position` into `buffer` ((n, columns)
+        float32: the mix, then the stems the synth was opened with; added to, as the DDK synth
+        does)."""
         started = time.perf_counter()
         with self._lock:
             tables = self._tables

@@ -114,7 +114,8 @@ class Daemon:
     def harness(self) -> Iterator[JackHarness]:
         """A JACK harness recording this daemon's audio outputs (MIDI is wired per test)."""
         with JackHarness("dmusd-e2e-daw") as h:
-            outputs = h.wait_for_port(f"^{CLIENT}:", is_audio=True, is_output=True)
+            # the main pair (each pin has its own pair too: PinOutput)
+            outputs = h.wait_for_port(f"^{CLIENT}:out_[01]$", is_audio=True, is_output=True)
             h.connect_audio(sorted(outputs))
             yield h
 

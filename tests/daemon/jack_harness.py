@@ -31,12 +31,12 @@ import numpy as np
 
 
 class JackHarness:
-    def __init__(self, name: str = "dmusd-harness", midi_in: bool = False) -> None:
+    def __init__(self, name: str = "dmusd-harness", midi_in: bool = False, inputs: int = 2) -> None:
         self.client = jack.Client(name, no_start_server=True)
         self.rate = self.client.samplerate
         self.period = self.client.blocksize
         self.midi_out = self.client.midi_outports.register("midi_out")
-        self.audio_in = [self.client.inports.register(f"in_{i}") for i in (1, 2)]
+        self.audio_in = [self.client.inports.register(f"in_{i}") for i in range(1, inputs + 1)]
         self.midi_in = self.client.midi_inports.register("midi_in") if midi_in else None
         self.heard: list[tuple[int, bytes]] = []  # (frame, message) from midi_in
         self.late = 0  # events whose frame had passed when they were due (written at offset 0)
@@ -88,7 +88,7 @@ class JackHarness:
         self.client.connect(port, self.midi_in)
 
     def connect_audio(self, ports: Iterable[str]) -> None:
-        """Connect a synth's audio outputs (full names, in order) to in_1, in_2."""
+        """Connect a synth's audio outputs (full names, in order) to in_1, in_2, ..."""
         for src, dst in zip(ports, self.audio_in, strict=False):
             self.client.connect(src, dst)
 
@@ -135,7 +135,7 @@ class JackHarness:
 
     def record(self, start: int, frames: int) -> None:
         """Arm a recording of JACK frames [start, start + frames)."""
-        rec = np.zeros((frames, 2), np.float32)
+        rec = np.zeros((frames, len(self.audio_in)), np.float32)
         with self._lock:
             self._rec, self._rec_start, self._rec_end = rec, start, start + frames
             self._rec_done.clear()
@@ -149,7 +149,7 @@ class JackHarness:
         return start
 
     def wait_recorded(self, timeout: float | None = None) -> np.ndarray:
-        """Block until the armed recording is complete; returns it ((frames, 2) float32)."""
+        """Block until the armed recording is complete; returns it ((frames, inputs) float32)."""
         if timeout is None:
             timeout = (self._rec_end - self.frame_time) / self.rate + 5.0
         if not self._rec_done.wait(max(timeout, 0.1)):

@@ -47,7 +47,7 @@ def test_config_and_ctl_load_banks_play_without_their_broken_items(
 
     monkeypatch.setenv("JACK_DEFAULT_SERVER", server.name)  # the harness joins the same server
     with JackHarness("broken-daw") as h:
-        outputs = h.wait_for_port(f"^{name}:", is_audio=True, is_output=True)
+        outputs = h.wait_for_port(f"^{name}:out_[01]$", is_audio=True, is_output=True)
         h.connect_audio(sorted(outputs))
         (port,) = h.wait_for_port("synth 1$", is_midi=True, is_input=True)
         h.connect_midi(port)

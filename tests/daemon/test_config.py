@@ -185,7 +185,7 @@ voices = 0
 AUDIO_KEYS = "backend, device, sample_rate, period, schedule_ahead_ms, client_name, on_server_loss"
 PIN_KEYS = (
     "name, channel_groups, voices, banks, interpolation, reverb, chorus, volume_db, port_names, "
-    "capture, sample_memory_mb"
+    "capture, sample_memory_mb, effect_outputs, channel_outputs"
 )
 BAD = [
     (SECOND_PIN_VOICES, "dmusd.toml:14: pins[1].voices: must be 1..4096, got 0"),
@@ -290,8 +290,8 @@ BAD = [
         "dmusd.toml:5: pins[1].voice: unknown key (did you mean voices?), got 3",
     ),
     (
-        '[[pins]]\nname = "a"\n[pins.effects]\nreverb = true',
-        "dmusd.toml:3: pins[0].effects: unknown key (known: " + PIN_KEYS + "), got {reverb = true}",
+        '[[pins]]\nname = "a"\n[pins.fx]\nreverb = true',
+        "dmusd.toml:3: pins[0].fx: unknown key (known: " + PIN_KEYS + "), got {reverb = true}",
     ),
     ("[[pins]]\nvoices = 3", "dmusd.toml:1: pins[0]: every pin needs a name"),
     (

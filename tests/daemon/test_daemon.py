@@ -156,7 +156,9 @@ def test_runs_on_jack_notifies_systemd_and_stops_cleanly_on_sigterm(jack_server,
     ready = daemon.wait_ready()
     assert any(line.startswith("STATUS=0 voices, ") for line in ready), ready
     # What READY promises: the audio client named from the config, the MIDI port, the socket.
-    assert jack_ports(env, f"{name}:") == [f"{name}:out_0", f"{name}:out_1"]
+    # the main pair, then the pin's own pair (PinOutput)
+    ours = [f"{name}:out_0", f"{name}:out_1", f"{name}:synth L", f"{name}:synth R"]
+    assert jack_ports(env, f"{name}:") == ours
     midi = jack_ports(env, f"{name}-midi")
     assert len(midi) == 1 and midi[0].endswith(":synth 1"), midi
     assert daemon.socket.exists() and daemon.socket.stat().st_mode & 0o777 == 0o600

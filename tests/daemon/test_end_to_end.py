@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.daemon.daemon_process import MIDI_CLIENT, TIMGM, Daemon, port_of
+from tests.daemon.daemon_process import CLIENT, MIDI_CLIENT, TIMGM, Daemon, port_of
 from tests.daemon.jack_harness import (
     JackHarness,
     held_note,
@@ -183,7 +183,8 @@ def test_ctl_status_shows_the_device_and_the_clock(daemon, harness):
     out = subprocess.run([*cmd, "status"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     audio = next(line for line in out.stdout.splitlines() if line.startswith("audio: "))
-    assert audio.startswith("audio: jack 'system', output latency ") and " xruns, clock " in audio
+    # on JACK the device is dmusd's own client (jack_output.py)
+    assert audio.startswith(f"audio: jack '{CLIENT}', output latency ") and " xruns, clock " in audio
     result = json.loads(subprocess.run([*cmd, "--json", "status"], capture_output=True).stdout)
     clock = result["result"]["audio"]
     assert clock["callbacks"] > 0 and abs(clock["measured_rate"] - 48000) < 48  # within 0.1 %

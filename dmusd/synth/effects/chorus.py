@@ -70,8 +70,9 @@ class Chorus:
 
 
 @realtime
-def chorus_process(bus, n, in_gain, mix, buf, ints, flts) -> None:
-    """Chorus bus[3, 0:n] (the mono send) and add the stereo result into bus[0] and bus[1]."""
+def chorus_process(bus, n, in_gain, mix, buf, ints, flts, row) -> None:
+    """Chorus bus[3, 0:n] (the mono send) and add the stereo result into bus[row] and
+    bus[row + 1] (row 0: the mix)."""
     w = ints[0]
     mask = ints[1]
     phase = flts[0]
@@ -110,7 +111,7 @@ def chorus_process(bus, n, in_gain, mix, buf, ints, flts) -> None:
             f = pos - i
             a = buf[i & mask]
             b = buf[(i + 1) & mask]
-            bus[t >> 1, s] += (a + f * (b - a)) * half
+            bus[row + (t >> 1), s] += (a + f * (b - a)) * half
         w = (w + 1) & mask
         phase += step
         if phase >= 1.0:

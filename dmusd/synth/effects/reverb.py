@@ -89,8 +89,9 @@ def _all_zero(buf, flts) -> bool:
 
 
 @realtime
-def reverb_process(bus, n, in_gain, mix, buf, ints, flts) -> None:
-    """Reverberate bus[2, 0:n] (the mono send) and add the stereo result into bus[0] and bus[1].
+def reverb_process(bus, n, in_gain, mix, buf, ints, flts, row) -> None:
+    """Reverberate bus[2, 0:n] (the mono send) and add the stereo result into bus[row] and
+    bus[row + 1] (row 0: the mix).
 
     Once the tail has decayed to exact zeros (values under -400 dB are flushed) and the send
     stays silent, the block is skipped: an all-zero state gives all-zero output whatever the
@@ -151,7 +152,7 @@ def reverb_process(bus, n, in_gain, mix, buf, ints, flts) -> None:
                 if idx >= ints[line, 1]:
                     idx = 0
                 ints[line, 2] = idx
-            bus[side, s] += acc * mix
+            bus[row + side, s] += acc * mix
 
 
 def rt60_feedback(delay_samples: int, rate: float, rt60: float) -> float:

@@ -56,6 +56,8 @@ class Engine:
         max_commands: int = 8192,
         pool_samples: int = 1 << 20,
         quick_stop_ms: float = 5.0,
+        effect_outputs: bool = False,
+        channel_outputs: bool = False,
     ) -> None:
         if not 8000 <= sample_rate <= 192000:
             raise ConfigError(f"sample rate {sample_rate} is outside 8000..192000", key="rate")
@@ -90,15 +92,21 @@ class Engine:
         self.params[L.P_MASTER_GAIN] = 1.0
         self._acc = np.zeros(L.N_DEST, dtype=np.float64)
         self._has = np.zeros(L.N_DEST, dtype=np.float64)
-        self._bus = np.zeros((4, max_block), dtype=np.float32)
+        # the output columns: the mix, then the stems asked for (layout: STEM_ROW_OFFSET)
+        self.columns = 2 + L.EFFECT_STEMS * effect_outputs + L.CHANNEL_STEMS * channel_outputs
+        if effect_outputs:
+            self.params[L.P_EFFECT_ROW] = 2 + L.STEM_ROW_OFFSET
+        if channel_outputs:
+            self.params[L.P_CHANNEL_ROW] = self.columns - L.CHANNEL_STEMS + L.STEM_ROW_OFFSET
+        self._bus = np.zeros((self.columns + L.STEM_ROW_OFFSET, max_block), dtype=np.float32)
         self._vbuf = np.zeros(max(control_interval, 1), dtype=np.float32)
-        self._out = np.zeros((max_block, 2), dtype=np.float32)
+        self._out = np.zeros((max_block, self.columns), dtype=np.float32)
         self.reverb = Reverb(sample_rate)
         self.chorus = Chorus(sample_rate)
         self.set_reverb(enabled=True, in_gain_db=0.0, mix=EFFECT_MIX["reverb"])
         self.set_chorus(enabled=True, in_gain_db=0.0, mix=EFFECT_MIX["chorus"])
         self._prepare_cache: dict[int, tuple[object, np.ndarray, np.ndarray, float]] = {}
-        self._scratch = np.zeros((max_block, 2), dtype=np.float32)  # the pin call's block
+        self._scratch = np.zeros((max_block, self.columns), dtype=np.float32)  # the pin call's
         self._serial = 0
         self.master_volume = 0
         limiter_settings(self.params, sample_rate, enabled=False)
@@ -260,10 +268,10 @@ class Engine:
 
     # --- rendering -------------------------------------------------------------------------------
     def render(self, frames: int) -> np.ndarray:
-        """Render the next `frames` samples; returns a (frames, 2) float32 view of an internal
-        buffer that the next call overwrites (copy it to keep it)."""
+        """Render the next `frames` samples; returns a (frames, columns) float32 view of an
+        internal buffer that the next call overwrites (copy it to keep it)."""
         if frames > self._out.shape[0]:
-            self._out = np.zeros((frames, 2), dtype=np.float32)
+            self._out = np.zeros((frames, self.columns), dtype=np.float32)
         out = self._out[:frames]
         self._n_finished = 0
         done = 0
@@ -274,7 +282,7 @@ class Engine:
         return out
 
     def render_into(self, out: np.ndarray) -> None:
-        """Render len(out) <= max_block samples into the (n, 2) float32 array `out`."""
+        """Render len(out) <= max_block samples into the (n, columns) float32 array `out`."""
         self._n_finished = 0
         self._render_block(out)
 

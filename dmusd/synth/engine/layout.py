@@ -241,4 +241,13 @@ P_LIMITER_CEILING = 13  # linear
 P_LIMITER_RELEASE = 14  # per-sample factor on the gain's distance from 1
 P_LIMITER_GAIN = 15  # the limiter's state: its gain now
 P_LIMITED = 16  # written by the block call: samples the limiter turned down, ever
-P_N = 17
+P_EFFECT_ROW = 17  # the bus row of the reverb and chorus returns' own pairs (0: into the mix)
+P_CHANNEL_ROW = 18  # the bus row of MIDI channel 1's own pair (0: every voice into the mix)
+P_N = 19
+
+# --- the bus and the block's output columns -------------------------------------------------------
+# bus rows: 0-1 the mix, 2 the reverb send, 3 the chorus send, then the stems (own pairs) in the
+# order of the output columns: the pin's mix is columns 0-1, and stem column c is bus row c + 2
+STEM_ROW_OFFSET = 2
+EFFECT_STEMS = 4  # reverb L, R, chorus L, R
+CHANNEL_STEMS = 32  # MIDI channels 1-16 (of every channel group), L and R

@@ -111,6 +111,7 @@ class PinDescriptor:
         self.array = np.zeros(SIZE, dtype=np.int64)
         self.address = self.array.__array_interface__["data"][0]
         self.concurrent = False  # a render may run on another thread (live): writers wait
+        self.columns = engine[-1].shape[1]  # of the output: the engine's scratch block's
         self._kept: list[tuple] = [(), ()]  # what each bank points at, kept alive
         self._fixed = (state, engine)  # the arrays the fixed slots point at, kept alive
         for i, (array, (_, kind, ndim)) in enumerate(zip(state, STATE, strict=True)):
@@ -159,9 +160,12 @@ class PinDescriptor:
             time.sleep(0.0005)
 
     def render(self, out: np.ndarray, frames: int, position: int, running: bool) -> None:
-        """Mix `frames` frames into out[:frames] ((n, 2) float32, C-contiguous rows)."""
-        if out.dtype != np.float32 or out.shape[1:] != (2,) or not out.flags.c_contiguous:
-            raise TypeError(f"output must be (n, 2) float32 and contiguous, not {out.shape}")
+        """Mix `frames` frames into out[:frames] ((n, columns) float32, C-contiguous rows)."""
+        shape = (self.columns,)
+        if out.dtype != np.float32 or out.shape[1:] != shape or not out.flags.c_contiguous:
+            raise TypeError(
+                f"output must be (n, {self.columns}) float32 and contiguous, not {out.shape}"
+            )
         if frames > out.shape[0]:
             raise ValueError(f"{frames} frames do not fit an output of {out.shape[0]}")
         data = out.__array_interface__["data"][0]

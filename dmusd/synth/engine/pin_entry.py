@@ -72,11 +72,11 @@ RENDER_PIN_SIGNATURE = types.int64(
 
 @cfunc(RENDER_PIN_SIGNATURE, cache=True)
 def render_pin(descriptor, output, frames, position, running):  # pragma: no cover
-    """Mix `frames` frames of the pin from stream sample `position` into output (frames x 2
-    float32, added to); running: the pin is in RUN. Returns 0."""
+    """Mix `frames` frames of the pin from stream sample `position` into output (frames x the
+    engine's output columns, float32, added to); running: the pin is in RUN. Returns 0."""
     d = carray(descriptor, (SIZE,), np.int64)
     d[BLOCK_START] += 1
-    out = carray(output, (frames, 2), np.float32)
+    out = carray(output, (frames, d[_R[22] + 2]), np.float32)  # as wide as the scratch block
     b = BANKS + BANK_SIZE * d[BANK]
     S = (
         _i64_2(d, _S[0]),

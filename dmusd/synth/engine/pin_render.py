@@ -13,7 +13,8 @@ Argument tuples (built once by the Python side, see stream.py):
   controllers, sources sent, voice records, priorities, group modes, counters, pin floats;
 - T, the instrument tables: instruments, regions (int, float), connection rows and scales,
   generation;
-- R, the engine: the render_block arrays in its order, then a (max_block, 2) scratch block.
+- R, the engine: the render_block arrays in its order, then a scratch block (max_block x the
+  output columns: the mix, then the stems).
 """
 
 from __future__ import annotations
@@ -76,8 +77,8 @@ def _flush(out, cursor, until, frames, S, R) -> int:
         )  # fmt: skip
         retire(finished, counts[1], vr, stats)
         for s in range(n):
-            out[cursor + s, 0] += scratch[s, 0]
-            out[cursor + s, 1] += scratch[s, 1]
+            for c in range(scratch.shape[1]):  # the mix, then the stems
+                out[cursor + s, c] += scratch[s, c]
         cursor += n
     return cursor
 

@@ -134,6 +134,15 @@ def _apply(k, vi, vf, conn, cscale, chan, poly, params, acc, has, cmd_i, cmd_f) 
                 _release(v, vi, vf, conn, cscale, chan, poly, params, acc)
 
 
+@realtime
+def _add_pairs(bus, frames, first, pairs) -> None:
+    """Add `pairs` stereo pairs of bus rows from row `first` on into the mix (rows 0 and 1)."""
+    for p in range(pairs):
+        for s in range(frames):
+            bus[0, s] += bus[first + 2 * p, s]
+            bus[1, s] += bus[first + 2 * p + 1, s]
+
+
 @realtime_inline  # inlined into the pin call: one compiled tree, one optimisation of it
 def render_block(
     frames,
@@ -162,14 +171,15 @@ def render_block(
     ch_int,
     ch_flt,
 ):
-    """Render `frames` samples into out[0:frames, 0:2].
+    """Render `frames` samples into out[0:frames]: the mix in columns 0-1, then the stems the
+    engine was built with (layout: STEM_ROW_OFFSET), each after the master gain.
 
     counts[0] = queued commands (in), commands still queued (out); counts[1] = finished voices
     written to `finished` (out). params carries master gain, effect switches and the peak.
     """
     n_cmd = counts[0]
     _sort_commands(cmd_i, cmd_f, n_cmd)
-    for b in range(4):
+    for b in range(bus.shape[0]):
         for s in range(frames):
             bus[b, s] = 0.0
     n_voices = vi.shape[0]
@@ -222,14 +232,22 @@ def render_block(
     counts[0] = kept
     counts[1] = n_fin
 
+    channel_row = int(params[L.P_CHANNEL_ROW])
+    if channel_row != 0:  # the voices went to their channels' own pairs: the mix is their sum
+        _add_pairs(bus, frames, channel_row, 16)
+    effect_row = int(params[L.P_EFFECT_ROW])
     if params[L.P_REVERB_ON] != 0.0:
         reverb_process(
-            bus, frames, params[L.P_REVERB_IN_GAIN], params[L.P_REVERB_MIX], rv_buf, rv_int, rv_flt
-        )
+            bus, frames, params[L.P_REVERB_IN_GAIN], params[L.P_REVERB_MIX], rv_buf, rv_int, rv_flt,
+            effect_row,
+        )  # fmt: skip
     if params[L.P_CHORUS_ON] != 0.0:
         chorus_process(
-            bus, frames, params[L.P_CHORUS_IN_GAIN], params[L.P_CHORUS_MIX], ch_buf, ch_int, ch_flt
-        )
+            bus, frames, params[L.P_CHORUS_IN_GAIN], params[L.P_CHORUS_MIX], ch_buf, ch_int, ch_flt,
+            effect_row + 2 if effect_row != 0 else 0,
+        )  # fmt: skip
+    if effect_row != 0:
+        _add_pairs(bus, frames, effect_row, 2)
 
     gain = params[L.P_MASTER_GAIN]
     peak = params[L.P_PEAK]
@@ -239,6 +257,10 @@ def render_block(
         out[s, 0] = left
         out[s, 1] = right
         peak = max(peak, abs(left), abs(right))
+    for c in range(2, out.shape[1]):  # the stems: no limiter, which belongs to the mix
+        row = c + L.STEM_ROW_OFFSET
+        for s in range(frames):
+            out[s, c] = bus[row, s] * gain
     params[L.P_PEAK] = peak  # before the limiter: how hot the mix is
     if params[L.P_LIMITER_ON] != 0.0:
         limit(out, frames, params)

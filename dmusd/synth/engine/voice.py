@@ -19,11 +19,11 @@ from dmusd.synth.engine.modulators import control_point, steady
 
 
 @realtime_inline
-def _mix_stereo(buf, n, bus, s, gl0, dgl, gr0, dgr, k0) -> None:
+def _mix_stereo(buf, n, bus, row, s, gl0, dgl, gr0, dgr, k0) -> None:
     # Views of the stretch indexed from 0 and a float step: this shape vectorizes (an index
     # s + j makes numba check it for negative wraparound on every access, which does not).
-    left = bus[0, s : s + n]
-    right = bus[1, s : s + n]
+    left = bus[row, s : s + n]
+    right = bus[row + 1, s : s + n]
     first = np.float32(k0 + 1)
     for j in range(n):
         x = buf[j]
@@ -33,10 +33,10 @@ def _mix_stereo(buf, n, bus, s, gl0, dgl, gr0, dgr, k0) -> None:
 
 
 @realtime_inline
-def _mix_sends(buf, n, bus, s, gl0, dgl, gr0, dgr, ge0, dge, gc0, dgc, k0) -> None:
+def _mix_sends(buf, n, bus, row, s, gl0, dgl, gr0, dgr, ge0, dge, gc0, dgc, k0) -> None:
     # one pass for all four buses: the sample is loaded once, four streams are written
-    left = bus[0, s : s + n]
-    right = bus[1, s : s + n]
+    left = bus[row, s : s + n]
+    right = bus[row + 1, s : s + n]
     reverb = bus[2, s : s + n]
     chorus = bus[3, s : s + n]
     first = np.float32(k0 + 1)
@@ -53,7 +53,8 @@ def _mix_sends(buf, n, bus, s, gl0, dgl, gr0, dgr, ge0, dge, gc0, dgc, k0) -> No
 def render_voice(
     v, s, s_end, vi, vf, conn, cscale, chan, poly, params, acc, pool, table, bus, vbuf
 ):
-    """Render voice v into bus[:, s:s_end]. Returns False when the voice finished."""
+    """Render voice v into bus[:, s:s_end]: its mix pair (the channel's own pair when the pin
+    has channel outputs) and its sends. Returns False when the voice finished."""
     mode = vi[v, L.VI_INTERP]
     base = vi[v, L.VI_WAVE_OFFSET]
     length = vi[v, L.VI_WAVE_LENGTH]
@@ -63,6 +64,10 @@ def render_voice(
     n_ctl = int(params[L.P_CONTROL_INTERVAL])
     left_taps = TAPS_LEFT[mode]
     right_taps = TAPS_RIGHT[mode]
+    row = 0  # the mix, or the channel's own pair when the pin has channel outputs
+    first_channel_row = int(params[L.P_CHANNEL_ROW])
+    if first_channel_row != 0:
+        row = first_channel_row + 2 * (vi[v, L.VI_CHANNEL] % 16)
     while s < s_end:
         if vi[v, L.VI_CTL_LEFT] == 0:
             if steady(v, vi, vf):  # nothing to recompute: skip the call
@@ -106,9 +111,9 @@ def render_voice(
         gr0 = np.float32(vf[v, L.VF_GR0])
         dgr = np.float32(vf[v, L.VF_DGR])
         if ge0 != 0.0 or dge != 0.0 or gc0 != 0.0 or dgc != 0.0:
-            _mix_sends(vbuf, written, bus, s, gl0, dgl, gr0, dgr, ge0, dge, gc0, dgc, k0)
+            _mix_sends(vbuf, written, bus, row, s, gl0, dgl, gr0, dgr, ge0, dge, gc0, dgc, k0)
         else:
-            _mix_stereo(vbuf, written, bus, s, gl0, dgl, gr0, dgr, k0)
+            _mix_stereo(vbuf, written, bus, row, s, gl0, dgl, gr0, dgr, k0)
         if written < n:  # a one-shot ran out of wave
             vi[v, L.VI_STATE] = L.VOICE_FINISHED
             vf[v, L.VF_LEVEL] = 0.0
