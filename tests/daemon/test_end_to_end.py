@@ -184,7 +184,8 @@ def test_ctl_status_shows_the_device_and_the_clock(daemon, harness):
     assert out.returncode == 0, out.stderr
     audio = next(line for line in out.stdout.splitlines() if line.startswith("audio: "))
     # on JACK the device is dmusd's own client (jack_output.py)
-    assert audio.startswith(f"audio: jack '{CLIENT}', output latency ") and " xruns, clock " in audio
+    assert audio.startswith(f"audio: jack '{CLIENT}', output latency ")
+    assert " xruns, clock " in audio
     result = json.loads(subprocess.run([*cmd, "--json", "status"], capture_output=True).stdout)
     clock = result["result"]["audio"]
     assert clock["callbacks"] > 0 and abs(clock["measured_rate"] - 48000) < 48  # within 0.1 %
