@@ -56,7 +56,7 @@ def play(env, daemon: Daemon, events, seconds: float):
     return record(env, {**request, "seconds": seconds})
 
 
-def test_the_output_latency_is_sane_and_portaudios_nonsense_is_said(pw_daemon):
+def test_the_output_latency_is_sane_and_comes_from_its_source(pw_daemon):
     log = pw_daemon.log
     found = re.search(r"audio: (\w+) device '([^']*)', 48000 Hz, (\d+)-frame blocks, output "
                       r"latency ([0-9.]+) ms", log)  # fmt: skip
@@ -68,10 +68,10 @@ def test_the_output_latency_is_sane_and_portaudios_nonsense_is_said(pw_daemon):
     status = pw_daemon.ctl("status")["result"]["audio"]
     assert status["latency_ms"] == pytest.approx(float(latency), abs=0.06)  # logged to 0.1 ms
     if backend == "jack":
-        # PipeWire's null sink reports a port latency of 0: JACK's figure, believed; PortAudio's
-        # own (the wrapped 4294966272 frames) is named in the log and not used
+        # PipeWire's null sink reports a port latency of 0: JACK's figure, believed. PortAudio,
+        # whose JACK host wrapped it to 4294966272 frames, plays no part on JACK any more
         assert float(latency) == 0.0
-        assert "PortAudio's JACK host API reported an output latency of 42949" in log
+        assert "PortAudio" not in log
         assert "schedule_ahead_ms" not in log  # 60 ms covers a 1024-frame quantum: kept
     else:
         assert int(block) == PERIOD
