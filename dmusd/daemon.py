@@ -28,6 +28,7 @@ handle of the dead server gone.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import math
@@ -57,7 +58,7 @@ from dmusd.start_up import Devices, check_devices
 log = logging.getLogger("dmusd")
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-TICK = 0.25  # seconds the main loop sleeps between looks at the audio sink
+_POKE = 0  # what poke() writes to the signal pipe: no signal has number 0
 STATUS_PERIOD = 1.0  # seconds between STATUS updates to systemd
 FIRST_CALLBACK = 2.0  # seconds the first audio callback may take before READY anyway
 SWITCH_INTERVAL = 0.001  # seconds: the audio thread waits at most about this for the GIL
@@ -192,8 +193,13 @@ class Daemon:
 
     def _serve(self) -> int:
         next_status = time.monotonic() + STATUS_PERIOD
+        # asleep until a signal or the loss of the audio server, or the next STATUS for systemd
+        self.sink.on_lost = self._signals.poke
+        timeout = STATUS_PERIOD if self.notifier.enabled else None
         while True:
-            for number in self._signals.wait(TICK):
+            for number in self._signals.wait(0.0 if self.sink.lost.is_set() else timeout):
+                if number == _POKE:
+                    continue
                 if number == signal.SIGHUP:
                     log.info("SIGHUP: reloading the config")
                     # On a thread: a reload parses banks and waits for the control lock, and
@@ -361,13 +367,19 @@ class _SignalPipe:
     """SIGTERM/SIGINT/SIGHUP as numbers read from a pipe (signal.set_wakeup_fd)."""
 
     def __init__(self) -> None:
-        self._read, write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        self._read, self._write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
         for number in SIGNALS:
             signal.signal(number, _note_signal)
 
-    def wait(self, timeout: float) -> bytes:
-        """The signal numbers that arrived, waiting up to `timeout` seconds for one."""
+    def poke(self) -> None:
+        """Wake wait() without a signal (any thread)."""
+        with contextlib.suppress(BlockingIOError):  # full: a wake-up is pending anyway
+            os.write(self._write, bytes((_POKE,)))
+
+    def wait(self, timeout: float | None) -> bytes:
+        """The signal numbers that arrived (and _POKE for a poke), waiting up to `timeout`
+        seconds (None: for ever) for one."""
         ready, _, _ = select.select([self._read], [], [], timeout)
         if not ready:
             return b""

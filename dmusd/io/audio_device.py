@@ -103,6 +103,10 @@ def jack_server(probe_name: str = "dmusd-probe") -> tuple[int, str]:
 def terminate_portaudio() -> None:
     """Close PortAudio (and its JACK client) now, as its exit handler would; only when no
     stream was abandoned (it would hang)."""
+    import sys
+
+    if "sounddevice" not in sys.modules:  # never initialized (on JACK): nothing to close
+        return
     import sounddevice as sd
 
     if sd._initialized:

@@ -95,6 +95,7 @@ class AudioSink:
         self.native: NativeMode | None = None
         self.gate = SleepGate()
         self.lost = threading.Event()  # set when the server went away or the stream died
+        self.on_lost: Callable[[], None] = lambda: None  # called after `lost` is set (any thread)
         self.lost_reason = ""
         self.abandoned = False  # the stream was left open: leave the process with os._exit
         self.callbacks = 0  # completed Python callbacks (the native ones: gate.cycles)
@@ -304,7 +305,11 @@ class AudioSink:
         self._jack_block = None
         self._server_gone = True
         self.lost_reason = f"the JACK server went away ({reason})"
+        self._lose()
+
+    def _lose(self) -> None:
         self.lost.set()
+        self.on_lost()
 
     def _watch_callbacks(self) -> None:
         reported = False
@@ -317,7 +322,7 @@ class AudioSink:
                 reported = True
                 self.lost_reason = f"the render failed: {self.error!r}"
                 log.error("audio: %s; the stream stopped", self.lost_reason)
-                self.lost.set()
+                self._lose()
             elif self.lost.is_set() and not reported:
                 reported = True
                 log.error("audio: %s", self.lost_reason)
@@ -326,7 +331,7 @@ class AudioSink:
                 self._server_gone = True
                 self.lost_reason = "the audio callbacks stopped coming"
                 log.error("audio: %s: the audio server is gone or stuck", self.lost_reason)
-                self.lost.set()
+                self._lose()
 
     def status(self) -> dict:
         """What `dmusd ctl status` shows of the device and the master clock."""

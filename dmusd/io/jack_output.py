@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from dmusd.engine_library import engine_entries
+from dmusd.io.libjack import exact_client
 from dmusd.io.native_callbacks import (
     JO_AREA_COUNT,
     JO_AREAS,
@@ -49,10 +50,11 @@ MAIN_PORTS = ("out_0", "out_1")
 
 
 class JackOutputStream:
-    """A JACK client named `client_name` (JackError when no server takes it), set up and not
-    yet activated: the main pair and a pair (with stems) per pin in `outputs`, whose areas it
-    sets. `callback(outdata, frames, status_flags, dac_ns)` as for PaOutputStream (dac_ns 0:
-    on JACK the sink takes its times from JACK's cycle)."""
+    """A JACK client named exactly `client_name` (JackError when no server answers, DmusdError
+    when the name is taken), set up and not yet activated: the main pair and a pair (with
+    stems) per pin in `outputs`, whose areas it sets. `callback(outdata, frames, status_flags,
+    dac_ns)` as for PaOutputStream (dac_ns 0: on JACK the sink takes its times from JACK's
+    cycle)."""
 
     def __init__(
         self,
@@ -63,7 +65,7 @@ class JackOutputStream:
     ) -> None:
         import jack
 
-        self.client = client = jack.Client(client_name, no_start_server=True)
+        self.client = client = exact_client(client_name, "audio")
         self.blocksize = client.blocksize
         self.gate = gate
         self.error: BaseException | None = None

@@ -151,5 +151,6 @@ def test_a_second_daemon_on_another_socket_is_told_the_names_are_taken(plain, tm
     other.write_text(README_CONFIG.format(client="dmusd-plain", socket=tmp_path / "other.sock"))
     done = dmusd("run", "--config", other)
     assert done.returncode == 1, done
-    assert "JACK client name 'dmusd-plain-midi' is taken" in done.stderr
+    assert "JACK client name 'dmusd-plain' is taken" in done.stderr
+    assert "set audio.client_name to another name" in done.stderr
     assert "start a JACK server" not in done.stderr
