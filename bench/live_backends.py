@@ -4,7 +4,9 @@ has JACK2's dummy server).
 
 For each backend and synth: latency and jitter over 100 notes at random frame offsets (played
 by the pw-jack recorder of the tests into the synth's JACK MIDI port, recorded from the null
-sink's monitor ports: MIDI frame to sound at the default output), idle CPU (% of one core over
+sink's monitor ports: MIDI frame to sound at the default output; on the jack backend from the
+synth's own ports, as bench/live.py records on JACK2, since the sink's monitor adds a quantum),
+idle CPU (% of one core over
 10 s, from /proc/PID/task/*/schedstat) and xruns (dmusd's own count from `ctl status`; the
 recorder's graph xruns for both). Both synths take MIDI through PipeWire's JACK.
 
@@ -58,6 +60,7 @@ def dmusd(tmp: Path, env: dict[str, str], backend: str) -> Synth:
     s = Synth(cmd, env, r" ready in [0-9.]+ s", 300)
     s.name, s.socket = "dmusd", str(sock)
     s.midi_port = f"{CLIENT}-midi:synth 1"
+    s.outputs = [f"{CLIENT}:out_0", f"{CLIENT}:out_1"] if backend == "jack" else MONITOR
     return s
 
 
@@ -75,12 +78,17 @@ def fluidsynth(env: dict[str, str], backend: str) -> Synth:
     ]  # fmt: skip
     s = Synth(cmd, env, r"", 30)
     s.name = "fluidsynth"
+    s.outputs = MONITOR
     deadline = time.monotonic() + 20
-    while True:  # FluidSynth prints nothing when ready: its MIDI port says so
+    while True:  # FluidSynth prints nothing when ready: its ports say so
         ports = subprocess.run(["pw-jack", "jack_lsp"], env=env, capture_output=True, text=True)
-        found = [p for p in ports.stdout.splitlines() if re.match(r"^fs-bench[^:]*:midi", p)]
-        if found:
+        names = ports.stdout.splitlines()
+        found = [p for p in names if re.match(r"^fs-bench[^:]*:midi", p)]
+        audio = [p for p in names if re.match(r"^fs-bench[^:]*:(left|right)$", p)]
+        if found and (backend != "jack" or len(audio) == 2):
             s.midi_port = found[0]
+            if backend == "jack":
+                s.outputs = audio
             return s
         if time.monotonic() > deadline or s.process.poll() is not None:
             raise RuntimeError(f"FluidSynth did not start:\n{s.text()[-2000:]}")
@@ -108,7 +116,7 @@ def timing(env: dict[str, str], synth: Synth, notes: int) -> dict:
     events, starts = latency_events(offsets, QUANTUM)
     request = {
         "midi": synth.midi_port,
-        "audio": MONITOR,
+        "audio": synth.outputs,
         "events": [[f, d.hex()] for f, d in events],
         "seconds": latency_frames(offsets, QUANTUM) / 48000,
     }
@@ -124,6 +132,7 @@ def timing(env: dict[str, str], synth: Synth, notes: int) -> dict:
         "latency_ms": round(float(lat.mean()) / 48, 3) if lat.size else None,
         "jitter_samples": int(lat.max() - lat.min()) if lat.size else None,
         "jitter_settled_samples": int(settled.max() - settled.min()) if lat.size else None,
+        "latencies_samples": [int(x) for x in lat],
         "xruns": None if before is None else after - before,
         "graph_xruns": facts["xruns"],
     }
@@ -157,13 +166,13 @@ def measure(backend: str, session: PipeWireSession, tmp: Path, quick: bool) -> d
     return row
 
 
-def pipewire_backends(quick: bool) -> dict:
+def pipewire_backends(quick: bool, backends: tuple[str, ...] = BACKENDS) -> dict:
     """The per-backend rows on one private PipeWire session."""
     tmp = Path(tempfile.mkdtemp(prefix="dmusd-bench-pw-"))
     print("on PipeWire (headless: null sink, quantum 1024 at 48 kHz; MIDI through its JACK):")
     session = PipeWireSession()
     try:
-        return {f"pipewire_{b}": measure(b, session, tmp, quick) for b in BACKENDS}
+        return {f"pipewire_{b}": measure(b, session, tmp, quick) for b in backends}
     finally:
         session.stop()
 
@@ -171,8 +180,9 @@ def pipewire_backends(quick: bool) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer notes, shorter runs")
+    parser.add_argument("--backend", action="append", choices=BACKENDS, help="only these")
     args = parser.parse_args()
-    print(json.dumps(pipewire_backends(args.quick)))
+    print(json.dumps(pipewire_backends(args.quick, tuple(args.backend or BACKENDS))))
     return 0
 
 
