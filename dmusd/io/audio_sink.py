@@ -254,7 +254,6 @@ class AudioSink:
             asleep = self.asleep()
             if asleep:
                 gate.sleep(wakes)
-                self.clock.coast()  # no Python callback tells it the time while the synth sleeps
             else:
                 gate.stay_awake()
         except BaseException as error:  # reported by the monitor thread, not here

@@ -203,17 +203,6 @@ class MasterClock:
             self._block_time = self._origin + self.frames * REFTIME_PER_SECOND // self.rate
             self.frames += frames
 
-    def coast(self) -> None:
-        """No callback will report for a while (the synth sleeps: SleepGate): from now on
-        GetTime runs at the learned rate. The segment the last callback aimed may run fast or
-        slow by the phase it corrects, which over seconds of sleep would put the first event
-        after it milliseconds off."""
-        with self._lock:
-            now = self.monotonic_ns()
-            current = self._seg_time + (now - self._seg_ns) * self._seg_gain
-            dll = self._dll
-            self._set_segment(now, current, dll.x_seconds * 1e9 / dll.slope / _NS_PER_TICK)
-
     def skip(self, frames: int) -> None:
         """Frames the device played without a callback into Python (answered in C while the
         synth slept): the position moves on, nothing is observed."""
