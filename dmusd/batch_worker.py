@@ -57,9 +57,11 @@ class SongResult:
 def open_synth(settings: RenderSettings) -> None:
     """Open this process's Synth (errors raised: a bad bank, an option out of range)."""
     global _synth
+    from dmusd.engine_library import engine_entries
     from dmusd.synth_api import Synth
 
     _synth = Synth.from_settings(settings)
+    engine_entries()  # the engine library loaded here once, not again in each song's fork
     for warning in _synth.bank_warnings:
         print(f"dmusd: warning: {warning}", file=sys.stderr)
 

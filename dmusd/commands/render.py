@@ -214,7 +214,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="synth volume in dB, -200..20 (KSPROPERTY_SYNTH_VOLUME; the synth's default "
         "boost of +6 dB comes on top)",
     )
-    p.add_argument("--block", type=int, default=1024, help="frames per Render call (default 1024)")
+    p.add_argument("--block", type=int, default=4096, help="frames per Render call (default 4096)")
     p.add_argument(
         "--sample-memory",
         type=int,
