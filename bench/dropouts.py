@@ -122,8 +122,11 @@ class ChildLoad:
             self.process.join(5)
 
 
-def xruns(synth: Synth) -> int:
-    return send(synth.socket, {"cmd": "status"})["result"]["audio"]["xruns"]
+def audio_counts(synth: Synth) -> tuple[int, int, int]:
+    """The daemon's xruns, Python audio callbacks and native-mode switches so far."""
+    audio = send(synth.socket, {"cmd": "status"})["result"]["audio"]
+    native = audio["native"] or {"switches": 0}
+    return audio["xruns"], audio["python_callbacks"], native["switches"]
 
 
 def phase(
@@ -135,12 +138,20 @@ def phase(
     h.late = 0
     start = h.play_recorded(events, int(seconds * rate))
     h.wait_until(start)
-    daemon0, harness0 = xruns(synth), h.xruns
+    daemon0, harness0 = audio_counts(synth), h.xruns
     if load is not None:
         h.wait_until(start + int(LOADS_FROM_S * rate))
         load.start()
     rec = h.wait_recorded()
-    out = {"seconds": seconds, "xruns": xruns(synth) - daemon0, "jack_xruns": h.xruns - harness0}
+    daemon1 = audio_counts(synth)
+    out = {
+        "seconds": seconds,
+        "xruns": daemon1[0] - daemon0[0],
+        "jack_xruns": h.xruns - harness0,
+        # blocks the Python callback rendered (native mode off), and times it went back on
+        "python_blocks": daemon1[1] - daemon0[1],
+        "native_switches": daemon1[2] - daemon0[2],
+    }
     if events:
         edge = int(EDGE_S * rate)
         gaps = silent_gaps(rec[edge:-edge], GAP_FRAMES, GAP_FLOOR)
@@ -176,7 +187,7 @@ def run_period(period: int, song: Path, seconds: float, tmp: Path) -> dict:
 def report(runs: list[dict]) -> None:
     print(
         f"{'period':>6} {'phase':<11} {'s':>4} {'xruns':>5} {'jack':>5} {'gaps':>4} "
-        f"{'gap frames':>10} {'longest':>7}  control plane"
+        f"{'gap frames':>10} {'longest':>7} {'python':>6}  control plane"
     )
     for run in runs:
         for name, label in (("idle", "idle"), ("song", "song"), ("song_ctl", "song + ctl")):
@@ -193,7 +204,8 @@ def report(runs: list[dict]) -> None:
                     extra += f", errors: {p['errors']}"
             print(
                 f"{run['period']:>6} {label:<11} {p['seconds']:>4.0f} {p['xruns']:>5} "
-                f"{p['jack_xruns']:>5} {gaps[0]:>4} {gaps[1]:>10} {gaps[2]:>7}  {extra}"
+                f"{p['jack_xruns']:>5} {gaps[0]:>4} {gaps[1]:>10} {gaps[2]:>7} "
+                f"{p['python_blocks']:>6}  {extra}"
             )
     print("targets under load vs the song baseline: 0 extra xruns, no gap")
     for run in runs:
