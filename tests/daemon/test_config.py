@@ -339,6 +339,10 @@ BAD = [
         'dmusd.toml:3: pins[0].capture: must be true or false, got "yes"',
     ),
     (
+        '[[pins]]\nname = "a"\nchannel_outputs = 16',
+        "dmusd.toml:3: pins[0].channel_outputs: must be true or false, got 16",
+    ),
+    (
         '[[pins]]\nname = "a"\ninterpolation = "Cubic"',
         'dmusd.toml:3: pins[0].interpolation: must be one of linear, cubic, sinc, got "Cubic"',
     ),

@@ -100,3 +100,27 @@ def test_effect_returns_are_silent_without_effects(builtin):
     stems = play(builtin, PinOutput("p", effects=True), effects=False)
     assert not stems[:, 2:6].any()
     assert rms(stems[:, :2]) > 1e-3
+
+
+def test_outputs_apart_exist_only_where_the_audio_has_ports(caplog):
+    """The service gives each pin its PinOutput; stems only when the audio output has ports of
+    its own (JACK), else a warning names the key and everything plays in the main pair."""
+    from dmusd.config import AudioConfig, Config, ControlConfig, LoggingConfig, MidiConfig
+    from dmusd.service import SynthService
+
+    pins = (PinConfig("p", effect_outputs=True, channel_outputs=True), PinConfig("q"))
+    config = Config(AudioConfig(), MidiConfig(), pins, ControlConfig(), LoggingConfig(), None)
+    for separate in (True, False):
+        caplog.clear()
+        service = SynthService(config, SampleCountClock(RATE), separate_outputs=separate)
+        try:
+            columns = [service.pins[name].stream.native.columns for name in ("p", "q")]
+        finally:
+            service.close()
+        assert [out.name for out in service.outputs] == ["p", "q"]
+        if separate:
+            assert columns == [38, 2] and not caplog.records
+        else:
+            assert columns == [2, 2]
+            warned = " ".join(record.getMessage() for record in caplog.records)
+            assert "pins[0].effect_outputs" in warned and "pins[0].channel_outputs" in warned
