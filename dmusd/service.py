@@ -38,7 +38,7 @@ from dmusd.errors import ConfigError, DmusdError
 from dmusd.kernel.clock import REFTIME_PER_SECOND, IMasterClock
 from dmusd.kernel.ks import PropertyRequest, PropertyResult
 from dmusd.pin import BUILTIN, LoadedBank, ParsedBank, SynthPin, bank_signature, parse_bank
-from dmusd.pin.pin_output import PinOutput
+from dmusd.pin.pin_output import OWN_OUTPUT_PINS, PinOutput
 from dmusd.synth.engine.native_pin import PinDescriptor
 
 log = logging.getLogger("dmusd.service")
@@ -90,24 +90,25 @@ class SynthService:
         self.config = config
         self.rate = config.audio.sample_rate
         # each pin's own outputs, fixed at start like its MIDI ports: a reload keeps them
-        self.outputs = [
-            PinOutput(
-                pin.name,
-                effects=pin.effect_outputs and separate_outputs,
-                channels=pin.channel_outputs and separate_outputs,
+        self.outputs = []
+        for i, pin in enumerate(config.pins[:OWN_OUTPUT_PINS]):
+            apart = separate_outputs
+            for key in ("effect_outputs", "channel_outputs"):
+                if getattr(pin, key) and not apart:
+                    log.warning(
+                        "pins[%d].%s: only the JACK backend has outputs apart; "
+                        "everything plays in the main pair",
+                        i,
+                        key,
+                    )
+            self.outputs.append(
+                PinOutput(pin.name, pin.effect_outputs and apart, pin.channel_outputs and apart)
             )
-            for pin in config.pins
-        ]
-        if not separate_outputs:
-            for i, pin in enumerate(config.pins):
-                for key in ("effect_outputs", "channel_outputs"):
-                    if getattr(pin, key):
-                        log.warning(
-                            "pins[%d].%s: only the JACK backend has outputs apart; "
-                            "everything plays in the main pair",
-                            i,
-                            key,
-                        )
+        if separate_outputs and len(config.pins) > OWN_OUTPUT_PINS:
+            log.warning(
+                "only the first %d pins get outputs of their own; the others play in the main pair",
+                OWN_OUTPUT_PINS,
+            )
         self._control = _ControlLock(lambda: self.wake())
         self._next_bank = 1
         self._live: tuple[SynthPin, ...] = ()  # what the audio thread renders

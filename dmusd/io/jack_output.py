@@ -74,9 +74,9 @@ class JackOutputStream:
         gate.state[PY_CALLBACK] = ctypes.cast(self._python, ctypes.c_void_p).value
         ffi, lib = jack._ffi, jack._lib
         self._mix = np.zeros((MAX_FRAMES, 2), dtype=np.float32)
-        areas = list(outputs)[:MAX_AREAS]
-        if len(outputs) > MAX_AREAS:
-            log.warning("audio: only the first %d pins get outputs of their own", MAX_AREAS)
+        areas = list(outputs)
+        if len(areas) > MAX_AREAS:  # the service gives no more (OWN_OUTPUT_PINS)
+            raise ValueError(f"{len(areas)} pins with outputs of their own: at most {MAX_AREAS}")
         state = np.zeros(JO_SLOTS, dtype=np.int64)
         state[JO_GATE] = gate.state.ctypes.data
         state[JO_PORT_GET_BUFFER] = int(

@@ -16,6 +16,8 @@ import numpy as np
 
 from dmusd.synth.engine import layout as L
 
+OWN_OUTPUT_PINS = 16  # pins that may have outputs of their own (jack_output.py's areas)
+
 
 @dataclass(slots=True)
 class PinOutput:

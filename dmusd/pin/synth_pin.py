@@ -254,6 +254,8 @@ class SynthPin:
         if area is not None:
             buffer = area[:frames]
             buffer.fill(0.0)
+        elif self.output.columns != 2:  # stems with nowhere to go: a bug, never a silent overrun
+            raise ValueError(f"pin {self.name!r} renders stems but has no output area")
         stream = self.stream
         stream.SyncToMaster(t, start or self._fresh)
         self._fresh = False
