@@ -104,6 +104,11 @@ def test_notes_sound_at_the_right_pitch(pw_daemon, pipewire):
     assert max(abs(e) for e in errors) <= 5.0, errors
 
 
+def _disturbed(before: dict, after: dict) -> bool:
+    """Whether the daemon saw an xrun or re-anchored its clock between two status reports."""
+    return (after["xruns"], after["clock_resyncs"]) != (before["xruns"], before["clock_resyncs"])
+
+
 def test_latency_is_constant(pw_daemon, pipewire):
     """60 notes at random frame offsets, each after a silence (the synth falls asleep between
     them, so each is a first note after idle). On PipeWire's JACK every note keeps the same
@@ -124,6 +129,11 @@ def test_latency_is_constant(pw_daemon, pipewire):
         if facts["late"] or facts["xruns"]:
             print(f"the recorder lost cycles (late {facts['late']}, xruns {facts['xruns']}): again")
             continue
+        if -1 in jh.onsets(rec[:, 0], notes, 8 * period, 1e-4) and _disturbed(before, after):
+            # a cycle the daemon itself reports lost (the full suite's load): measured again;
+            # a note missing with no xrun and no resync still fails below
+            print(f"a note did not sound across an xrun or a resync ({after}): again")
+            continue
         if pw_daemon.backend != "alsa" or _settled_jitter(rec, notes, period) <= PERIOD:
             break
         # PipeWire's ALSA plugin under the full suite's load: one note off by 15 ms in one
@@ -134,6 +144,8 @@ def test_latency_is_constant(pw_daemon, pipewire):
     xruns = after["xruns"] - before["xruns"]
     if pw_daemon.backend == "pulse":
         return _pulse_bounds(rec, notes, period)
+    found = jh.onsets(rec[:, 0], notes, 8 * period, 1e-4)
+    assert -1 not in found, f"note {found.index(-1)} did not sound; daemon {before} -> {after}"
     latency = jh.note_latencies(rec, notes, period)
     settled = latency[8:]  # after the first 1.4 s
     jitter = _settled_jitter(rec, notes, period)
@@ -145,7 +157,7 @@ def test_latency_is_constant(pw_daemon, pipewire):
     assert np.all(latency >= round(AHEAD_MS * 48)), "a note played before its schedule-ahead"
     # A stall or an underrun (a loaded machine) re-anchors the clock: the notes around it may
     # be off while it locks again; the others keep one latency.
-    disturbed = xruns or after["clock_resyncs"] != before["clock_resyncs"]
+    disturbed = _disturbed(before, after)
     bound = {"jack": 0, "alsa": PERIOD}[pw_daemon.backend]
     if not disturbed:
         assert jitter <= bound, settled.tolist()
