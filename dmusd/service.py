@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -78,6 +78,21 @@ class _ControlLock:
         self._wake()
 
 
+def pin_outputs(pins: Sequence[PinConfig], separate: bool) -> list[PinOutput]:
+    """The own outputs of the first OWN_OUTPUT_PINS pins, stems as their configs ask when the
+    audio output has ports for them (`separate`: JACK); what cannot be had is logged."""
+    for i, pin in enumerate(pins):
+        for key in ("effect_outputs", "channel_outputs"):
+            if getattr(pin, key) and not (separate and i < OWN_OUTPUT_PINS):
+                need = f"one of the first {OWN_OUTPUT_PINS} pins" if separate else "JACK"
+                log.warning("pins[%d].%s: outputs apart need %s; it plays in the main pair",
+                            i, key, need)  # fmt: skip
+    return [
+        PinOutput(pin.name, pin.effect_outputs and separate, pin.channel_outputs and separate)
+        for pin in pins[:OWN_OUTPUT_PINS]
+    ]
+
+
 class SynthService:
     """Every pin of a Config, rendered into one buffer; the daemon's control plane."""
 
@@ -90,25 +105,7 @@ class SynthService:
         self.config = config
         self.rate = config.audio.sample_rate
         # each pin's own outputs, fixed at start like its MIDI ports: a reload keeps them
-        self.outputs = []
-        for i, pin in enumerate(config.pins[:OWN_OUTPUT_PINS]):
-            apart = separate_outputs
-            for key in ("effect_outputs", "channel_outputs"):
-                if getattr(pin, key) and not apart:
-                    log.warning(
-                        "pins[%d].%s: only the JACK backend has outputs apart; "
-                        "everything plays in the main pair",
-                        i,
-                        key,
-                    )
-            self.outputs.append(
-                PinOutput(pin.name, pin.effect_outputs and apart, pin.channel_outputs and apart)
-            )
-        if separate_outputs and len(config.pins) > OWN_OUTPUT_PINS:
-            log.warning(
-                "only the first %d pins get outputs of their own; the others play in the main pair",
-                OWN_OUTPUT_PINS,
-            )
+        self.outputs = pin_outputs(config.pins, separate_outputs)
         self._control = _ControlLock(lambda: self.wake())
         self._next_bank = 1
         self._live: tuple[SynthPin, ...] = ()  # what the audio thread renders
