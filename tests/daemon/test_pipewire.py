@@ -134,7 +134,7 @@ def test_latency_is_constant(pw_daemon, pipewire):
             # a note missing with no xrun and no resync still fails below
             print(f"a note did not sound across an xrun or a resync ({after}): again")
             continue
-        if pw_daemon.backend != "alsa" or _settled_jitter(rec, notes, period) <= PERIOD:
+        if pw_daemon.backend != "alsa" or _retry_jitter(rec, notes, period) <= PERIOD:
             break
         # PipeWire's ALSA plugin under the full suite's load: one note off by 15 ms in one
         # recording (2 of 7 CI runs on 2026-12-02) with no xrun seen; the next is measured
@@ -164,6 +164,16 @@ def test_latency_is_constant(pw_daemon, pipewire):
     else:
         steady = np.abs(settled - np.median(settled)) <= bound
         assert steady.mean() >= 0.8, (xruns, settled.tolist())
+
+
+def _retry_jitter(rec: np.ndarray, notes: list[int], period: int) -> float:
+    """_settled_jitter for deciding on another recording: one whose notes note_latencies
+    refuses (one not from silence: a note 15 ms off overlapped the last) counts as over the
+    bound; the recording kept is asserted whole after the loop."""
+    try:
+        return _settled_jitter(rec, notes, period)
+    except AssertionError:
+        return float("inf")
 
 
 def _settled_jitter(rec: np.ndarray, notes: list[int], period: int) -> int:
