@@ -108,7 +108,7 @@ class AudioSink:
         self.error: BaseException | None = None  # what the render raised, if it did
         self._stream = None
         self._watcher = None  # JACK: the jack.Client whose shutdown callback reports loss
-        self._jack_clock = None  # JACK: its cycle times, read through the watch client
+        self._jack_clock = None  # JACK: its cycle times, read through the audio client
         # JACK: (our frame position, JACK's frame counter) at the start of the last block
         self._jack_block: tuple[int, int] | None = None
         self._monitor: threading.Thread | None = None
@@ -281,6 +281,11 @@ class AudioSink:
         self.last_callback_ns = time.monotonic_ns()
 
     @property
+    def jack_stream(self) -> JackOutputStream | None:
+        stream = self._stream
+        return stream if isinstance(stream, JackOutputStream) else None
+
+    @property
     def xruns(self) -> int:
         return self.gate.xruns
 
@@ -347,6 +352,7 @@ class AudioSink:
             "asleep": self.gate.asleep,
             "slept_frames": self.gate.slept_frames,
             "xruns": self.xruns,
+            "oversize_cycles": self.jack_stream.oversize_cycles if self.jack_stream else 0,
             "measured_rate": round(getattr(clock, "measured_rate", float(clock.rate)), 3),
             "clock_resyncs": getattr(clock, "resyncs", 0),
         }

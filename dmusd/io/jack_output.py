@@ -74,6 +74,7 @@ class JackOutputStream:
         gate.state[PY_CALLBACK] = ctypes.cast(self._python, ctypes.c_void_p).value
         ffi, lib = jack._ffi, jack._lib
         self._mix = np.zeros((MAX_FRAMES, 2), dtype=np.float32)
+        self._views: dict[int, np.ndarray] = {}  # mix[:frames] by frames: no allocation a cycle
         areas = list(outputs)
         if len(areas) > MAX_AREAS:  # the service gives no more (OWN_OUTPUT_PINS)
             raise ValueError(f"{len(areas)} pins with outputs of their own: at most {MAX_AREAS}")
@@ -91,7 +92,6 @@ class JackOutputStream:
             state[JO_AREAS + 2 * k + 1] = output.columns
             ports += [(name, k, c) for c, name in enumerate(output.port_names())]
         state[JO_AREA_COUNT] = len(areas)
-        self.outputs = areas
         self.ports = []
         for k, (name, area, column) in enumerate(ports[:JO_MAX_PORTS]):
             port = client.outports.register(name)
@@ -119,6 +119,7 @@ class JackOutputStream:
 
     @property
     def oversize_cycles(self) -> int:
+        """Cycles longer than MAX_FRAMES, answered with silence (ctl status shows them)."""
         return int(self.state[JO_OVERSIZE])
 
     def start(self) -> None:
@@ -143,7 +144,10 @@ class JackOutputStream:
 
     def _trampoline(self, output: int, frames: int, time_info: int, flags: int) -> int:
         try:
-            self._callback(self._mix[:frames], frames, flags, 0)
+            view = self._views.get(frames)
+            if view is None:  # JACK's period: one or two sizes in a stream's life
+                view = self._views[frames] = self._mix[:frames]
+            self._callback(view, frames, flags, 0)
             return PA_CONTINUE
         except BaseException as error:  # reported by whoever watches `error`, not here
             self.error = error

@@ -61,3 +61,4 @@ def test_each_port_carries_its_part(daemon):
     assert np.max(np.abs(part["out_0"] - part["b L"])) < 1e-6
     assert np.max(np.abs(part["b L"] - part["b ch3 L"] - part["b reverb L"])) < 1e-5
     assert not part["a L"].any() and not part["b ch1 L"].any() and not part["b chorus L"].any()
+    assert daemon.ctl("status")["result"]["audio"]["oversize_cycles"] == 0
