@@ -72,13 +72,14 @@ def _cubic(table, row, a, b, c, d):
 
 
 @realtime_inline
-def fill_fast(mode, pool, base, pos, inc, dinc, n, buf, table):
-    """Interpolate n samples from pool[base + pos ...] into buf; return (pos, inc) after them."""
+def fill_fast(mode, pool, base, pos, inc, dinc, n, buf, at, table):
+    """Interpolate n samples from pool[base + pos ...] into buf[at:at + n]; return (pos, inc)
+    after them."""
     if mode == L.INTERP_CUBIC:
         for j in range(n):
             k = base + (pos >> L.FRAC_BITS)
             row = _row(pos & L.FRAC_MASK)
-            buf[j] = _cubic(table, row, pool[k - 1], pool[k], pool[k + 1], pool[k + 2])
+            buf[at + j] = _cubic(table, row, pool[k - 1], pool[k], pool[k + 1], pool[k + 2])
             pos += inc
             inc += dinc
     elif mode == L.INTERP_LINEAR:
@@ -86,7 +87,7 @@ def fill_fast(mode, pool, base, pos, inc, dinc, n, buf, table):
             k = base + (pos >> L.FRAC_BITS)
             f = np.float32(pos & L.FRAC_MASK) * _FRAC_SCALE
             a = pool[k]
-            buf[j] = a + f * (pool[k + 1] - a)
+            buf[at + j] = a + f * (pool[k + 1] - a)
             pos += inc
             inc += dinc
     else:
@@ -96,7 +97,7 @@ def fill_fast(mode, pool, base, pos, inc, dinc, n, buf, table):
             acc = np.float32(0.0)
             for t in range(SINC_TAPS):
                 acc += pool[k + t] * table[row, t]
-            buf[j] = acc
+            buf[at + j] = acc
             pos += inc
             inc += dinc
     return pos, inc
@@ -118,16 +119,32 @@ def fill_wrapping(
     """Like fill_fast, but wraps the position at the loop end and each tap around the loop.
 
     Returns (pos, inc, wrapped, samples written); fewer than n means a one-shot ran past its end.
+    Only the samples whose taps reach past an end are computed tap by tap: the runs between
+    them go through fill_fast, which gives them the same values (a short loop at a high pitch
+    wraps in nearly every stretch, so this path is not rare).
     """
     ls_fp = ls << L.FRAC_BITS
     le_fp = le << L.FRAC_BITS
-    for j in range(n):
+    hi = le if looping else length
+    fast_end = (hi - TAPS_RIGHT[mode] - 1) << L.FRAC_BITS  # a sample before it has every tap in
+    left_taps = TAPS_LEFT[mode]
+    j = 0
+    while j < n:
         if looping and pos >= le_fp:
             pos = ls_fp + (pos - ls_fp) % (le_fp - ls_fp)
             wrapped = 1
         i = pos >> L.FRAC_BITS
         if i >= length:
             return pos, inc, wrapped, j
+        lo = ls if (looping and wrapped) else -L.GUARD
+        room = fast_end - pos
+        if room > 0 and i - left_taps >= lo:
+            # every step of the rest of the stretch is at most the larger end of the ramp
+            step = max(inc, inc + (n - j) * dinc, 1)
+            m = min((room - 1) // step + 1, n - j)
+            pos, inc = fill_fast(mode, pool, base, pos, inc, dinc, m, buf, j, table)
+            j += m
+            continue
         frac = pos & L.FRAC_MASK
         row = _row(frac)
         if mode == L.INTERP_CUBIC:
@@ -147,4 +164,5 @@ def fill_wrapping(
             buf[j] = acc
         pos += inc
         inc += dinc
+        j += 1
     return pos, inc, wrapped, n

@@ -90,7 +90,7 @@ def render_voice(
         lo = ls if (looping and wrapped) else -L.GUARD
         written = n
         if reach + right_taps + 1 < hi and (pos >> L.FRAC_BITS) - left_taps >= lo:
-            pos, inc = fill_fast(mode, pool, base, pos, inc, dinc, n, vbuf, table)
+            pos, inc = fill_fast(mode, pool, base, pos, inc, dinc, n, vbuf, 0, table)
         else:
             pos, inc, wrapped, written = fill_wrapping(
                 mode, pool, base, length, looping, wrapped, ls, le, pos, inc, dinc, n, vbuf, table
