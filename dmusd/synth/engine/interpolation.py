@@ -23,8 +23,7 @@ SINC_TAPS = 8  # taps at offsets -3 .. +4 around the integer position
 PHASE_BITS = 10
 PHASES = 1 << PHASE_BITS  # table rows; the nearest row to the fraction is used
 SINC_BETA = 7.0  # Kaiser window shape
-CUBIC_COL = SINC_TAPS  # table columns: 8 sinc taps, then the 4 cubic weights for x[-1] .. x[2]
-TABLE_COLUMNS = SINC_TAPS + 4
+SINC_ROW = PHASES + 1  # the first sinc row: phase p's taps are rows SINC_ROW + 2p, + 2p + 1
 
 # Taps each mode reads left / right of the integer position.
 TAPS_LEFT = np.array([0, 1, 3], dtype=np.int64)
@@ -36,8 +35,8 @@ _ROW_ROUND = 1 << (_ROW_SHIFT - 1)
 
 
 def make_table() -> np.ndarray:
-    """The (PHASES + 1, 12) float32 table: per phase the 8 Kaiser-windowed sinc taps, then the
-    4 Catmull-Rom (cubic Hermite) weights."""
+    """The (3 (PHASES + 1), 4) float32 table: per phase the 4 Catmull-Rom (cubic Hermite)
+    weights for x[-1] .. x[2], then per phase the 8 Kaiser-windowed sinc taps."""
     frac = np.arange(PHASES + 1, dtype=np.float64)[:, None] / PHASES
     x = np.arange(-3, 5, dtype=np.float64)[None, :] - frac
     window = np.i0(SINC_BETA * np.sqrt(np.clip(1.0 - (x / 4.0) ** 2, 0.0, 1.0))) / np.i0(SINC_BETA)
@@ -53,7 +52,7 @@ def make_table() -> np.ndarray:
         ],
         axis=1,
     )
-    return np.concatenate([sinc, cubic], axis=1).astype(np.float32)
+    return np.concatenate([cubic, sinc.reshape(-1, 4)]).astype(np.float32)
 
 
 @realtime_inline
@@ -64,11 +63,17 @@ def _row(frac):
 @realtime_inline
 def _cubic(table, row, a, b, c, d):
     return (
-        a * table[row, CUBIC_COL]
-        + b * table[row, CUBIC_COL + 1]
-        + c * table[row, CUBIC_COL + 2]
-        + d * table[row, CUBIC_COL + 3]
+        a * table[row, 0] + b * table[row, 1] + c * table[row, 2] + d * table[row, 3]
     )
+
+
+@realtime_inline
+def _sinc(table, row, pool, k):
+    # the taps in order, as fill_wrapping adds them
+    acc = np.float32(0.0)
+    for t in range(SINC_TAPS):
+        acc += pool[k + t] * table[SINC_ROW + 2 * row + (t >> 2), t & 3]
+    return acc
 
 
 @realtime_inline
@@ -94,10 +99,7 @@ def fill_fast(mode, pool, base, pos, inc, dinc, n, buf, at, table):
         for j in range(n):
             k = base + (pos >> L.FRAC_BITS) - 3
             row = _row(pos & L.FRAC_MASK)
-            acc = np.float32(0.0)
-            for t in range(SINC_TAPS):
-                acc += pool[k + t] * table[row, t]
-            buf[at + j] = acc
+            buf[at + j] = _sinc(table, row, pool, k)
             pos += inc
             inc += dinc
     return pos, inc
@@ -160,7 +162,8 @@ def fill_wrapping(
         else:
             acc = np.float32(0.0)
             for t in range(SINC_TAPS):
-                acc += _tap(pool, base, i - 3 + t, length, looping, wrapped, ls, le) * table[row, t]
+                tap = _tap(pool, base, i - 3 + t, length, looping, wrapped, ls, le)
+                acc += tap * table[SINC_ROW + 2 * row + (t >> 2), t & 3]
             buf[j] = acc
         pos += inc
         inc += dinc
