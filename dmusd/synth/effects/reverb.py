@@ -8,7 +8,14 @@ the HF ratio (the I3DL2 / DirectSound meaning of "HF ratio").
 
 The state is three arrays so the block call can run it: `buf` holds every delay line one after
 another, `ints[line] = (offset, length, index)` (plus the QUIET row) and
-`flts[comb] = (feedback, damp, store)`.
+`flts[comb, 0:3] = (feedback, damp, store)`, then three work rows (WORK_ROW on): a stretch of
+the block's scaled input and the two sides' comb sums.
+
+The block is run line by line over stretches of STRETCH samples, not sample by sample through
+every line: a line's position, state and coefficients then stay in registers, and the left and
+right comb of a pair run interleaved, two independent damping recursions. Each line still sees
+its samples in order and every sum is added in the same order, so the output is the same to the
+bit (bench: about 80 % of the sample-by-sample time).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from dmusd.errors import ConfigError
-from dmusd.synth.engine.jit import realtime
+from dmusd.synth.engine.jit import realtime, realtime_inline
 
 _COMBS = (1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617)  # at 44.1 kHz
 _ALLPASSES = (556, 441, 341, 225)
@@ -28,6 +35,8 @@ N_COMBS = len(_COMBS)
 N_ALLPASSES = len(_ALLPASSES)
 N_LINES = 2 * (N_COMBS + N_ALLPASSES)  # left combs, right combs, left allpasses, right allpasses
 QUIET = N_LINES  # ints row: (samples of silent input so far, 1 when every line holds zeros, -)
+WORK_ROW = 2 * N_COMBS  # flts rows WORK_ROW .. + 2: input, left sums, right sums of a stretch
+STRETCH = 128  # samples a stretch: its work rows stay in the L1 cache
 _QUIET_CHECK = 48000  # silent input samples between two looks for an all-zero state
 
 
@@ -49,7 +58,7 @@ class Reverb:
             self.ints[line] = (offset, length, 0)
             offset += length
         self.buf = np.zeros(offset, dtype=np.float32)
-        self.flts = np.zeros((2 * N_COMBS, 3), dtype=np.float64)
+        self.flts = np.zeros((WORK_ROW + 3, STRETCH), dtype=np.float64)
         self.time = time
         self.hf_ratio = hf_ratio
         self.update()
@@ -73,7 +82,7 @@ class Reverb:
     def clear(self) -> None:
         """Silence the tail (e.g. after a panic)."""
         self.buf[:] = 0.0
-        self.flts[:, 2] = 0.0
+        self.flts[:WORK_ROW, 2] = 0.0
         self.ints[QUIET] = 0
 
 
@@ -83,7 +92,7 @@ def _all_zero(buf, flts) -> bool:
         if buf[i] != 0.0:
             return False
     stores_zero = True  # (numba has no all() over a generator)
-    for c in range(flts.shape[0]):
+    for c in range(WORK_ROW):
         stores_zero = stores_zero and flts[c, 2] == 0.0
     return stores_zero
 
@@ -115,44 +124,77 @@ def reverb_process(bus, n, in_gain, mix, buf, ints, flts, row) -> None:
         ints[QUIET, 0] = 0
         ints[QUIET, 1] = 0
     gain = in_gain * _INPUT_SCALE
-    for s in range(n):
-        x = bus[2, s] * gain
+    done = 0
+    while done < n:
+        m = min(n - done, STRETCH)
+        for s in range(m):
+            flts[WORK_ROW, s] = bus[2, done + s] * gain
+        for c in range(N_COMBS):
+            _comb_pair(buf, ints, flts, c, N_COMBS + c, m, c == 0)
         for side in range(2):
-            acc = 0.0
-            for c in range(N_COMBS):
-                comb = side * N_COMBS + c
-                off = ints[comb, 0]
-                idx = ints[comb, 2]
-                y = buf[off + idx]
-                damp = flts[comb, 1]
-                store = y * (1.0 - damp) + flts[comb, 2] * damp
-                if -_FLUSH < store < _FLUSH:
-                    store = 0.0  # a decayed tail must not linger as slow denormal floats
-                flts[comb, 2] = store
-                fed = x + store * flts[comb, 0]
-                if -_FLUSH < fed < _FLUSH:
-                    fed = 0.0
-                buf[off + idx] = fed
-                idx += 1
-                if idx >= ints[comb, 1]:
-                    idx = 0
-                ints[comb, 2] = idx
-                acc += y
+            sums = WORK_ROW + 1 + side
             for a in range(N_ALLPASSES):
-                line = 2 * N_COMBS + side * N_ALLPASSES + a
-                off = ints[line, 0]
-                idx = ints[line, 2]
-                d = buf[off + idx]
-                fed = acc + d * _ALLPASS_FEEDBACK
-                if -_FLUSH < fed < _FLUSH:
-                    fed = 0.0
-                buf[off + idx] = fed
-                acc = d - acc
-                idx += 1
-                if idx >= ints[line, 1]:
-                    idx = 0
-                ints[line, 2] = idx
-            bus[row + side, s] += acc * mix
+                _allpass(buf, ints, flts, 2 * N_COMBS + side * N_ALLPASSES + a, sums, m)
+            for s in range(m):
+                bus[row + side, done + s] += flts[sums, s] * mix
+        done += m
+
+
+@realtime_inline
+def _flushed(value):
+    # a decayed tail must not linger as slow denormal floats
+    return 0.0 if -_FLUSH < value < _FLUSH else value
+
+
+@realtime
+def _comb_pair(buf, ints, flts, left, right, n, first) -> None:
+    """Run the left and the right comb over the stretch's input, adding their outputs to the
+    sides' sums (`first`: the first pair, which sets them)."""
+    off_l, len_l, i_l = ints[left, 0], ints[left, 1], ints[left, 2]
+    off_r, len_r, i_r = ints[right, 0], ints[right, 1], ints[right, 2]
+    fb_l, damp_l, store_l = flts[left, 0], flts[left, 1], flts[left, 2]
+    fb_r, damp_r, store_r = flts[right, 0], flts[right, 1], flts[right, 2]
+    keep_l = 1.0 - damp_l
+    keep_r = 1.0 - damp_r
+    for s in range(n):
+        x = flts[WORK_ROW, s]
+        y_l = buf[off_l + i_l]
+        y_r = buf[off_r + i_r]
+        store_l = _flushed(y_l * keep_l + store_l * damp_l)
+        store_r = _flushed(y_r * keep_r + store_r * damp_r)
+        buf[off_l + i_l] = _flushed(x + store_l * fb_l)
+        buf[off_r + i_r] = _flushed(x + store_r * fb_r)
+        i_l += 1
+        if i_l >= len_l:
+            i_l = 0
+        i_r += 1
+        if i_r >= len_r:
+            i_r = 0
+        if first:
+            flts[WORK_ROW + 1, s] = 0.0 + y_l
+            flts[WORK_ROW + 2, s] = 0.0 + y_r
+        else:
+            flts[WORK_ROW + 1, s] += y_l
+            flts[WORK_ROW + 2, s] += y_r
+    ints[left, 2] = i_l
+    ints[right, 2] = i_r
+    flts[left, 2] = store_l
+    flts[right, 2] = store_r
+
+
+@realtime
+def _allpass(buf, ints, flts, line, sums, n) -> None:
+    """Run one allpass over the stretch, in place on the work row `sums`."""
+    off, length, idx = ints[line, 0], ints[line, 1], ints[line, 2]
+    for s in range(n):
+        d = buf[off + idx]
+        acc = flts[sums, s]
+        buf[off + idx] = _flushed(acc + d * _ALLPASS_FEEDBACK)
+        flts[sums, s] = d - acc
+        idx += 1
+        if idx >= length:
+            idx = 0
+    ints[line, 2] = idx
 
 
 def rt60_feedback(delay_samples: int, rate: float, rt60: float) -> float:
