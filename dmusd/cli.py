@@ -20,6 +20,11 @@ from collections.abc import Sequence
 from dmusd import __version__
 from dmusd.errors import DmusdError
 
+# numpy's OpenBLAS starts a thread per core, and those spin about 0.1 s of CPU after start-up
+# (twice a 2-core batch's workers' share of it); dmusd has no BLAS work worth threads. Set
+# before any command imports numpy; a value the user set stays.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 # Sub-commands (as typed) -> their one-line help, in the order `dmusd --help` lists them; the
 # module is dmusd/commands/<name with "_" for "-">.py.
 COMMANDS = {
