@@ -1,6 +1,6 @@
 """The banks of a pin: a bank file read and ready to download, and a bank downloaded on a pin.
 
-Parsing happens on the thread that asks (a control thread, the render command), never on the
+A file read before comes from the user cache (bank_cache.py). Parsing happens on the thread that asks (a control thread, the render command), never on the
 audio thread; what comes out is downloaded by SynthPin.download.
 """
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from dmusd.banks import load_bank
 from dmusd.banks.model import Bank
+from dmusd.pin.bank_cache import cached_load
 
 BUILTIN = "<built-in GM bank>"  # the bank of a pin whose config names none
 
@@ -65,4 +66,4 @@ def parse_bank(path: str, gm: bool = False) -> ParsedBank:
         return ParsedBank(BUILTIN, default_bank(), True, (0, 0))
     path = os.path.expanduser(os.path.expandvars(path))
     signature = bank_signature(path)
-    return ParsedBank(path, load_bank(path), gm, signature)
+    return ParsedBank(path, cached_load(path, load_bank), gm, signature)

@@ -32,15 +32,20 @@ _DEFAULT_CC = {7: 100, 10: 64, 11: 127}  # GM power-on controller values
 EFFECT_MIX = {"reverb": 0.25, "chorus": 0.5}  # the wet mixes an engine starts with
 
 
-def key_cents(rows: np.ndarray, scale: np.ndarray) -> float:
-    """Cents a key adds to the pitch: the sum of the plain KEYNUMBER -> PITCH rows."""
-    plain = (
+def key_pitch_rows(rows: np.ndarray) -> np.ndarray:
+    """Which rows are plain KEYNUMBER -> PITCH connections (their scales sum to the cents 128
+    keys add to the pitch)."""
+    return (
         (rows[:, L.C_SOURCE] == C.CONN_SRC_KEYNUMBER)
         & (rows[:, L.C_CONTROL] == C.CONN_SRC_NONE)
         & (rows[:, L.C_DEST] == L.D_PITCH)
         & (rows[:, L.C_SRC_TRANSFORM] == 0)
     )
-    return float(scale[plain].sum()) / 128.0
+
+
+def key_cents(rows: np.ndarray, scale: np.ndarray) -> float:
+    """Cents a key adds to the pitch: the sum of the plain KEYNUMBER -> PITCH rows."""
+    return float(scale[key_pitch_rows(rows)].sum()) / 128.0
 
 
 class Engine:
