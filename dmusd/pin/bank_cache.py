@@ -69,9 +69,9 @@ def cached_load(path: str, load: Callable[[str], Bank]) -> Bank:
             return bank
     started = time.perf_counter()
     bank = load(path)
-    if entry is not None and time.perf_counter() - started >= MIN_PARSE_S:
-        if sum(w.samples.nbytes for w in bank.waves) <= MAX_SAMPLE_BYTES:
-            _write(entry, bank)
+    slow = time.perf_counter() - started >= MIN_PARSE_S
+    if entry is not None and slow and sum(w.samples.nbytes for w in bank.waves) <= MAX_SAMPLE_BYTES:
+        _write(entry, bank)
     return bank
 
 

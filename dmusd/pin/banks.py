@@ -1,7 +1,8 @@
 """The banks of a pin: a bank file read and ready to download, and a bank downloaded on a pin.
 
-A file read before comes from the user cache (bank_cache.py). Parsing happens on the thread that asks (a control thread, the render command), never on the
-audio thread; what comes out is downloaded by SynthPin.download.
+Parsing happens on the thread that asks (a control thread, the render command), never on the
+audio thread; what comes out is downloaded by SynthPin.download. A file read before comes from
+the user cache (bank_cache.py).
 """
 
 from __future__ import annotations
