@@ -68,8 +68,10 @@ class Engine:
             raise ConfigError(f"sample rate {sample_rate} is outside 8000..192000", key="rate")
         if not 1 <= max_voices <= 65536:
             raise ConfigError(f"voice count {max_voices} is outside 1..65536", key="voices")
-        if not 1 <= control_interval <= 1024:
-            raise ConfigError(f"control interval {control_interval} is outside 1..1024")
+        if not 1 <= control_interval <= L.MAX_CONTROL_INTERVAL:
+            raise ConfigError(
+                f"control interval {control_interval} is outside 1..{L.MAX_CONTROL_INTERVAL}"
+            )
         self.sample_rate = sample_rate
         self.max_voices = max_voices
         self.channels = channels

@@ -15,8 +15,8 @@ third faster (bench: an isolated loop over 256 voices, 4.0-4.8 against 2.6-3.0 n
 `fill_fast` is the hot loop: it runs when every tap of every sample of the stretch lies inside
 the wave (or inside the loop), so it needs no bounds or wrap checks. `fill_wrapping` handles the
 stretches that touch a loop end or the wave end, wrapping each tap of the samples near an end on
-its own, so a seamless loop plays seamlessly with any interpolation. Both compute a sample the same way, so which one
-runs (which depends on where blocks are cut) never changes the output.
+its own, so a seamless loop plays seamlessly with any interpolation. Both compute a sample the
+same way, so which one runs (which depends on where blocks are cut) never changes the output.
 """
 
 from __future__ import annotations

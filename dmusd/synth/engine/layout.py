@@ -11,6 +11,7 @@ from __future__ import annotations
 GUARD = 8  # zero samples before and after each wave in the pool: room for every interpolation tap
 MAX_CONNECTIONS = 64  # connection blocks per voice (DLS2 defaults are ~15; instruments add a few)
 CONTROL_INTERVAL = 64  # samples between two control points (modulators, envelopes, LFOs): 1.3 ms
+MAX_CONTROL_INTERVAL = 1024
 # at 48 kHz, as FluidSynth updates its modulators; events still act on their exact sample
 N_SOURCES = 0x104  # channel source table width: indexed directly by the DLS source id
 

@@ -17,6 +17,12 @@ from dmusd.synth.engine.interpolation import TAPS_LEFT, TAPS_RIGHT, fill_fast, f
 from dmusd.synth.engine.jit import realtime, realtime_inline
 from dmusd.synth.engine.modulators import control_point, steady
 
+# 0, 1, 2 ... as float32, as long as the longest control interval: the mix loops read a ramp step
+# from it rather than convert the loop index (int64 -> float32 has no vector instruction on
+# AVX2, so each sample took a scalar conversion; bench: the four-bus mix 0.91 -> 0.75 ns a
+# sample). The values are exact integers, so the gains are the same to the bit.
+_STEPS = np.arange(L.MAX_CONTROL_INTERVAL, dtype=np.float32)
+
 
 @realtime_inline
 def _mix_stereo(buf, n, bus, row, s, gl0, dgl, gr0, dgr, k0) -> None:
@@ -27,7 +33,7 @@ def _mix_stereo(buf, n, bus, row, s, gl0, dgl, gr0, dgr, k0) -> None:
     first = np.float32(k0 + 1)
     for j in range(n):
         x = buf[j]
-        step = first + np.float32(j)
+        step = first + _STEPS[j]
         left[j] += x * (gl0 + step * dgl)
         right[j] += x * (gr0 + step * dgr)
 
@@ -42,7 +48,7 @@ def _mix_sends(buf, n, bus, row, s, gl0, dgl, gr0, dgr, ge0, dge, gc0, dgc, k0) 
     first = np.float32(k0 + 1)
     for j in range(n):
         x = buf[j]
-        step = first + np.float32(j)
+        step = first + _STEPS[j]
         left[j] += x * (gl0 + step * dgl)
         right[j] += x * (gr0 + step * dgr)
         reverb[j] += x * (ge0 + step * dge)
