@@ -16,6 +16,7 @@ Conventions the engine relies on (the same as dmusd/synth/engine/connections.py)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from dmusd.banks import units
@@ -118,8 +119,30 @@ def merge(*levels: Iterable[ConnectionBlock]) -> list[ConnectionBlock]:
 
 
 def effective_connections(instrument: Instrument, region: Region) -> list[ConnectionBlock]:
-    """The full connection list of one region: DLS2 defaults, then global, then region."""
-    return merge(DLS2_DEFAULT_CONNECTIONS, instrument.articulation, region.articulation)
+    """The full connection list of one region: DLS2 defaults, then global, then region.
+
+    The same as merge(DLS2_DEFAULT_CONNECTIONS, instrument.articulation, region.articulation),
+    with the first two levels merged once per instrument articulation: every region of an
+    instrument shares them, and merging them again per region was most of the work."""
+    merged = dict(_defaults_and(tuple(instrument.articulation)))
+    replaced: set[tuple[int, int, int]] = set()
+    for block in region.articulation:
+        key = block.key
+        if key not in replaced:
+            replaced.add(key)
+            merged[key] = ()
+        merged[key] += (block,)
+    return [block for blocks in merged.values() for block in blocks]
+
+
+@functools.lru_cache(maxsize=1024)
+def _defaults_and(articulation: Articulation) -> dict[tuple[int, int, int], tuple]:
+    """The DLS2 defaults merged with a global articulation: key -> its blocks, in merge order
+    (read-only: callers copy it)."""
+    merged: dict[tuple[int, int, int], tuple] = {}
+    for blocks in merge(DLS2_DEFAULT_CONNECTIONS, articulation):
+        merged[blocks.key] = merged.get(blocks.key, ()) + (blocks,)
+    return merged
 
 
 _ABSOLUTE_DEFAULTS = {

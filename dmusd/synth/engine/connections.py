@@ -10,6 +10,7 @@ top, so a full velocity through an inverted concave curve is exactly 0 dB.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -151,7 +152,11 @@ def connections_array(blocks) -> np.ndarray:
     usDestination, usTransform, lScale) or plain ones (source, control, destination, transform,
     scale). A glue layer builds this once per articulation and hands it to every voice.
     """
-    if all(isinstance(b, tuple | list) for b in blocks):  # ConnectionBlocks: numpy reads them
+    if all(type(b) is ConnectionBlock for b in blocks):
+        # five ints each, read as one stream: np.array would discover every tuple (4x slower)
+        flat = itertools.chain.from_iterable(blocks)
+        return np.fromiter(flat, dtype=np.int64, count=5 * len(blocks)).reshape(-1, 5)
+    if all(isinstance(b, tuple | list) for b in blocks):
         return np.array(blocks, dtype=np.int64).reshape(-1, 5)
     rows = []
     for b in blocks:
