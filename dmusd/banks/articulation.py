@@ -140,8 +140,8 @@ def _defaults_and(articulation: Articulation) -> dict[tuple[int, int, int], tupl
     """The DLS2 defaults merged with a global articulation: key -> its blocks, in merge order
     (read-only: callers copy it)."""
     merged: dict[tuple[int, int, int], tuple] = {}
-    for blocks in merge(DLS2_DEFAULT_CONNECTIONS, articulation):
-        merged[blocks.key] = merged.get(blocks.key, ()) + (blocks,)
+    for block in merge(DLS2_DEFAULT_CONNECTIONS, articulation):
+        merged[block.key] = merged.get(block.key, ()) + (block,)
     return merged
 
 

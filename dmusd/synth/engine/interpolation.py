@@ -28,7 +28,7 @@ from dmusd.synth.engine.jit import realtime, realtime_inline
 
 SINC_TAPS = 8  # taps at offsets -3 .. +4 around the integer position
 PHASE_BITS = 10
-PHASES = 1 << PHASE_BITS  # table rows; the nearest row to the fraction is used
+PHASES = 1 << PHASE_BITS  # a sample's fractions in the table; the nearest one is used
 SINC_BETA = 7.0  # Kaiser window shape
 SINC_ROW = PHASES + 1  # the first sinc row: phase p's taps are rows SINC_ROW + 2p, + 2p + 1
 
@@ -76,10 +76,11 @@ def _cubic(table, row, a, b, c, d):
 
 @realtime_inline
 def _sinc(table, row, pool, k):
-    # the taps in order, as fill_wrapping adds them
+    # the taps in order, as fill_wrapping adds them; `row` stays signed until the sum (an int
+    # plus a uint64 is a float in numba)
     acc = np.float32(0.0)
     for t in range(SINC_TAPS):
-        acc += pool[_U(k + t)] * table[_U(SINC_ROW + 2 * row + (t >> 2)), _U(t & 3)]  # row: int64
+        acc += pool[_U(k + t)] * table[_U(SINC_ROW + 2 * row + (t >> 2)), _U(t & 3)]
     return acc
 
 
