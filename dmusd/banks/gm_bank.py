@@ -22,6 +22,7 @@ import numpy as np
 from dmusd import user_cache
 from dmusd.banks import gm_synthesis as syn
 from dmusd.banks import units
+from dmusd.banks.bank_cache import cached_load
 from dmusd.banks.connection import (
     CONN_DST_EG1_DECAYTIME,
     CONN_DST_EG1_RELEASETIME,
@@ -192,7 +193,7 @@ def write_gm_bank(path: Path) -> None:
 
 def _load_cached(path: Path) -> Bank | None:
     try:
-        bank = load_bank(path)
+        bank = cached_load(str(path), load_bank)  # parsed once, then a pickle (bank_cache.py)
     except BankError:
         return None
     return bank if bank.info.get("ISFT") == SOFTWARE else None

@@ -2,7 +2,7 @@
 
 Parsing happens on the thread that asks (a control thread, the render command), never on the
 audio thread; what comes out is downloaded by SynthPin.download. A file read before comes from
-the user cache (bank_cache.py).
+the user cache (banks/bank_cache.py).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import os
 from dataclasses import dataclass
 
 from dmusd.banks import load_bank
+from dmusd.banks.bank_cache import cached_load
 from dmusd.banks.model import Bank
-from dmusd.pin.bank_cache import cached_load
 
 BUILTIN = "<built-in GM bank>"  # the bank of a pin whose config names none
 

@@ -1,4 +1,4 @@
-"""The parsed-bank cache (dmusd/pin/bank_cache.py): real files on disk, a real cache folder."""
+"""The parsed-bank cache (dmusd/banks/bank_cache.py): real files on disk, a real cache folder."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import sys
 
 import pytest
 
-from dmusd.banks import load_bank
-from dmusd.pin import bank_cache
+from dmusd.banks import bank_cache, load_bank
 from dmusd.pin.banks import parse_bank
 from tests.banks.builders import broken_sf2_bytes, instrument_signature, simple_sf2, timgm6mb
 

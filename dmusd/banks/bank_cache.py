@@ -40,7 +40,7 @@ _SUFFIX = ".bank.pickle"
 @functools.lru_cache(maxsize=1)
 def _parser_digest() -> str:
     digest = hashlib.sha256(f"{sys.version}|{np.__version__}".encode())
-    banks = Path(__file__).resolve().parent.parent / "banks"
+    banks = Path(__file__).resolve().parent  # dmusd/banks: the parser
     for source in sorted(banks.glob("*.py")):
         digest.update(source.name.encode())
         digest.update(source.read_bytes())
