@@ -10,7 +10,7 @@ voice loop's largest stall); each phase's 8 sinc taps follow as two rows.
 
 Indices are converted to unsigned where they cannot be negative: numba then leaves out its
 negative-index wraparound (a compare and a select per load), which made the cubic loop about a
-third faster (bench: an isolated loop over 256 voices, 4.0-4.8 against 2.6-3.0 ns a sample).
+third faster (measured on the loop alone over 256 voices: 4.0-4.8 against 2.6-3.0 ns a sample).
 
 `fill_fast` is the hot loop: it runs when every tap of every sample of the stretch lies inside
 the wave (or inside the loop), so it needs no bounds or wrap checks. `fill_wrapping` handles the
