@@ -22,6 +22,7 @@ import hashlib
 import os
 import pickle
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -86,7 +87,8 @@ def _read(entry: Path) -> Bank | None:
 
 
 def _write(entry: Path, bank: Bank) -> None:
-    tmp = entry.with_name(f"{entry.name}.{os.getpid()}.tmp")
+    # one temporary file per writer: two control threads may load the same bank at once
+    tmp = entry.with_name(f"{entry.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:

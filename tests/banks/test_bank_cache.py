@@ -132,3 +132,28 @@ def test_a_gm_bank_renders_the_same_from_the_cache(tmp_path):
         outputs.append(out.read_bytes())
     assert len(list((tmp_path / "cache" / "dmusd" / "banks").glob("*.bank.pickle"))) == 1
     assert outputs[0] == outputs[1]
+
+
+def test_threads_loading_one_bank_at_once_leave_one_good_entry(tmp_path, cache, monkeypatch):
+    """Control threads of one daemon may load the same new bank together: each writes its own
+    temporary file, and the entry they leave loads without a parse."""
+    import threading
+
+    path = tmp_path / "bank.sf2"
+    path.write_bytes(broken_sf2_bytes())
+    want = _signatures(load_bank(path))
+    results, start = [], threading.Barrier(4)
+
+    def load() -> None:
+        start.wait()
+        results.append(_signatures(parse_bank(str(path)).bank))
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [want] * 4
+    assert len(list(cache.glob("*.bank.pickle"))) == 1 and not list(cache.glob("*.tmp"))
+    parses = _parses(monkeypatch)
+    assert _signatures(parse_bank(str(path)).bank) == want and parses == []
