@@ -80,9 +80,10 @@ def _read(entry: Path) -> Bank | None:
     try:
         with open(entry, "rb") as f:
             bank = pickle.load(f)
-        os.utime(entry)  # recently used: pruned last
     except Exception:  # missing, truncated, another version's classes: parse instead
         return None
+    with contextlib.suppress(OSError):  # a read-only cache still serves its entries
+        os.utime(entry)  # recently used: pruned last
     return bank if isinstance(bank, Bank) else None
 
 

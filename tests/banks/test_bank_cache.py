@@ -157,3 +157,18 @@ def test_threads_loading_one_bank_at_once_leave_one_good_entry(tmp_path, cache, 
     assert len(list(cache.glob("*.bank.pickle"))) == 1 and not list(cache.glob("*.tmp"))
     parses = _parses(monkeypatch)
     assert _signatures(parse_bank(str(path)).bank) == want and parses == []
+
+
+def test_a_read_only_cache_still_serves_its_entries(tmp_path, cache, monkeypatch):
+    """Its entries' times cannot be touched there (root ignores modes, so os.utime is made to
+    fail as it does for a user on a read-only folder): the entry still loads, without a parse."""
+    path = tmp_path / "bank.sf2"
+    path.write_bytes(broken_sf2_bytes())
+    want = _signatures(parse_bank(str(path)).bank)
+
+    def refused(*args, **kwargs):
+        raise PermissionError(30, "Read-only file system")
+
+    monkeypatch.setattr(bank_cache.os, "utime", refused)
+    parses = _parses(monkeypatch)
+    assert _signatures(parse_bank(str(path)).bank) == want and parses == []
