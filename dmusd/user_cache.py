@@ -2,7 +2,8 @@
 
 $XDG_CACHE_HOME/dmusd, else ~/.cache/dmusd: what systemd's `%C/dmusd` (the unit's
 CacheDirectory=dmusd) is for a user unit. It holds the built-in GM bank, the engine's shared
-library (engine_library.py) and numba's compiled engine it is built from (`numba/`). numba
+library (engine_library.py) and numba's compiled engine it is built from (`numba/`), and parsed
+banks (`banks/`, banks/bank_cache.py). numba
 reads NUMBA_CACHE_DIR once, when it is imported, so `use_numba_cache()` runs from dmusd's
 package import, before anything can import numba; without it numba caches next to the sources,
 which a sandboxed unit cannot write and another checkout does not share.
@@ -11,7 +12,10 @@ A NUMBA_CACHE_DIR set by the user wins.
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Iterable
+from pathlib import Path
 
 
 def cache_dir() -> str:
@@ -28,3 +32,13 @@ def numba_cache_dir() -> str:
 def use_numba_cache() -> None:
     """Point numba at numba_cache_dir() (call before numba is imported)."""
     os.environ["NUMBA_CACHE_DIR"] = numba_cache_dir()
+
+
+def files_digest(paths: Iterable[Path]) -> str:
+    """SHA-256 over the names and contents of `paths`, in order: what names a cache entry
+    after the sources it was made by (the engine library, the GM bank, parsed banks)."""
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()

@@ -104,44 +104,48 @@ DLS2_DEFAULT_CONNECTIONS: Articulation = (
 )
 
 
+_Merged = dict[tuple[int, int, int], tuple[ConnectionBlock, ...]]  # key -> its blocks
+
+
 def merge(*levels: Iterable[ConnectionBlock]) -> list[ConnectionBlock]:
     """Combine articulation levels, each replacing earlier connections with the same key."""
-    merged: dict[tuple[int, int, int], list[ConnectionBlock]] = {}
+    merged: _Merged = {}
     for level in levels:
-        replaced: set[tuple[int, int, int]] = set()
-        for block in level:
-            key = block.key
-            if key not in replaced:
-                replaced.add(key)
-                merged[key] = []
-            merged[key].append(block)
-    return [block for blocks in merged.values() for block in blocks]
+        _merge_level(merged, level)
+    return _flat(merged)
 
 
 def effective_connections(instrument: Instrument, region: Region) -> list[ConnectionBlock]:
     """The full connection list of one region: DLS2 defaults, then global, then region.
 
-    The same as merge(DLS2_DEFAULT_CONNECTIONS, instrument.articulation, region.articulation),
-    with the first two levels merged once per instrument articulation: every region of an
+    The first two levels are merged once per instrument articulation: every region of an
     instrument shares them, and merging them again per region was most of the work."""
     merged = dict(_defaults_and(tuple(instrument.articulation)))
+    _merge_level(merged, region.articulation)
+    return _flat(merged)
+
+
+def _merge_level(merged: _Merged, level: Iterable[ConnectionBlock]) -> None:
+    """Add one level: its blocks replace the earlier ones with the same key, in place."""
     replaced: set[tuple[int, int, int]] = set()
-    for block in region.articulation:
+    for block in level:
         key = block.key
         if key not in replaced:
             replaced.add(key)
             merged[key] = ()
         merged[key] += (block,)
+
+
+def _flat(merged: _Merged) -> list[ConnectionBlock]:
     return [block for blocks in merged.values() for block in blocks]
 
 
 @functools.lru_cache(maxsize=1024)
-def _defaults_and(articulation: Articulation) -> dict[tuple[int, int, int], tuple]:
-    """The DLS2 defaults merged with a global articulation: key -> its blocks, in merge order
-    (read-only: callers copy it)."""
-    merged: dict[tuple[int, int, int], tuple] = {}
-    for block in merge(DLS2_DEFAULT_CONNECTIONS, articulation):
-        merged[block.key] = merged.get(block.key, ()) + (block,)
+def _defaults_and(articulation: Articulation) -> _Merged:
+    """The DLS2 defaults merged with a global articulation (read-only: callers copy it)."""
+    merged: _Merged = {}
+    _merge_level(merged, DLS2_DEFAULT_CONNECTIONS)
+    _merge_level(merged, articulation)
     return merged
 
 

@@ -22,7 +22,6 @@ import hashlib
 import os
 import pickle
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from dmusd.banks.model import Bank
-from dmusd.user_cache import cache_dir
+from dmusd.errors import DmusdError
+from dmusd.io.atomic_file import AtomicFile
+from dmusd.user_cache import cache_dir, files_digest
 
 MIN_PARSE_S = 0.05
 MAX_SAMPLE_BYTES = 256 << 20
@@ -40,12 +41,8 @@ _SUFFIX = ".bank.pickle"
 
 @functools.lru_cache(maxsize=1)
 def _parser_digest() -> str:
-    digest = hashlib.sha256(f"{sys.version}|{np.__version__}".encode())
     banks = Path(__file__).resolve().parent  # dmusd/banks: the parser
-    for source in sorted(banks.glob("*.py")):
-        digest.update(source.name.encode())
-        digest.update(source.read_bytes())
-    return digest.hexdigest()
+    return f"{sys.version}|{np.__version__}|{files_digest(sorted(banks.glob('*.py')))}"
 
 
 def entry_path(path: str) -> Path | None:
@@ -88,17 +85,20 @@ def _read(entry: Path) -> Bank | None:
 
 
 def _write(entry: Path, bank: Bank) -> None:
-    # one temporary file per writer: two control threads may load the same bank at once
-    tmp = entry.with_name(f"{entry.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
+        # under a name of this process's own, renamed whole; another thread writing the same
+        # entry holds that name (created exclusively), and this one gives way
+        atomic = AtomicFile(str(entry))
+    except (OSError, DmusdError):  # a read-only or full cache: the next start parses again
+        return
+    try:
+        with open(atomic.path, "wb") as f:
             pickle.dump(bank, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, entry)  # whole or not at all, for a reader in another process
+        atomic.commit()
         _prune(entry.parent)
-    except Exception:  # a read-only or full cache: the next start parses again
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    except Exception:
+        atomic.discard()
 
 
 def _prune(folder: Path) -> None:

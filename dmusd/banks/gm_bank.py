@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 from pathlib import Path
 
@@ -49,6 +48,7 @@ from dmusd.banks.model import (
     make_patch,
 )
 from dmusd.errors import BankError
+from dmusd.user_cache import files_digest
 
 GENERATOR_VERSION = 1
 _BANKS = Path(__file__).resolve().parent
@@ -63,11 +63,7 @@ GENERATOR_SOURCES = (
 
 def generator_digest() -> str:
     """A short SHA-256 over GENERATOR_SOURCES: changes whenever the generated bank may."""
-    h = hashlib.sha256()
-    for path in GENERATOR_SOURCES:
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
+    return files_digest(GENERATOR_SOURCES)[:16]
 
 
 SOFTWARE = f"dmusd GM bank generator v{GENERATOR_VERSION} {generator_digest()}"

@@ -17,11 +17,10 @@ import math
 import numpy as np
 
 from dmusd.errors import ConfigError
-from dmusd.synth.engine.jit import realtime
+from dmusd.synth.engine.jit import realtime, unsigned
 from dmusd.synth.engine.lfo import sine_cycles
 
 _RING = 8192  # > 170 ms at 48 kHz: room for any allowed delay + depth
-_U = np.uint64  # ring indices are masked, so >= 0: unsigned, numba checks none for wraparound
 
 
 class Chorus:
@@ -86,7 +85,7 @@ def chorus_process(bus, n, in_gain, mix, buf, ints, flts, row) -> None:
     if silent and ints[2] > mask:
         # the whole ring holds zeros and nothing comes in: the output is zero, only time moves
         for _ in range(n):
-            buf[_U(w)] = 0.0
+            buf[unsigned(w)] = 0.0
             w = (w + 1) & mask
             phase += step
             if phase >= 1.0:
@@ -99,7 +98,7 @@ def chorus_process(bus, n, in_gain, mix, buf, ints, flts, row) -> None:
     depth = flts[3]
     half = 0.5 * mix
     for s in range(n):
-        buf[_U(w)] = bus[3, s] * in_gain
+        buf[unsigned(w)] = bus[3, s] * in_gain
         # the taps at 180 and 270 degrees are the ones at 0 and 90 mirrored: two sines a sample
         quarter = phase + 0.25
         s0 = depth * sine_cycles(phase)
@@ -110,8 +109,8 @@ def chorus_process(bus, n, in_gain, mix, buf, ints, flts, row) -> None:
             pos = w - delay
             i = int(math.floor(pos))
             f = pos - i
-            a = buf[_U(i & mask)]
-            b = buf[_U((i + 1) & mask)]
+            a = buf[unsigned(i & mask)]
+            b = buf[unsigned((i + 1) & mask)]
             bus[row + (t >> 1), s] += (a + f * (b - a)) * half
         w = (w + 1) & mask
         phase += step

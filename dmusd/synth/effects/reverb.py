@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from dmusd.errors import ConfigError
-from dmusd.synth.engine.jit import realtime, realtime_inline
+from dmusd.synth.engine.jit import realtime, realtime_inline, unsigned
 
 _COMBS = (1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617)  # at 44.1 kHz
 _ALLPASSES = (556, 441, 341, 225)
@@ -38,7 +38,6 @@ N_LINES = 2 * (N_COMBS + N_ALLPASSES)  # left combs, right combs, left allpasses
 QUIET = N_LINES  # ints row: (samples of silent input so far, 1 when every line holds zeros, -)
 WORK_ROW = 2 * N_COMBS  # flts rows WORK_ROW .. + 2: input, left sums, right sums of a stretch
 STRETCH = 128  # samples a stretch: its work rows stay in the L1 cache
-_U = np.uint64  # delay-line indices are >= 0: unsigned, numba checks none for wraparound
 _QUIET_CHECK = 48000  # silent input samples between two looks for an all-zero state
 
 
@@ -160,12 +159,12 @@ def _comb_pair(buf, ints, flts, left, right, n, first) -> None:
     keep_r = 1.0 - damp_r
     for s in range(n):
         x = flts[WORK_ROW, s]
-        y_l = buf[_U(off_l + i_l)]
-        y_r = buf[_U(off_r + i_r)]
+        y_l = buf[unsigned(off_l + i_l)]
+        y_r = buf[unsigned(off_r + i_r)]
         store_l = _flushed(y_l * keep_l + store_l * damp_l)
         store_r = _flushed(y_r * keep_r + store_r * damp_r)
-        buf[_U(off_l + i_l)] = _flushed(x + store_l * fb_l)
-        buf[_U(off_r + i_r)] = _flushed(x + store_r * fb_r)
+        buf[unsigned(off_l + i_l)] = _flushed(x + store_l * fb_l)
+        buf[unsigned(off_r + i_r)] = _flushed(x + store_r * fb_r)
         i_l += 1
         if i_l >= len_l:
             i_l = 0
@@ -189,9 +188,9 @@ def _allpass(buf, ints, flts, line, sums, n) -> None:
     """Run one allpass over the stretch, in place on the work row `sums`."""
     off, length, idx = ints[line, 0], ints[line, 1], ints[line, 2]
     for s in range(n):
-        d = buf[_U(off + idx)]
+        d = buf[unsigned(off + idx)]
         acc = flts[sums, s]
-        buf[_U(off + idx)] = _flushed(acc + d * _ALLPASS_FEEDBACK)
+        buf[unsigned(off + idx)] = _flushed(acc + d * _ALLPASS_FEEDBACK)
         flts[sums, s] = d - acc
         idx += 1
         if idx >= length:

@@ -9,10 +9,11 @@ drops the compiled entries of these modules before anything loads them.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from dmusd.user_cache import files_digest
 
 if TYPE_CHECKING:  # numba is imported only when the engine is built (jit.py)
     from numba.core.registry import CPUDispatcher
@@ -34,12 +35,8 @@ log = logging.getLogger(__name__)
 def sources_digest() -> str:
     """SHA-256 over the Python sources of everything compiled: the engine, the effects, the
     native callbacks."""
-    h = hashlib.sha256()
     paths = [p for folder in _SOURCE_DIRS for p in sorted(folder.glob("*.py"))]
-    for path in [*paths, *_SOURCE_FILES]:
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    return files_digest([*paths, *_SOURCE_FILES])
 
 
 def drop_stale_cache(dispatchers: list[CPUDispatcher]) -> int:
