@@ -2,8 +2,9 @@
 
 Positions are 32.32 fixed point (layout.FRAC_BITS): the integer part indexes the pool, the
 fraction weights the taps. The cubic and sinc weights come from one table with rows per 1/1024
-of a sample (the nearest phase is used, as FluidSynth does with 256): four multiply-adds a
-sample instead of evaluating the polynomial, with a phase error under 1/2048 of a sample. A row
+of a sample (the nearest phase is used, as FluidSynth does with 256): a dot product of the taps
+and a row (simd.py: one vector load of each) instead of evaluating the polynomial, with a phase
+error under 1/2048 of a sample. A row
 holds four weights: rows 0 .. PHASES are the cubic weights, a 16 KiB block that stays in the L1
 cache beside the waves (interleaved with the sinc taps it was 48 KiB, and its loads were the
 voice loop's largest stall); each phase's 8 sinc taps follow as two rows.
@@ -15,7 +16,8 @@ over 256 voices went from 4.0-4.8 to 2.6-3.0 ns a sample.
 the wave (or inside the loop), so it needs no bounds or wrap checks. `fill_wrapping` handles the
 stretches that touch a loop end or the wave end, wrapping each tap of the samples near an end on
 its own, so a seamless loop plays seamlessly with any interpolation. Both compute a sample the
-same way, so which one runs (which depends on where blocks are cut) never changes the output.
+same way (products added in simd.sum4's order), so which one runs (which depends on where blocks
+are cut) never changes the output.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.jit import realtime, realtime_inline, unsigned
+from dmusd.synth.engine.simd import sum4, taps4, taps8
 
 SINC_TAPS = 8  # taps at offsets -3 .. +4 around the integer position
 PHASE_BITS = 10
@@ -67,40 +70,13 @@ def _row(frac):
 
 
 @realtime_inline
-def _cubic(table, row, a, b, c, d):
-    r = unsigned(row)
-    return (
-        a * table[r, unsigned(0)]
-        + b * table[r, unsigned(1)]
-        + c * table[r, unsigned(2)]
-        + d * table[r, unsigned(3)]
-    )
-
-
-@realtime_inline
-def _sinc(table, row, pool, k):
-    # the taps in order, as fill_wrapping adds them; `row` stays signed until the sum (an int
-    # plus a uint64 is a float in numba)
-    acc = np.float32(0.0)
-    for t in range(SINC_TAPS):
-        acc += (
-            pool[unsigned(k + t)] * table[unsigned(SINC_ROW + 2 * row + (t >> 2)), unsigned(t & 3)]
-        )
-    return acc
-
-
-@realtime_inline
 def fill_fast(mode, pool, base, pos, inc, dinc, n, buf, at, table):
     """Interpolate n samples from pool[base + pos ...] into buf[at:at + n]; return (pos, inc)
     after them."""
     if mode == L.INTERP_CUBIC:
         for j in range(n):
             k = base + (pos >> L.FRAC_BITS)
-            row = _row(pos & L.FRAC_MASK)
-            a, b = pool[unsigned(k - 1)], pool[unsigned(k)]
-            buf[unsigned(at + j)] = _cubic(
-                table, row, a, b, pool[unsigned(k + 1)], pool[unsigned(k + 2)]
-            )
+            buf[unsigned(at + j)] = taps4(pool, k - 1, table, _row(pos & L.FRAC_MASK))
             pos += inc
             inc += dinc
     elif mode == L.INTERP_LINEAR:
@@ -114,8 +90,7 @@ def fill_fast(mode, pool, base, pos, inc, dinc, n, buf, at, table):
     else:
         for j in range(n):
             k = base + (pos >> L.FRAC_BITS) - 3
-            row = _row(pos & L.FRAC_MASK)
-            buf[unsigned(at + j)] = _sinc(table, row, pool, k)
+            buf[unsigned(at + j)] = taps8(pool, k, table, SINC_ROW + 2 * _row(pos & L.FRAC_MASK))
             pos += inc
             inc += dinc
     return pos, inc
@@ -166,21 +141,28 @@ def fill_wrapping(
         frac = pos & L.FRAC_MASK
         row = _row(frac)
         if mode == L.INTERP_CUBIC:
-            a = _tap(pool, base, i - 1, length, looping, wrapped, ls, le)
-            b = _tap(pool, base, i, length, looping, wrapped, ls, le)
-            c = _tap(pool, base, i + 1, length, looping, wrapped, ls, le)
-            d = _tap(pool, base, i + 2, length, looping, wrapped, ls, le)
-            buf[j] = _cubic(table, row, a, b, c, d)
+            buf[j] = sum4(
+                _tap(pool, base, i - 1, length, looping, wrapped, ls, le) * table[row, 0],
+                _tap(pool, base, i, length, looping, wrapped, ls, le) * table[row, 1],
+                _tap(pool, base, i + 1, length, looping, wrapped, ls, le) * table[row, 2],
+                _tap(pool, base, i + 2, length, looping, wrapped, ls, le) * table[row, 3],
+            )
         elif mode == L.INTERP_LINEAR:
             a = _tap(pool, base, i, length, looping, wrapped, ls, le)
             b = _tap(pool, base, i + 1, length, looping, wrapped, ls, le)
             buf[j] = a + np.float32(frac) * _FRAC_SCALE * (b - a)
         else:
-            acc = np.float32(0.0)
-            for t in range(SINC_TAPS):
-                tap = _tap(pool, base, i - 3 + t, length, looping, wrapped, ls, le)
-                acc += tap * table[SINC_ROW + 2 * row + (t >> 2), t & 3]
-            buf[j] = acc
+            r = SINC_ROW + 2 * row  # taps -3 .. 0; the next row has +1 .. +4
+            buf[j] = sum4(
+                _tap(pool, base, i - 3, length, looping, wrapped, ls, le) * table[r, 0]
+                + _tap(pool, base, i + 1, length, looping, wrapped, ls, le) * table[r + 1, 0],
+                _tap(pool, base, i - 2, length, looping, wrapped, ls, le) * table[r, 1]
+                + _tap(pool, base, i + 2, length, looping, wrapped, ls, le) * table[r + 1, 1],
+                _tap(pool, base, i - 1, length, looping, wrapped, ls, le) * table[r, 2]
+                + _tap(pool, base, i + 3, length, looping, wrapped, ls, le) * table[r + 1, 2],
+                _tap(pool, base, i, length, looping, wrapped, ls, le) * table[r, 3]
+                + _tap(pool, base, i + 4, length, looping, wrapped, ls, le) * table[r + 1, 3],
+            )
         pos += inc
         inc += dinc
         j += 1

@@ -48,8 +48,10 @@ class Deferred:
 
     def __call__(self, *args):
         """A call from Python: numba compiles (or loads) the engine now, unless it runs under
-        interpreted()."""
-        if getattr(_interpreting, "depth", 0) and not _materialized:
+        interpreted(). An intrinsic has no Python entry: its Python body runs."""
+        if "intrinsic" in self.options or (
+            getattr(_interpreting, "depth", 0) and not _materialized
+        ):
             return self.py_func(*args)
         materialize()
         return self.dispatcher(*args)
@@ -73,8 +75,8 @@ def materialize() -> None:
 
         inline_copies.install()  # a cold compile about a quarter shorter, the same machine code
         for item in _deferred:
-            item.dispatcher = njit(**item.options)(item.py_func)
-        drop_stale_cache([item.dispatcher for item in _deferred])
+            item.dispatcher = _compile(njit, item)
+        drop_stale_cache([item.dispatcher for item in _deferred if "intrinsic" not in item.options])
         for name, module in list(sys.modules.items()):
             if module is None or not (name == "dmusd" or name.startswith("dmusd.")):
                 continue
@@ -97,13 +99,19 @@ def interpreted(function, *args):
         _interpreting.depth -= 1
 
 
+def _compile(njit, item: Deferred):
+    if "intrinsic" in item.options:
+        return item.options["intrinsic"]()
+    return njit(**item.options)(item.py_func)
+
+
 def _decorate(func, options: dict):
     with _lock:
+        item = Deferred(func, options)
         if _materialized:
             from numba import njit
 
-            return njit(**options)(func)
-        item = Deferred(func, options)
+            return _compile(njit, item)
         _deferred.append(item)
         return item
 
@@ -125,3 +133,10 @@ def realtime_fused(func):
     is rounded once instead of twice, so it is as exact or more; it is a function of its own, as
     the flag applies to what numba compiles in it."""
     return _decorate(func, {"fastmath": {"contract"}, **_OPTIONS})
+
+
+def realtime_intrinsic(py_func, build):
+    """A real-time function written as LLVM code: `build()` returns its numba intrinsic (called
+    when the engine is built, as numba is imported only then); `py_func` is the same function
+    in Python, which a call from Python runs."""
+    return _decorate(py_func, {"intrinsic": build})
