@@ -247,6 +247,26 @@ def test_the_same_events_give_the_same_samples_for_any_block_size():
         assert np.array_equal(play(block), reference), block
 
 
+def test_which_voice_is_stolen_does_not_depend_on_the_block_size():
+    """A full budget of 4 voices, notes that end (0.2 s release) inside a block: a voice that
+    ended before a note has left the budget at every block size, so the same voices are stolen
+    (and the same notes sound) whether blocks are 64 frames or 4096."""
+
+    def play(block):
+        rig = Rig(sine_bank(release=0.2), block=block, voices=4)
+        for i in range(24):
+            start = 700 * i
+            rig.send(start, note_on(48 + (5 * i) % 30, 60 + i))
+            rig.send(start + 900, note_off(48 + (5 * i) % 30))
+        return rig.render(24 * 700 + 12000), rig.stream
+
+    reference, stream = play(64)
+    assert peak(reference) > 0.1 and stream.stolen > 0  # the budget was full
+    for block in (1000, 4096):
+        out, _ = play(block)
+        assert np.array_equal(out, reference), block
+
+
 def test_late_events_play_at_the_start_of_the_next_block_and_are_counted():
     rig = Rig(bank_of(instrument(make_patch(0), region(ones()))), block=256)
     rig.render(512)

@@ -170,6 +170,23 @@ def _region_key(e, key, kit, chs, pf) -> int:
 
 
 @realtime
+def voices_wanted(e, key, velocity, S, T) -> int:
+    """How many voices a note-on of engine channel e would start: its playable regions."""
+    ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
+    inst, rg, rgf, rows, scale, generation = T
+    found = channel_instrument(e, chs, modes, inst, generation[0], stats)
+    if found < 0:
+        return 0
+    first = inst[found, P.IN_FIRST_REGION]
+    sel = _region_key(e, key, inst[found, P.IN_PATCH] & F_INSTRUMENT_DRUMS != 0, chs, pf)
+    wanted = 0
+    for r in range(first, first + inst[found, P.IN_REGIONS]):
+        if _matches(r, sel, velocity, rg) and rg[r, P.RG_PLAYABLE] != 0:
+            wanted += 1
+    return wanted
+
+
+@realtime
 def note_on(e, key, velocity, offset, S, T, E) -> None:
     ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S
     inst, rg, rgf, rows, scale, generation = T

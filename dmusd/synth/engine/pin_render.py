@@ -4,9 +4,10 @@
 on any thread), keeps them in a pending list sorted by sample, and plays every record due
 before the end of the block at its own sample: the note logic turns it into engine commands at
 its offset, and the engine renders the voices, effects, volume and limiter. A master-volume
-change renders up to its sample first, and so does a command queue that is filling up (an
-overload of one sample's events moves the rest one sample on). Records due later stay pending;
-outside RUN nothing is played and records wait.
+change renders up to its sample first, and so do a note-on that may find the voice budget full
+(so the voices that ended before it have left the budget, whatever the block size) and a
+command queue that is filling up (an overload of one sample's events moves the rest one sample
+on). Records due later stay pending; outside RUN nothing is played and records wait.
 
 Argument tuples (built once by the Python side, see stream.py):
 - S, the pin state: ring, ring values, ring positions, pending, pending values, channel state,
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from dmusd.synth.engine import pin_layout as P
 from dmusd.synth.engine.jit import realtime, realtime_inline
-from dmusd.synth.engine.note_logic import group_message, pin_message
+from dmusd.synth.engine.note_logic import group_message, pin_message, voices_wanted
 from dmusd.synth.engine.render import render_block
 from dmusd.synth.engine.voice_allocation import release, retire
 
@@ -60,6 +61,19 @@ def _drain(position, S) -> None:
         pend_value[j] = ring_value[i]
         stats[P.ST_PENDING] = count + 1
         ring_pos[P.RING_READ] += 1  # after the copy: the producer may now reuse the slot
+
+
+@realtime_inline
+def _may_steal(group, kind, a, b, c, S, T) -> bool:
+    """A note-on that may find the voice budget full. The voices are rendered up to it first:
+    a voice leaves the budget when a render finds it ended, so without this a voice that ended
+    before the note would still count in a longer block, and which voice is stolen (or whether
+    one is) would depend on the block size."""
+    if kind != P.EK_MIDI or a & 0xF0 != 0x90 or c == 0:
+        return False
+    stats = S[11]
+    wanted = voices_wanted(16 * group + (a & 0x0F), b, c, S, T)
+    return stats[P.ST_SOUNDING] + wanted > stats[P.ST_BUDGET]
 
 
 @realtime_inline
@@ -135,6 +149,8 @@ def pin_render(frames, out, position, running, S, T, R) -> None:
                 # the engine's command queue is filling: render what is due first
                 cursor = _flush(out, cursor, max(at, cursor + 1), frames, S, R)
                 at = max(at, cursor)
+            if at > cursor and _may_steal(g, kind, a, b, c, S, T):
+                cursor = _flush(out, cursor, at, frames, S, R)
             group_message(g, kind, a, b, c, value, at - cursor, S, T, E)
     if stats[P.ST_PENDING] == 0:
         stats[P.ST_PEND_HEAD] = 0
