@@ -6,7 +6,8 @@ the pin (an ArraySink for numpy, a FileSink for files). Every song plays on a fr
 Synth gives for a song exactly what `dmusd render` gives, however many songs it played before;
 a caller rendering many files (the batch renderer, a Dask worker) pays the banks' parsing and
 the engine's loading once. The first pin opens with the Synth, so a bad volume or a bank beyond
-the sample budget is refused there.
+the sample budget is refused there; a later song's pin downloads only the instruments the song
+can play (pin/song_programs.py), which changes no sample.
 
 The interactive calls (note_on ... render(frames)) play on a pin of their own, with its own
 timeline counted in frames from the first render (`position`); a message goes in at an exact
@@ -37,6 +38,7 @@ from dmusd.kernel.clock import REFTIME_PER_SECOND, SampleCountClock
 from dmusd.midifile import MidiSong, parse_midi_bytes, read_midi_file
 from dmusd.pin import BUILTIN, ParsedBank, SynthPin, parse_bank
 from dmusd.pin.song_player import EventFeed, SongFigures, feed_ahead, play_song
+from dmusd.pin.song_programs import song_programs
 from dmusd.render_settings import MAX_LENGTH, RenderSettings
 
 SYSTEM_BANKS = (
@@ -125,20 +127,23 @@ class Synth:
         self._open(settings)
 
     @classmethod
-    def from_settings(cls, settings: RenderSettings) -> Synth:
-        """A Synth from settings the caller has checked (the CLI, with its option names)."""
+    def from_settings(cls, settings: RenderSettings, *, ready_pin: bool = True) -> Synth:
+        """A Synth from settings the caller has checked (the CLI, with its option names).
+        ready_pin=False: no pin is opened ahead (for one song: its render downloads only the
+        instruments it can play, song_programs.py)."""
         synth = cls.__new__(cls)
-        synth._open(settings)
+        synth._open(settings, ready_pin)
         return synth
 
-    def _open(self, settings: RenderSettings) -> None:
+    def _open(self, settings: RenderSettings, ready_pin: bool = True) -> None:
         self.settings = settings
         self.rate = settings.rate
         self._config = settings.pin_config()
         self._banks = [parse_bank(path) for path in settings.banks] or [find_bank(None)]
         self._live: tuple[SynthPin, ArraySink, EventFeed] | None = None
         self._spare: tuple[SynthPin, SampleCountClock] | None = None
-        self._spare = self._fresh_pin()  # and a bad volume or an oversized bank shows now
+        if ready_pin:
+            self._spare = self._fresh_pin()  # and a bad volume or an oversized bank shows now
 
     def close(self) -> None:
         """Close the pins; the Synth can still render (it opens new ones)."""
@@ -212,7 +217,7 @@ class Synth:
         atomic = AtomicFile(output)  # a folder that cannot take it is refused before playing
         try:
             midi = song if isinstance(song, MidiSong) else read_song(song)
-            pin, clock = self._take_pin()
+            pin, clock = self._take_pin(midi.events)
             with closing(pin), FileSink(atomic.path, self.rate, clock) as sink:
                 figures = self._play(pin, sink, midi.events, midi.duration, True, progress)
                 sink.close(figures.frames)
@@ -226,7 +231,7 @@ class Synth:
         return figures
 
     def _render_array(self, events, duration: int, *, tail: bool, progress=None) -> np.ndarray:
-        pin, clock = self._take_pin()
+        pin, clock = self._take_pin(events)
         with closing(pin):
             sink = ArraySink(self.rate, clock, -(-duration * self.rate // REFTIME_PER_SECOND))
             figures = self._play(pin, sink, events, duration, tail, progress)
@@ -240,21 +245,28 @@ class Synth:
             progress=progress,
         )  # fmt: skip
 
-    def _fresh_pin(self) -> tuple[SynthPin, SampleCountClock]:
-        """A new pin on a new sample-count clock, with the banks downloaded in order."""
+    def _fresh_pin(
+        self, programs: frozenset[int] | None = None
+    ) -> tuple[SynthPin, SampleCountClock]:
+        """A new pin on a new sample-count clock, with the banks downloaded in order (their
+        instruments of `programs` only, when given)."""
         clock = SampleCountClock(self.rate)
         pin = SynthPin(self._config, self.rate, clock, idle=False)
         try:
             for number, bank in enumerate(self._banks, 1):
-                pin.download(bank, number)
+                pin.download(bank, number, programs)
         except BaseException:
             pin.close()
             raise
         return pin, clock
 
-    def _take_pin(self) -> tuple[SynthPin, SampleCountClock]:
+    def _take_pin(self, events=None) -> tuple[SynthPin, SampleCountClock]:
+        """The ready pin if there is one, else a new one; for a known list of (time, order,
+        bytes) events, a new one holds only the instruments they can play."""
         spare, self._spare = self._spare, None
-        return spare or self._fresh_pin()
+        if spare is not None:
+            return spare
+        return self._fresh_pin(None if events is None else song_programs(e[2] for e in events))
 
     # -- interactive --------------------------------------------------------------------------
     @property

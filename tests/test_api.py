@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import warnings
+from contextlib import closing
 from pathlib import Path
 
 import mido
@@ -17,6 +18,7 @@ from dmusd.banks.dls_writer import save_dls
 from dmusd.banks.model import make_patch
 from dmusd.errors import BankError, ConfigError, DmusdError, MidiFileError, PropertyError
 from dmusd.midifile import read_midi_file
+from dmusd.pin.song_programs import song_programs
 from tests.synth.test_stream import bank_of, instrument, ones, region, sine_bank
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -87,6 +89,35 @@ def test_a_synth_gives_the_same_song_the_same_samples_every_time(gm):
     first = gm.render_midi(song)
     gm.render_midi(MIDI / "test-all-gm-percussion.mid")  # another song between
     assert np.array_equal(gm.render_midi(song), first)
+
+
+def test_a_pin_with_only_the_songs_programs_plays_the_same_samples(tmp_path):
+    """A song's pin downloads only the instruments of the programs it names (and program 0);
+    every fallback keeps the program number, so it sounds as the pin with the whole bank: here
+    a GS variation and an XG drum bank nobody has, a drum kit's program, a GS reset."""
+    gs_reset = [0x41, 0x10, 0x42, 0x12, 0x40, 0x00, 0x7F, 0x00, 0x41]
+    track = mido.MidiTrack([mido.Message("sysex", data=gs_reset)])
+    for channel, (msb, program) in enumerate([(0, 4), (8, 24), (127, 16), (0, 73)]):
+        track += [mido.Message("control_change", channel=channel, control=0, value=msb),
+                  mido.Message("program_change", channel=channel, program=program)]  # fmt: skip
+    # channel 5 and the drums (channel 10) keep program 0, which no message names
+    for key in (36, 38, 42, 60, 64, 67):
+        track += [mido.Message("note_on", channel=ch, note=key, velocity=100) for ch in range(6)]
+        track += [mido.Message("note_on", channel=9, note=key, velocity=100, time=60)]
+    song = tmp_path / "song.mid"
+    mido.MidiFile(tracks=[track]).save(song)
+    with dmusd.Synth(banks=[TIMGM]) as synth:
+        whole = synth.render_midi(song)  # on the pin opened with the Synth: the whole bank
+        pin, _ = synth._fresh_pin(song_programs(e[2] for e in read_midi_file(song).events))
+        with closing(pin):
+            assert pin.banks[0].instruments < 10  # of 136
+        assert np.array_equal(synth.render_midi(song), whole)  # a new pin: the song's only
+    assert np.abs(whole).max() > 0.05
+
+
+def test_song_programs_are_program_0_and_every_program_change():
+    messages = [b"\xc0\x05", b"\xc9\x19", b"\x90\x3c\x40", b"\xf0\x7e\xc0\xf7", b"\xc3"]
+    assert song_programs(messages) == {0, 5, 25}
 
 
 def test_a_mido_file_and_smf_bytes_play_as_the_path_does(gm):

@@ -234,12 +234,28 @@ def test_a_corrupt_bank_is_one_line_naming_the_file(capsys, tmp_path):
     assert code == 1 and err.count("\n") == 1 and str(bad) in err and "Traceback" not in err
 
 
+def every_program_song(path: Path) -> Path:
+    """A song that plays a note on each of the 128 programs: it needs the whole bank."""
+    track = mido.MidiTrack()
+    for program in range(128):
+        track += [mido.Message("program_change", program=program),
+                  mido.Message("note_on", note=60, velocity=90),
+                  mido.Message("note_off", note=60, time=20)]  # fmt: skip
+    mido.MidiFile(tracks=[track]).save(path)
+    return path
+
+
 def test_a_bank_beyond_the_sample_memory_budget_is_one_line(capsys, tmp_path):
-    song, out = MIDI / "test-c-major-scale.mid", tmp_path / "x.wav"
+    """The budget holds what a render downloads: the instruments its song can play."""
+    song, out = every_program_song(tmp_path / "all.mid"), tmp_path / "x.wav"
     code, err = render(capsys, song, out, "--bank", TIMGM, "--sample-memory", 2)
     assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
     assert "STATUS_INSUFFICIENT_RESOURCES" in err and "budget of 2.0 MiB" in err
     assert not out.exists()
+    # a song on the piano alone needs 0.6 MiB of TimGM6mb's 5.7: it fits
+    scale = MIDI / "test-c-major-scale.mid"
+    code, err = render(capsys, scale, out, "--bank", TIMGM, "--sample-memory", 2)
+    assert code == 0 and out.exists(), err
     code, err = render(capsys, song, out, "--sample-memory", -1)
     assert code == 2 and "--sample-memory: -1 MiB is negative" in err
 

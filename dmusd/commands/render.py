@@ -101,7 +101,7 @@ def render_song(args: argparse.Namespace) -> dict[str, float]:
     song = read_midi_file(args.song)
     for warning in song.warnings:
         print(f"dmusd: {args.song}: {warning}", file=sys.stderr)
-    with Synth.from_settings(settings_of(args)) as synth:
+    with Synth.from_settings(settings_of(args), ready_pin=False) as synth:
         for warning in synth.bank_warnings:
             print(f"dmusd: warning: {warning}", file=sys.stderr)
         progress = Progress(song.duration / REFTIME_PER_SECOND)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -183,10 +183,17 @@ class SynthPin:
         self.config = replace(self.config, voices=self.stream.config.voices)
 
     # -- banks --------------------------------------------------------------------------------
-    def download(self, parsed: ParsedBank, bank_id: int) -> LoadedBank:
-        """Download every instrument of a parsed bank on top of the pin's banks and add it to
-        them; on any failure nothing of it stays loaded."""
-        instruments = list(parsed.bank.instruments.values())
+    def download(
+        self, parsed: ParsedBank, bank_id: int, programs: Collection[int] | None = None
+    ) -> LoadedBank:
+        """Download a parsed bank's instruments on top of the pin's banks and add it to them;
+        on any failure nothing of it stays loaded. `programs`: only the instruments of these
+        program numbers (a render's song_programs), with the waves they use."""
+        instruments = [
+            inst
+            for inst in parsed.bank.instruments.values()
+            if programs is None or inst.patch & 0x7F in programs
+        ]
         waves = {id(r.wave): r.wave.frames for inst in instruments for r in inst.regions}
         self.stream.downloads.reserve(len(waves), sum(waves.values()))
         # one buffer at a time: each is parsed into the engine's pool and dropped before the next
