@@ -98,8 +98,14 @@ def fill_fast(mode, pool, base, pos, inc, dinc, n, buf, at, table):
 
 @realtime_inline
 def _tap(pool, base, j, length, looping, wrapped, ls, le):
-    if looping and (j >= le or (wrapped and j < ls)):
-        j = ls + (j - ls) % (le - ls)
+    if looping:
+        # a tap is a few samples past an end: stepping by the loop is cheaper than the integer
+        # division of a modulo, four of which each such sample took (the same index)
+        span = le - ls
+        while j >= le:
+            j -= span
+        while wrapped and j < ls:
+            j += span
     if j < -L.GUARD or j >= length + L.GUARD:
         return np.float32(0.0)
     return pool[unsigned(base + j)]  # a wave has GUARD samples before it in the pool
