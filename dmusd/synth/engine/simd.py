@@ -58,14 +58,16 @@ def _intrinsic(halves: int):
             isinstance(pool, types.Array) and pool.ndim == 1 and pool.layout == "C"
             and isinstance(table, types.Array) and table.ndim == 2 and table.layout == "C"
             and pool.dtype == types.float32 and table.dtype == types.float32
+            and isinstance(first, types.Integer) and isinstance(row, types.Integer)
         ):  # fmt: skip
-            raise TypingError("taps: a contiguous float32 pool and (rows, 4) table")
+            raise TypingError("taps: a contiguous float32 pool and (rows, 4) table, int indices")
 
         def codegen(context, builder, signature, args):
             pool_array = context.make_array(signature.args[0])(context, builder, args[0])
             table_array = context.make_array(signature.args[2])(context, builder, args[2])
-            start = args[1]
-            weights = builder.mul(args[3], ir.Constant(args[3].type, 4))
+            start = context.cast(builder, args[1], signature.args[1], types.intp)
+            row_index = context.cast(builder, args[3], signature.args[3], types.intp)
+            weights = builder.mul(row_index, ir.Constant(row_index.type, 4))
             total = None
             for half in range(halves):
                 offset = ir.Constant(start.type, 4 * half)
