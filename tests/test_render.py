@@ -252,7 +252,7 @@ def test_a_bank_beyond_the_sample_memory_budget_is_one_line(capsys, tmp_path):
     assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
     assert "STATUS_INSUFFICIENT_RESOURCES" in err and "budget of 2.0 MiB" in err
     assert not out.exists()
-    # a song on the piano alone needs 0.6 MiB of TimGM6mb's 5.7: it fits
+    # a song on the piano and the standard kit needs 1.1 MiB of TimGM6mb's 11 (as floats): it fits
     scale = MIDI / "test-c-major-scale.mid"
     code, err = render(capsys, scale, out, "--bank", TIMGM, "--sample-memory", 2)
     assert code == 0 and out.exists(), err
