@@ -146,8 +146,12 @@ def _read_track(data: bytes, pos: int, end: int, name: str, song: MidiSong, inde
     while pos < end:
         start = pos
         try:
-            delta, pos = _vlq(data, pos, end, name)
-            tick += delta
+            if data[pos] < 0x80:  # a one-byte delta, as most are
+                tick += data[pos]
+                pos += 1
+            else:
+                delta, pos = _vlq(data, pos, end, name)
+                tick += delta
             status = data[pos] if pos < end else _cut()
             if status < 0x80:
                 if not running:
@@ -201,7 +205,13 @@ def _read_track(data: bytes, pos: int, end: int, name: str, song: MidiSong, inde
                         pos += 1
             else:
                 n = 1 if 0xC0 <= status < 0xE0 else 2
-                body = bytearray()
+                body = data[pos : pos + n]
+                if len(body) == n and max(body) < 0x80:  # plain data bytes, as nearly always
+                    pos += n
+                    running = status
+                    events.append(_TrackEvent(tick, bytes((status,)) + body))
+                    continue
+                body = bytearray()  # cut short, or real-time bytes interleaved: byte by byte
                 while len(body) < n:
                     b = data[pos] if pos < end else _cut()
                     if REAL_TIME_FIRST <= b <= REAL_TIME_LAST:
