@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from dmusd.errors import ConfigError
-from dmusd.synth.engine.jit import realtime, realtime_inline, unsigned
+from dmusd.synth.engine.jit import realtime, realtime_fused, realtime_inline, unsigned
 
 _COMBS = (1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617)  # at 44.1 kHz
 _ALLPASSES = (556, 441, 341, 225)
@@ -147,7 +147,7 @@ def _flushed(value):
     return 0.0 if -_FLUSH < value < _FLUSH else value
 
 
-@realtime
+@realtime_fused  # each comb's damping is a recurrence: its latency is the reverb's cost
 def _comb_pair(buf, ints, flts, left, right, n, first) -> None:
     """Run the left and the right comb over the stretch's input, adding their outputs to the
     sides' sums (`first`: the first pair, which sets them)."""
