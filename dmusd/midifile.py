@@ -205,26 +205,24 @@ def _read_track(data: bytes, pos: int, end: int, name: str, song: MidiSong, inde
                         pos += 1
             else:
                 n = 1 if 0xC0 <= status < 0xE0 else 2
-                body = data[pos : pos + n]
+                body = data[pos : min(pos + n, end)]  # never past the track's own end
                 if len(body) == n and max(body) < 0x80:  # plain data bytes, as nearly always
                     pos += n
-                    running = status
-                    events.append(_TrackEvent(tick, bytes((status,)) + body))
-                    continue
-                body = bytearray()  # cut short, or real-time bytes interleaved: byte by byte
-                while len(body) < n:
-                    b = data[pos] if pos < end else _cut()
-                    if REAL_TIME_FIRST <= b <= REAL_TIME_LAST:
-                        strays.skip(b, pos)  # a cable interleaves real-time bytes anywhere
-                    elif b >= 0x80:
-                        raise MidiFileError(
-                            f"message {status:#04x} has a status byte where data belongs",
-                            file=name,
-                            offset=pos,
-                        )
-                    else:
-                        body.append(b)
-                    pos += 1
+                else:  # cut short, or real-time bytes interleaved: byte by byte
+                    body = bytearray()
+                    while len(body) < n:
+                        b = data[pos] if pos < end else _cut()
+                        if REAL_TIME_FIRST <= b <= REAL_TIME_LAST:
+                            strays.skip(b, pos)  # a cable interleaves real-time bytes anywhere
+                        elif b >= 0x80:
+                            raise MidiFileError(
+                                f"message {status:#04x} has a status byte where data belongs",
+                                file=name,
+                                offset=pos,
+                            )
+                        else:
+                            body.append(b)
+                        pos += 1
                 running = status
                 events.append(_TrackEvent(tick, bytes([status]) + body))
         except _Cut:

@@ -25,8 +25,8 @@ class RenderSettings:
     interpolation: str = "cubic"  # linear | cubic | sinc
     effects: bool = True  # reverb and chorus
     volume_db: float = 0.0  # KSPROPERTY_SYNTH_VOLUME, -200..20
-    block: int = 4096  # frames per Render call (the output does not depend on it; fewer calls
-    # cost less Python: a short song renders in a quarter less CPU than at 1024)
+    block: int = 4096  # frames per Render call (the output depends on it by rounding only; fewer
+    # calls cost less Python: a short song renders in a quarter less CPU than at 1024)
     sample_memory_mb: int = 0  # MiB the banks' samples may take; 0 = as a pin's default
     max_length: float = MAX_LENGTH  # seconds: a longer song is cut
 

@@ -117,6 +117,15 @@ def test_damaged_files_that_still_play_say_what_was_wrong():
     assert any("ends 1 bytes early" in w for w in missing.warnings)
 
 
+def test_a_message_cut_by_its_tracks_end_takes_no_byte_of_the_next_track():
+    """A note-on whose second data byte would lie past its track's length: the next chunk's
+    "MTrk" (all bytes under 0x80) must not be read as that data byte."""
+    cut = b"\x00\x90\x3c"  # status and key; the velocity is past the end
+    song = parse_midi_bytes(smf([cut, b"\x00\x91\x40\x50\x10\x81\x40\x00"]), "cut.mid")
+    assert note_ons(song) == [0x40]  # only the second track's note
+    assert any("track 0 is cut short" in w for w in song.warnings), song.warnings
+
+
 @pytest.mark.parametrize(
     ("data", "offset", "words"),
     [

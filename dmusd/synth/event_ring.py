@@ -35,7 +35,7 @@ class EventRing:
 
     @property
     def capacity(self) -> int:
-        return self.records.shape[0]
+        return self._capacity
 
     def __len__(self) -> int:
         """Records written and not yet taken by the consumer."""

@@ -28,7 +28,6 @@ from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.jit import realtime, realtime_inline, unsigned
 from dmusd.synth.engine.simd import sum4, taps4, taps8
 
-SINC_TAPS = 8  # taps at offsets -3 .. +4 around the integer position
 PHASE_BITS = 10
 PHASES = 1 << PHASE_BITS  # a sample's fractions in the table; the nearest one is used
 SINC_BETA = 7.0  # Kaiser window shape
