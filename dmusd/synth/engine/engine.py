@@ -21,7 +21,7 @@ from dmusd.synth.effects.limiter import limiter_settings
 from dmusd.synth.effects.reverb import Reverb
 from dmusd.synth.engine import connections as C
 from dmusd.synth.engine import layout as L
-from dmusd.synth.engine.interpolation import make_table
+from dmusd.synth.engine.interpolation import LOOP_WINDOW, make_table
 from dmusd.synth.engine.render import render_block
 from dmusd.synth.engine.sample_pool import SamplePool
 from dmusd.synth.engine.voice_setup import free_slot, setup_voice
@@ -106,7 +106,8 @@ class Engine:
         if channel_outputs:
             self.params[L.P_CHANNEL_ROW] = self.columns - L.CHANNEL_STEMS + L.STEM_ROW_OFFSET
         self._bus = np.zeros((self.columns + L.STEM_ROW_OFFSET, max_block), dtype=np.float32)
-        self._vbuf = np.zeros(max(control_interval, 1), dtype=np.float32)
+        # a control interval of one voice's samples, then the window a loop is laid out in
+        self._vbuf = np.zeros(control_interval + LOOP_WINDOW, dtype=np.float32)
         self._out = np.zeros((max_block, self.columns), dtype=np.float32)
         self.reverb = Reverb(sample_rate)
         self.chorus = Chorus(sample_rate)

@@ -13,7 +13,14 @@ import numpy as np
 
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.filter import filter_run
-from dmusd.synth.engine.interpolation import TAPS_LEFT, TAPS_RIGHT, fill_fast, fill_wrapping
+from dmusd.synth.engine.interpolation import (
+    MIN_WINDOW_LOOP,
+    TAPS_LEFT,
+    TAPS_RIGHT,
+    fill_fast,
+    fill_loop,
+    fill_wrapping,
+)
 from dmusd.synth.engine.jit import realtime, realtime_inline
 from dmusd.synth.engine.modulators import control_point, steady
 
@@ -60,7 +67,10 @@ def render_voice(
     v, s, s_end, vi, vf, conn, cscale, chan, poly, params, acc, pool, table, bus, vbuf
 ):
     """Render voice v into bus[:, s:s_end]: its mix pair (the channel's own pair when the pin
-    has channel outputs) and its sends. Returns False when the voice finished."""
+    has channel outputs) and its sends. Returns False when the voice finished.
+
+    vbuf: a control interval of the voice's samples, then the window fill_loop lays a loop out
+    in (Engine sizes it)."""
     mode = vi[v, L.VI_INTERP]
     base = vi[v, L.VI_WAVE_OFFSET]
     length = vi[v, L.VI_WAVE_LENGTH]
@@ -68,6 +78,8 @@ def render_voice(
     ls = vi[v, L.VI_LOOP_START]
     le = vi[v, L.VI_LOOP_END]
     n_ctl = int(params[L.P_CONTROL_INTERVAL])
+    window = vbuf[n_ctl:]
+    short_ok = le - ls >= MIN_WINDOW_LOOP
     left_taps = TAPS_LEFT[mode]
     right_taps = TAPS_RIGHT[mode]
     row = 0  # the mix, or the channel's own pair when the pin has channel outputs
@@ -95,9 +107,16 @@ def render_voice(
         hi = le if looping else length
         lo = ls if (looping and wrapped) else -L.GUARD
         written = n
+        done = False
         if reach + right_taps + 1 < hi and (pos >> L.FRAC_BITS) - left_taps >= lo:
             pos, inc = fill_fast(mode, pool, base, pos, inc, dinc, n, vbuf, 0, table)
-        else:
+            done = True
+        elif looping and short_ok:
+            pos, inc, wrapped, done = fill_loop(
+                mode, pool, base, ls, le, wrapped, pos, inc, dinc, n, vbuf, window, table
+            )
+            vi[v, L.VI_WRAPPED] = wrapped
+        if not done:
             pos, inc, wrapped, written = fill_wrapping(
                 mode, pool, base, length, looping, wrapped, ls, le, pos, inc, dinc, n, vbuf, table
             )
