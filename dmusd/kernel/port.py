@@ -18,6 +18,7 @@ rest is dispatched to the miniport's handlers with the targeted pin's stream.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 
 from dmusd.errors import DmusdError, PropertyError, StateError
 from dmusd.kernel.allocator import (
@@ -125,6 +126,13 @@ class Pin:
         unpacker = self._render_only("put_bytes")
         if self.state != KSSTATE.STOP:
             unpacker.put_bytes(data, time, group)
+
+    def put_messages(self, messages: Iterable[tuple[int, bytes]], group: int = 1) -> None:
+        """(time in 100 ns, raw MIDI bytes) pairs for channel group `group`, parsed in turn and
+        sent down the chain as one chain of events (the STOP rule as put_bytes)."""
+        unpacker = self._render_only("put_messages")
+        if self.state != KSSTATE.STOP:
+            unpacker.put_messages(messages, group)
 
     def PutMessage(self, chain: DMUS_KERNEL_EVENT | None) -> None:
         """Events (complete, raw INCOMPLETE bytes or packages) into the head of the chain."""

@@ -16,6 +16,8 @@ The parser state survives between calls, so a message may be split across any nu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from dmusd.kernel.allocator import AllocatorMXF
 from dmusd.kernel.event import (
     DMUS_KEF_EVENT_INCOMPLETE,
@@ -89,9 +91,24 @@ class Unpacker(MXF):
     # -- the parser -----------------------------------------------------------------------
     def put_bytes(self, data, time: int, group: int = 1) -> None:
         """Parse `data` (any bytes-like) stamped `time` (100 ns) for channel group `group`."""
+        head, _ = self._parse(data, time, group, None, None)
+        if head is not None:
+            self.sink.PutMessage(head)
+
+    def put_messages(self, messages: Iterable[tuple[int, bytes]], group: int = 1) -> None:
+        """Parse each (time in 100 ns, bytes) in turn, as put_bytes would, and send the events
+        on as one chain: a song's block of messages crosses the chain once, not once each."""
+        head = tail = None
+        for time, data in messages:
+            head, tail = self._parse(data, time, group, head, tail)
+        if head is not None:
+            self.sink.PutMessage(head)
+
+    def _parse(self, data, time: int, group: int, head, tail):
+        """Parse `data`, appending the events it completes to the chain head .. tail; returns
+        the chain's new (head, tail)."""
         alloc = self.allocator
         get = alloc.GetMessage
-        head = tail = None
         msg = self._msg
         have, need, running = self._have, self._need, self._running
         length = _LENGTH
@@ -181,8 +198,7 @@ class Unpacker(MXF):
                     tail = ev
             have = need = 0
         self._have, self._need, self._running = have, need, running
-        if head is not None:
-            self.sink.PutMessage(head)
+        return head, tail
 
     # -- SysEx pieces ---------------------------------------------------------------------
     def _sysex_begin(self, time: int, group: int) -> None:

@@ -245,6 +245,11 @@ class SynthPin:
         with self._feed:
             self.midi.put_bytes(data, time, group)
 
+    def put_many(self, messages: Iterable[tuple[int, bytes]], group: int) -> None:
+        """Like put for each (time, bytes) pair in turn, sent down the chain as one chain."""
+        with self._feed:
+            self.midi.put_messages(messages, group)
+
     def panic(self) -> None:
         """All sound off on every channel of every group in the next block; the effect tails
         are cleared then, and again once the voices' quick-stop fades are over."""

@@ -260,3 +260,32 @@ def test_any_bytes_in_any_split_match_the_reference(data, cuts):
     assert all(len(d) <= 16 for _, _, _, d in sink.received)
     assert pool.all_home()
     pool.check()
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=streams, cuts=st.lists(st.integers(0, 400), max_size=8))
+def test_messages_put_as_one_chain_give_the_events_of_putting_them_one_by_one(data, cuts):
+    """put_messages (a song's block of messages) = put_bytes for each, as one chain."""
+    from dmusd.kernel.allocator import AllocatorMXF
+
+    chunks = [(10 * i, chunk) for i, chunk in enumerate(split(data, cuts))]
+    sinks = []
+    for together in (False, True):
+        pool = AllocatorMXF(events=512, buffers=32, buffer_size=16)
+        node = Unpacker(pool)
+        sink = Collector(pool)
+        node.ConnectOutput(sink)
+        if together:
+            node.put_messages(chunks, group=3)
+        else:
+            for time, chunk in chunks:
+                node.put_bytes(chunk, time, group=3)
+        step_state(node, KSSTATE.RUN)
+        step_state(node, KSSTATE.STOP)
+        assert pool.all_home()
+        sinks.append((sink, node))
+    (one_by_one, a), (chained, b) = sinks
+    assert chained.received == one_by_one.received
+    assert (b.dropped, b.lost, b.sysex_truncated) == (a.dropped, a.lost, a.sysex_truncated)
+    # one chain for everything the messages completed (STOP may send a cut SysEx after it)
+    assert chained.calls <= 2 and (chained.calls > 0) == bool(one_by_one.received)
