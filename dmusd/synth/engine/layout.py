@@ -218,7 +218,12 @@ VF_LFO_PITCH = 59  # cents of modulation LFO -> pitch added by the channel (V_LF
 VF_VIB_PITCH = 60  # the same for the vibrato LFO
 VF_LEGATO_BASE = 61  # V_LEGATO when the voice started: it moves by what came after
 VF_LEGATO = 62  # the legato move applied to the voice now (cents)
-VF_NOTE_OFFSET = 63  # + D_*: this note's own offsets (drum instrument NRPNs), read at note-on
+# the largest |sample| of the voice's wave, and of what it plays once it has looped (1 when not
+# known): for the silence floor
+VF_PEAK = 63
+VF_LOOP_PEAK = 64
+VF_GAIN_SWING = 65  # how much louder than now the LFOs and EGs feeding the gain can make it
+VF_NOTE_OFFSET = 66  # + D_*: this note's own offsets (drum instrument NRPNs), read at note-on
 # N_DYNAMIC sums of the connections that never change during the note
 VF_BASE = VF_NOTE_OFFSET + N_DEST
 VF_CHAN = VF_BASE + N_DYNAMIC  # the base plus the channel-driven connections (CC, wheel, RPN)

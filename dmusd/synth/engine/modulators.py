@@ -30,6 +30,11 @@ _PAN_HALF_PI = 0.5 * math.pi
 _LN10_20 = math.log(10.0) / 20.0  # dB -> natural log of the amplitude
 _LN2_1200 = math.log(2.0) / 1200.0  # cents -> natural log of the ratio
 _MAX_GAIN_DB = 24.0
+# A voice whose envelope can only fall (decay, sustain, release) ends once its wave's loudest
+# sample would come out below this (after the master gain) even at the top of its LFOs' and
+# EGs' swing on the gain: 20 dB under a 16-bit file's last bit. FluidSynth ends voices at -90 dB
+# by a like rule.
+_SILENCE_FLOOR = 10.0 ** (-110.0 / 20.0)
 _MAX_INC = 1024.0  # samples per output sample: far above any musical use, far below overflow
 _PITCH_BITS = (1 << L.D_PITCH) | (1 << L.D_KEYNUMBER)
 _PAN_BITS = (1 << L.D_PAN) | (1 << L.D_REVERB) | (1 << L.D_CHORUS)
@@ -308,6 +313,13 @@ def note_on(v, vi, vf, conn, cscale, chan, poly, params, acc, has) -> None:
     vi[v, L.VI_N_MOD] = n_mod
     vi[v, L.VI_N_DYN] = n_dyn
     vi[v, L.VI_MOD_MASK] = mask
+    # a modulator row adds at most |scale| (its sources are within -1..1), and at most |scale|
+    # less than that now: twice the sum bounds how much louder they can make the voice
+    swing = 0.0
+    for k in range(n_mod):
+        if conn[v, k, L.C_DEST] == L.D_GAIN:
+            swing += abs(cscale[v, k, 0])
+    vf[v, L.VF_GAIN_SWING] = math.exp(min(2.0 * swing / 10.0, DB_RANGE) * _LN10_20)
     vi[v, L.VI_USES] = uses
     for d in range(L.N_DYNAMIC):
         vf[v, L.VF_BASE + d] = acc[d]
@@ -470,6 +482,15 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
             vi[v, L.VI_ENDING] = 1
     if stage == L.EG_DONE:
         vi[v, L.VI_ENDING] = 1  # ramp to silence over this interval, then finish
+    elif (
+        stage >= L.EG_DECAY
+        and amp
+        * vf[v, L.VF_LOOP_PEAK if vi[v, L.VI_WRAPPED] != 0 else L.VF_PEAK]
+        * vf[v, L.VF_GAIN_SWING]
+        * params[L.P_MASTER_GAIN]
+        < _SILENCE_FLOOR
+    ):
+        vi[v, L.VI_ENDING] = 1  # inaudible from now on: the same
     vf[v, L.VF_LEVEL] = amp
 
     # Ramps. The gain now is where the last ramp has got to; the first point starts from 0.

@@ -274,6 +274,8 @@ def note_on(e, key, velocity, offset, S, T, E) -> None:
             rgf[r, P.RF_ATTENUATION],
         )
         vi[v, L.VI_SF2_SHAPES] = rg[r, P.RG_SF2_SHAPES]
+        vf[v, L.VF_PEAK] = rgf[r, P.RF_PEAK]
+        vf[v, L.VF_LOOP_PEAK] = rgf[r, P.RF_LOOP_PEAK]
         vf[v, L.VF_LEGATO_BASE] = sent[e, L.V_LEGATO]
         if rate > 0.0 and from_key != key:
             vf[v, L.VF_PORTA] = (from_key - key) * rgf[r, P.RF_KEY_CENTS]

@@ -169,4 +169,8 @@ RF_RATE_RATIO = 0  # wave rate / output rate
 RF_FINE_TUNE = 1  # cents
 RF_ATTENUATION = 2  # dB (negative = quieter)
 RF_KEY_CENTS = 3  # cents a key adds (the plain KEYNUMBER -> PITCH rows)
-RF_N = 4
+# the largest |sample| of the region's wave, and of what plays after its loop start (voices
+# below the silence floor end)
+RF_PEAK = 4
+RF_LOOP_PEAK = 5
+RF_N = 6

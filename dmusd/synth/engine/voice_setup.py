@@ -62,6 +62,8 @@ def setup_voice(
         vi[v, c] = 0
     for c in range(L.VF_N):
         vf[v, c] = 0.0
+    vf[v, L.VF_PEAK] = 1.0  # as loud as a wave can be, until the caller knows better
+    vf[v, L.VF_LOOP_PEAK] = 1.0
     vi[v, L.VI_STATE] = L.VOICE_PENDING
     vi[v, L.VI_CHANNEL] = channel
     vi[v, L.VI_KEY] = min(max(key, 0), 127)
