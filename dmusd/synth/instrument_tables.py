@@ -210,7 +210,9 @@ def _peak(wave: Wave, start: int, end: int, peaks: dict) -> float:
     key = (id(wave), start, end)
     peak = peaks.get(key)
     if peak is None:
-        peak = float(np.abs(wave.samples[start:end]).max()) if end > start else 0.0
+        span = wave.samples[start:end]
+        # max and -min: no |x| copy of the wave (a bank load makes thousands of these)
+        peak = max(float(span.max()), -float(span.min())) if end > start else 0.0
         peaks[key] = peak
     return peak
 
