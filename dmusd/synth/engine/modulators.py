@@ -490,7 +490,7 @@ def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bo
         * params[L.P_MASTER_GAIN]
         < _SILENCE_FLOOR
     ):
-        vi[v, L.VI_ENDING] = 1  # inaudible from now on: the same
+        vi[v, L.VI_ENDING] = 1  # under the silence floor for good: ramp out the same way
     vf[v, L.VF_LEVEL] = amp
 
     # Ramps. The gain now is where the last ramp has got to; the first point starts from 0.

@@ -79,7 +79,7 @@ def render_voice(
     le = vi[v, L.VI_LOOP_END]
     n_ctl = int(params[L.P_CONTROL_INTERVAL])
     window = vbuf[n_ctl:]
-    short_ok = le - ls >= MIN_WINDOW_LOOP
+    window_fits = le - ls >= MIN_WINDOW_LOOP  # the loop is long enough for fill_loop
     left_taps = TAPS_LEFT[mode]
     right_taps = TAPS_RIGHT[mode]
     row = 0  # the mix, or the channel's own pair when the pin has channel outputs
@@ -111,7 +111,7 @@ def render_voice(
         if reach + right_taps + 1 < hi and (pos >> L.FRAC_BITS) - left_taps >= lo:
             pos, inc = fill_fast(mode, pool, base, pos, inc, dinc, n, vbuf, 0, table)
             done = True
-        elif looping and short_ok:
+        elif looping and window_fits:
             pos, inc, wrapped, done = fill_loop(
                 mode, pool, base, ls, le, wrapped, pos, inc, dinc, n, vbuf, window, table
             )
