@@ -1,13 +1,11 @@
-"""EventFeed: a song's messages go into the pin in time order, a block's short messages as chains
-of at most BATCH, each SysEx on its own (it holds pool buffers), and none is lost to the pool,
-however many a block holds."""
+"""EventFeed: a song's messages go into the pin in time order, a block's at once, and none is lost
+to the pin's pool however many a block holds (the unpacker bounds each chain)."""
 
 from __future__ import annotations
 
 from dmusd.config import PinConfig
 from dmusd.kernel.clock import SampleCountClock
-from dmusd.kernel.event import INLINE_SIZE
-from dmusd.pin.song_player import BATCH, EventFeed
+from dmusd.pin.song_player import EventFeed
 from dmusd.pin.synth_pin import SynthPin
 
 RATE = 48000
@@ -35,20 +33,19 @@ class RecordingPin:
         self.calls.append(("many", list(messages)))
 
 
-def test_a_block_goes_in_order_short_messages_chained_and_each_sysex_alone():
+def test_a_block_goes_in_order_and_the_rest_waits():
+    """The feed hands a block's messages over in time order, once per block; how they are cut
+    into chains is the unpacker's (tests/kernel/test_unpacker.py)."""
     feed = _song(1000, 7)
     pin = RecordingPin()
     feed.feed(pin, 1_000_000)
     sent = [message for _, messages in pin.calls for message in messages]
     assert sent == [(time, data) for time, _, data in feed.events[:-1]]
-    for kind, messages in pin.calls:
-        if kind == "many":
-            assert 0 < len(messages) <= BATCH
-            assert all(len(data) <= INLINE_SIZE for _, data in messages)
-        else:
-            assert messages[0][1] == SYSEX
-    assert sum(kind == "put" for kind, _ in pin.calls) == len(range(0, 1000, 7))
+    assert [kind for kind, _ in pin.calls] == ["many"]
+    assert sum(data == SYSEX for _, data in sent) == len(range(0, 1000, 7))
     assert not feed.done and feed.next == len(feed.events) - 1
+    feed.feed(pin, 1_000_000)  # nothing more is due: no call
+    assert len(pin.calls) == 1
     feed.feed(pin, 10_000_000)
     assert feed.done and pin.calls[-1] == ("many", [(5_000_000, bytes([0x80, 40, 0]))])
 

@@ -36,6 +36,9 @@ def _data_length(status: int) -> int:
     return {0xF0: -1, 0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0, 0xF7: -2}.get(status, -2)
 
 
+# messages a put_messages chain carries at most: up to INLINE_SIZE events each, half the
+# default pool (allocator.DEFAULT_EVENTS)
+CHAIN_MESSAGES = 256
 _LENGTH = [0] * 0x80 + [_data_length(s) for s in range(0x80, 0x100)]
 _UNDEFINED_REALTIME = (0xF9, 0xFD)
 
@@ -97,10 +100,25 @@ class Unpacker(MXF):
 
     def put_messages(self, messages: Iterable[tuple[int, bytes]], group: int = 1) -> None:
         """Parse each (time in 100 ns, bytes) in turn, as put_bytes would, and send the events
-        on as one chain: a song's block of messages crosses the chain once, not once each."""
+        on in few chains: a song's block of messages crosses the chain once, not once each.
+
+        A chain holds its events out of the pool until the consumer gives them back, so one
+        carries at most CHAIN_MESSAGES messages, and a message longer than an event's inline
+        bytes (a SysEx: its pieces hold pool buffers) goes in a chain of its own."""
         head = tail = None
+        held = 0  # messages parsed into the chain
         for time, data in messages:
+            alone = len(data) > INLINE_SIZE
+            if head is not None and (alone or held == CHAIN_MESSAGES):
+                self.sink.PutMessage(head)
+                head = tail = None
+            if head is None:
+                held = 0
             head, tail = self._parse(data, time, group, head, tail)
+            held += 1
+            if alone and head is not None:
+                self.sink.PutMessage(head)
+                head = tail = None
         if head is not None:
             self.sink.PutMessage(head)
 

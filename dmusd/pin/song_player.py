@@ -17,13 +17,9 @@ from dataclasses import dataclass, field
 
 from dmusd.io.block_sink import BlockSink
 from dmusd.kernel.clock import REFTIME_PER_SECOND
-from dmusd.kernel.event import INLINE_SIZE
 from dmusd.pin.synth_pin import SynthPin
 
 MAX_TAIL = 20.0  # seconds rendered after the song at most, waiting for silence
-# Messages of a block go into the pin as chains of at most BATCH (each crosses the chain once):
-# up to INLINE_SIZE events each, far under the pin's event pool (allocator.DEFAULT_EVENTS).
-BATCH = 256
 QUIET = 0.2  # seconds of silence (16-bit zeros) with no voice left that end a render
 
 
@@ -49,20 +45,8 @@ class EventFeed:
         """Put every message timed before `horizon` (100 ns) into the pin."""
         events, first = self.events, self.next
         end = bisect.bisect_left(events, horizon, first, key=_time)
-        batch: list[tuple[int, bytes]] = []
-        for when, _, data in events[first:end]:
-            if len(data) > INLINE_SIZE:  # a SysEx holds pool buffers: it goes on its own
-                if batch:
-                    pin.put_many(batch, 1)
-                    batch = []
-                pin.put(data, when, 1)
-                continue
-            batch.append((when, data))
-            if len(batch) == BATCH:
-                pin.put_many(batch, 1)
-                batch = []
-        if batch:
-            pin.put_many(batch, 1)
+        if end > first:  # in few chains, bounded by the unpacker (put_messages)
+            pin.put_many([(when, data) for when, _, data in events[first:end]], 1)
         self.next = end
 
     @property

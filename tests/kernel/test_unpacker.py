@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dmusd.kernel.event import DMUS_KEF_EVENT_INCOMPLETE, link_chain
+from dmusd.kernel.event import DMUS_KEF_EVENT_INCOMPLETE, INLINE_SIZE, iter_chain, link_chain
 from dmusd.kernel.mxf import KSSTATE, step_state
-from dmusd.kernel.unpacker import Unpacker
+from dmusd.kernel.unpacker import CHAIN_MESSAGES, Unpacker
 from tests.support import Collector
 
 
@@ -268,7 +268,11 @@ def test_messages_put_as_one_chain_give_the_events_of_putting_them_one_by_one(da
     """put_messages (a song's block of messages) = put_bytes for each, as one chain."""
     from dmusd.kernel.allocator import AllocatorMXF
 
-    chunks = [(10 * i, chunk) for i, chunk in enumerate(split(data, cuts))]
+    # pieces of at most INLINE_SIZE bytes: put_messages keeps such messages in one chain
+    pieces = [
+        c[k : k + INLINE_SIZE] for c in split(data, cuts) for k in range(0, len(c), INLINE_SIZE)
+    ]
+    chunks = [(10 * i, chunk) for i, chunk in enumerate(pieces)]
     sinks = []
     for together in (False, True):
         pool = AllocatorMXF(events=512, buffers=32, buffer_size=16)
@@ -289,3 +293,41 @@ def test_messages_put_as_one_chain_give_the_events_of_putting_them_one_by_one(da
     assert (b.dropped, b.lost, b.sysex_truncated) == (a.dropped, a.lost, a.sysex_truncated)
     # one chain for everything the messages completed (STOP may send a cut SysEx after it)
     assert chained.calls <= 2 and (chained.calls > 0) == bool(one_by_one.received)
+
+
+class ChainCollector(Collector):
+    """A Collector that also keeps each chain's payloads apart."""
+
+    def __init__(self, allocator) -> None:
+        super().__init__(allocator)
+        self.chains: list[list[bytes]] = []
+
+    def PutMessage(self, chain) -> None:
+        self.chains.append([ev.data() for ev in iter_chain(chain)])
+        super().PutMessage(chain)
+
+
+def test_put_messages_bounds_each_chain_and_sends_a_sysex_alone(allocator):
+    """A chain holds its events out of the pool: at most CHAIN_MESSAGES short messages in one,
+    and a SysEx (its pieces hold buffers) in a chain of its own, all in order."""
+    sysex = bytes([0xF0, 0x41, 0x10, 0x42, 0x12, 0x40, 0x00, 0x7F, 0x00, 0x41, 0xF7])
+    messages = []
+    for i in range(1000):
+        messages.append((i, bytes([0x90, 40 + i % 60, 1 + i % 127])))
+        if i % 7 == 0:
+            messages.append((i, sysex))
+    pool = allocator(events=512)
+    node = Unpacker(pool)
+    sink = ChainCollector(pool)
+    node.ConnectOutput(sink)
+    node.put_messages(messages, group=1)
+    assert sink.messages() == [data for _, data in messages]
+    alone = [chain for chain in sink.chains if sysex in chain]
+    assert len(alone) == len(range(0, 1000, 7)) and all(chain == [sysex] for chain in alone)
+    short = [chain for chain in sink.chains if sysex not in chain]
+    assert all(0 < len(chain) <= CHAIN_MESSAGES for chain in short)
+    assert all(len(data) <= INLINE_SIZE for chain in short for data in chain)
+    sink.chains.clear()
+    node.put_messages([(0, bytes([0x80, 60, 0]))] * 600, group=1)  # a run of short ones
+    assert [len(chain) for chain in sink.chains] == [256, 256, 88]
+    assert pool.all_home()
