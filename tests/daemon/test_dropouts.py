@@ -1,5 +1,6 @@
 """No dropout while banks load: a held note through the real daemon on JACK, recorded by the
-harness while a bank is loaded and unloaded three times over the control socket.
+harness while a bank is loaded and unloaded three times over the control socket; and the audio
+thread takes no page fault when new voices start.
 
 Bank loading runs in the daemon's control thread. While it holds the GIL, an audio callback
 that needs Python waits, and JACK then plays (and the harness records) a missed period: 21 ms
@@ -10,13 +11,15 @@ fail until the audio callback stops needing the GIL.
 from __future__ import annotations
 
 import math
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.daemon.control_load import ControlLoad
 from tests.daemon.daemon_process import TIMGM, Daemon, port_of
-from tests.daemon.jack_harness import held_note, window_levels
+from tests.daemon.jack_harness import held_note, rms, window_levels
 
 pytestmark = pytest.mark.realtime
 
@@ -89,3 +92,49 @@ def test_a_held_note_never_drops_while_banks_load_and_unload(alone):
     assert during.min() > 0.5 * ref, f"a 20 ms window at +{low * WINDOW_S:.2f} s dropped"
     assert min(reference) > 0.5 * ref, "the note dropped before the loads"
     assert xruns_loads <= allowed, (xruns_loads, xruns_reference)
+
+
+SCHED_FIFO = 1
+BURST = 96  # notes started at once, each in a voice slot no note has used yet
+
+
+def _real_time_faults(pid: int) -> int | None:
+    """Minor page faults so far of the process's SCHED_FIFO threads (the JACK clients' process
+    threads: audio and MIDI); None when it has none."""
+    total, found = 0, False
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # the thread ended
+            continue
+        # fields after the name, from "state" (proc(5) field 3): minflt is 10, policy 41
+        if int(fields[41 - 3]) == SCHED_FIFO:
+            total += int(fields[10 - 3])
+            found = True
+    return total if found else None
+
+
+def test_new_voices_take_no_page_fault_on_the_audio_thread(alone):
+    # A first touch of a page (a voice slot's rows that no note used yet) is a page fault,
+    # which waits for the process's memory map while a control thread maps or unmaps arrays:
+    # the pin's arrays are mapped before the audio thread renders from them.
+    daemon, h = alone
+    r = h.rate
+    h.disconnect_midi()
+    h.connect_midi(port_of(daemon, "a 1"))
+    burst_at, off_at = int(1.5 * r), int(3.0 * r)
+    keys = [(ch, 70 + k) for ch in range(16) for k in range(BURST // 16)]  # not the held 64
+    burst = [(burst_at, bytes([0x90 | ch, key, 90])) for ch, key in keys]
+    burst += [(off_at, bytes([0x80 | ch, key, 0])) for ch, key in keys]
+    start = h.play_recorded(held_note(0, int(3.5 * r)) + burst, int(3.6 * r))
+    h.wait_until(start + int(1.0 * r))  # the held note plays: the native render is on
+    before = _real_time_faults(daemon.process.pid)
+    if before is None:
+        pytest.skip("the daemon has no SCHED_FIFO thread (JACK runs without real-time here)")
+    h.wait_until(start + off_at + int(0.3 * r))
+    time.sleep(0.05)
+    faults = _real_time_faults(daemon.process.pid) - before
+    rec = h.wait_recorded()[:, 0]
+    held = float(np.median(window_levels(rec, int(0.5 * r), burst_at, int(0.1 * r))))
+    assert rms(rec[burst_at : burst_at + int(0.5 * r)]) > 2.0 * held, "the burst did not sound"
+    assert faults <= 4, f"the real-time threads took {faults} page faults as {BURST} voices began"

@@ -19,6 +19,7 @@ bank is overwritten.
 
 from __future__ import annotations
 
+import mmap
 import threading
 import time
 
@@ -97,6 +98,24 @@ ENGINE_SLOTS = tuple(FIXED + SLOT * (len(STATE) + i) for i in range(len(ENGINE))
 TABLE_SLOTS = tuple(SLOT * i for i in range(len(TABLES)))
 
 
+def map_pages(array: np.ndarray) -> None:
+    """Have the kernel map every page of a C-contiguous array now, keeping its contents.
+
+    numpy's zeros come from calloc, whose large blocks are fresh pages the kernel maps only
+    when first touched. The audio thread would take those faults itself (a new voice slot's
+    rows, the first busy block), and a fault waits for the process's memory map, which a
+    control thread holds while it maps or unmaps a bank's arrays. Each page is written with
+    the byte it holds, so nothing may write the array meanwhile."""
+    if not array.flags.c_contiguous:
+        raise ValueError(f"map_pages takes a C-contiguous array, not strides {array.strides}")
+    if array.nbytes == 0:
+        return
+    flat = array.reshape(-1).view(np.uint8)
+    flat[0] = flat[0]  # the page the array starts in
+    first = -array.__array_interface__["data"][0] % mmap.PAGESIZE  # offset of the next page
+    flat[first :: mmap.PAGESIZE] = flat[first :: mmap.PAGESIZE].copy()
+
+
 def _write(desc: np.ndarray, at: int, array: np.ndarray, kind: str, ndim: int) -> None:
     if array.dtype != _DTYPES[kind] or array.ndim != ndim or not array.flags.c_contiguous:
         raise TypeError(f"pin array at slot {at}: {array.dtype} {array.shape}, not {kind}/{ndim}")
@@ -118,6 +137,8 @@ class PinDescriptor:
             _write(self.array, STATE_SLOTS[i], array, kind, ndim)
         for i, (array, (_, kind, ndim)) in enumerate(zip(engine, ENGINE, strict=True)):
             _write(self.array, ENGINE_SLOTS[i], array, kind, ndim)
+        for array in (*state, *engine):  # no block renders yet: nothing writes them meanwhile
+            map_pages(array)
         self._lock = threading.Lock()
         self._write_bank(0, tables, pool)
         self._flipped_at = -1
@@ -146,6 +167,8 @@ class PinDescriptor:
         arrays = (*tables, pool)
         for i, (array, (_, kind, ndim)) in enumerate(zip(arrays, TABLES, strict=True)):
             _write(self.array, base + TABLE_SLOTS[i], array, kind, ndim)
+        for table in tables:  # the render only reads them; the pool's waves were written in
+            map_pages(table)
         self._kept[bank] = arrays
 
     def _settle(self, timeout: float = 2.0) -> None:
