@@ -104,6 +104,7 @@ def emit_object(entries: dict) -> bytes:
     for definition in [*module.functions, *module.global_variables]:
         if not definition.is_declaration and definition.name not in exported:
             definition.linkage = ll.Linkage.internal
+    log.debug("engine build: %d functions inlined by LLVM", mark_inlined(module))
     codegen = library._codegen
     machine = ll.Target.from_triple(ll.get_process_triple()).create_target_machine(
         cpu=codegen._get_host_cpu_name(),
@@ -112,7 +113,32 @@ def emit_object(entries: dict) -> bytes:
         reloc="pic",
         codemodel="default",
     )
+    # LLVM's optimization pipeline once more over the linked module: it inlines the marked
+    # functions into their callers and optimizes the code around them (about 2 s; the dense
+    # bench song renders ~8 % faster than with the inlining alone)
+    builder = ll.create_pass_builder(machine, ll.create_pipeline_tuning_options(speed_level=3))
+    builder.getModulePassManager().run(module, builder)
     return machine.emit_object(module)
+
+
+def mark_inlined(module) -> int:
+    """Mark every definition of a realtime_llvm_inline function always-inline; returns how
+    many. numba names a function by its qualified name (Itanium-mangled), then its ABI tags
+    ("B...") or the end of the name ("E"), then its argument types."""
+    from numba.core.itanium_mangler import mangle_identifier
+
+    from dmusd.synth.engine.jit import llvm_inlined
+
+    prefixes = ["_Z" + mangle_identifier(name)[:-1] for name in llvm_inlined()]  # less "E"
+    names = {prefix + end for prefix in prefixes for end in "BE"}
+    width = {len(prefix) + 1 for prefix in prefixes}
+    marked = 0
+    for function in module.functions:
+        # (a small one may be gone already: numba's own optimization inlined it everywhere)
+        if not function.is_declaration and any(function.name[:w] in names for w in width):
+            function.add_function_attribute("alwaysinline")
+            marked += 1
+    return marked
 
 
 def build_library(target: Path) -> Path:

@@ -67,6 +67,15 @@ def test_the_library_renders_what_numba_renders(monkeypatch):
     assert np.array_equal(by_library, by_numba)
 
 
+def test_the_build_inlines_what_is_marked_for_llvm():
+    # control_point is realtime_llvm_inline: in the library no call of it is left, so no code
+    # of its own either (numba's entries call it; the library test above: the same samples)
+    library = engine_entries()
+    listed = subprocess.run(["nm", library.source], capture_output=True, text=True, check=True)
+    assert "10modulators" in listed.stdout  # other functions of the module keep their names
+    assert "10modulators13control_point" not in listed.stdout
+
+
 def test_an_empty_cache_builds_the_library_once_and_keeps_few_old_ones(tmp_path):
     folder = tmp_path / "dmusd"
     folder.mkdir()

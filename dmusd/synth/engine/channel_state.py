@@ -23,12 +23,12 @@ from dmusd.synth.engine import controllers as K
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine import nrpn
 from dmusd.synth.engine import pin_layout as P
-from dmusd.synth.engine.jit import realtime, realtime_inline
+from dmusd.synth.engine.jit import realtime, realtime_inline, realtime_llvm_inline
 
 _CC_SOURCE = 0x80  # CONN_SRC_CC(cc) = 0x80 + cc
 
 
-@realtime_inline
+@realtime_llvm_inline
 def command(cmd_i, cmd_f, counts, offset, kind, a, b, value) -> bool:
     """Append one timed engine command; False when the queue is full (the caller made room)."""
     k = counts[0]
@@ -43,7 +43,7 @@ def command(cmd_i, cmd_f, counts, offset, kind, a, b, value) -> bool:
     return True
 
 
-@realtime_inline
+@realtime_llvm_inline
 def send(ch, source, value, offset, sent, cmd_i, cmd_f, counts) -> None:
     """Tell the engine a source value of engine channel `ch` at `offset`, if it changed."""
     if sent[ch, source] != value:
@@ -171,7 +171,7 @@ def _select(ch, msb, value, rpn, chs, cc) -> None:
         nrpn.select(ch, msb, value, chs, cc)
 
 
-@realtime_inline
+@realtime_llvm_inline
 def _edit(c, value, total, lsb_span) -> int:
     """A data entry MSB/LSB or an increment/decrement (one LSB step, carrying) applied to
     `total` = MSB x lsb_span + LSB; returns the new total."""

@@ -18,7 +18,7 @@ import math
 
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.connections import convex
-from dmusd.synth.engine.jit import realtime, realtime_inline
+from dmusd.synth.engine.jit import realtime, realtime_inline, realtime_llvm_inline
 
 DB_RANGE = 96.0
 _DELAY, _ATTACK, _HOLD, _DECAY, _SUSTAIN, _RELEASE, _T, _LEVEL, _FROM = range(9)
@@ -32,7 +32,7 @@ def eg_start(vf, vi, v: int, col: int, stage_col: int) -> None:
     vf[v, col + _FROM] = 0.0
 
 
-@realtime_inline
+@realtime_llvm_inline
 def eg_advance(vf, vi, v: int, col: int, stage_col: int, n: float) -> None:
     """Move the envelope on by n samples, crossing as many stages as that takes."""
     stage = vi[v, stage_col]

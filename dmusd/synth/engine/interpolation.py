@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from dmusd.synth.engine import layout as L
-from dmusd.synth.engine.jit import realtime, realtime_inline, unsigned
+from dmusd.synth.engine.jit import realtime, realtime_inline, realtime_llvm_inline, unsigned
 from dmusd.synth.engine.simd import sum4, taps4, taps8
 
 PHASE_BITS = 10
@@ -142,7 +142,7 @@ def fill_loop(mode, pool, base, ls, le, wrapped, pos, inc, dinc, n, buf, window,
     return pos, inc, wrapped, True
 
 
-@realtime_inline
+@realtime_llvm_inline
 def _tap(pool, base, j, length, looping, wrapped, ls, le):
     if looping:
         # a tap is a few samples past an end: stepping by the loop is cheaper than the integer

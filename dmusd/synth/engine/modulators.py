@@ -23,7 +23,7 @@ from dmusd.synth.engine import connections as C
 from dmusd.synth.engine import layout as L
 from dmusd.synth.engine.envelope import DB_RANGE, eg1_amplitude, eg2_value, eg_advance, eg_start
 from dmusd.synth.engine.filter import MAX_CUTOFF_RATIO, filter_clear, filter_set
-from dmusd.synth.engine.jit import realtime, realtime_inline
+from dmusd.synth.engine.jit import realtime, realtime_inline, realtime_llvm_inline
 from dmusd.synth.engine.lfo import lfo_advance
 
 _PAN_HALF_PI = 0.5 * math.pi
@@ -46,7 +46,7 @@ _OPEN_CUTOFF = 13500.0  # absolute cents (19.9 kHz): SF2's initialFilterFc defau
 _UNSET_TIME = -12000.0  # time cents an offset starts from when no row gives the time (~1 ms)
 
 
-@realtime_inline
+@realtime_llvm_inline
 def _kind(src: int) -> int:
     if src == C.CONN_SRC_NONE or src == C.CONN_SRC_KEYONVELOCITY or src == C.CONN_SRC_KEYNUMBER:
         return _STATIC
@@ -98,7 +98,7 @@ def source_value(src, v, vi, vf, chan, poly) -> float:
     return 0.0  # no DLS source (the channel offsets live there: rows must not read them)
 
 
-@realtime_inline
+@realtime_llvm_inline
 def _side(src, bits, v, vi, vf, chan, poly) -> float:
     if src == C.CONN_SRC_NONE:
         return 1.0
@@ -386,16 +386,9 @@ def note_on(v, vi, vf, conn, cscale, chan, poly, params, acc, has) -> None:
     control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, True)
 
 
-@realtime
+@realtime_llvm_inline  # a call passed some 70 stack words, as costly as a point's own work
 def control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bool:
     """Advance voice v's modulators one interval ahead and set its ramps. False: voice is over."""
-    return control_point_inlined(v, vi, vf, conn, cscale, chan, poly, params, acc, first)
-
-
-# The voice loop's copy, inlined there: a call passes eight arrays as some 70 stack words,
-# which cost about as much as a control point's own work.
-@realtime_inline
-def control_point_inlined(v, vi, vf, conn, cscale, chan, poly, params, acc, first) -> bool:
     n_ctl = params[L.P_CONTROL_INTERVAL]
     rate = params[L.P_OUT_RATE]
     if vi[v, L.VI_ENDING] != 0:

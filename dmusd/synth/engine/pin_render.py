@@ -21,7 +21,7 @@ Argument tuples (built once by the Python side, see stream.py):
 from __future__ import annotations
 
 from dmusd.synth.engine import pin_layout as P
-from dmusd.synth.engine.jit import realtime, realtime_inline
+from dmusd.synth.engine.jit import realtime, realtime_inline, realtime_llvm_inline
 from dmusd.synth.engine.note_logic import group_message, pin_message, voices_wanted
 from dmusd.synth.engine.render import render_block
 from dmusd.synth.engine.voice_allocation import release, retire
@@ -76,7 +76,7 @@ def _may_steal(group, kind, a, b, c, S, T) -> bool:
     return stats[P.ST_SOUNDING] + wanted > stats[P.ST_BUDGET]
 
 
-@realtime_inline
+@realtime_llvm_inline
 def _flush(out, cursor, until, frames, S, R) -> int:
     """Render the voices from `cursor` up to `until` (frames of this block) into out."""
     ring, ring_value, ring_pos, pend, pend_value, chs, cc, sent, vr, prio, modes, stats, pf = S

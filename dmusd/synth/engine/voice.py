@@ -22,7 +22,7 @@ from dmusd.synth.engine.interpolation import (
     fill_wrapping,
 )
 from dmusd.synth.engine.jit import realtime, realtime_inline
-from dmusd.synth.engine.modulators import control_point_inlined, steady
+from dmusd.synth.engine.modulators import control_point, steady
 
 # 0, 1, 2 ... as float32, as long as the longest control interval: the mix loops read a ramp step
 # from it rather than convert the loop index (int64 -> float32 has no vector instruction on
@@ -91,7 +91,7 @@ def render_voice(
             if steady(v, vi, vf):  # nothing to recompute: skip the call
                 vi[v, L.VI_CTL_LEFT] = n_ctl
                 vi[v, L.VI_CTL_DONE] = 0
-            elif not control_point_inlined(v, vi, vf, conn, cscale, chan, poly, params, acc, False):
+            elif not control_point(v, vi, vf, conn, cscale, chan, poly, params, acc, False):
                 return False
         n = min(vi[v, L.VI_CTL_LEFT], s_end - s)
         pos = vi[v, L.VI_POS]
