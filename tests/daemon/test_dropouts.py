@@ -2,10 +2,11 @@
 harness while a bank is loaded and unloaded three times over the control socket; and the audio
 thread takes no page fault when new voices start.
 
-Bank loading runs in the daemon's control thread. While it holds the GIL, an audio callback
-that needs Python waits, and JACK then plays (and the harness records) a missed period: 21 ms
-of silence at 1024 frames, an xrun in the daemon's count. At small periods this is expected to
-fail until the audio callback stops needing the GIL.
+Bank loading runs in the daemon's control thread and holds the GIL most of the time. While
+notes sound the audio thread renders in native code and needs neither the GIL nor a page of
+memory the kernel has yet to map; an audio callback that waited would show as a missed period
+that JACK plays (and the harness records): 21 ms of silence at 1024 frames, an xrun in the
+daemon's count.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ unsigned = np.uint64
 # error_model "numpy": a division is just the instruction, without a zero test and a raise of
 # ZeroDivisionError after it. The audio thread has nothing to raise to (a raise ended the block
 # as a failed render); divisors are checked where they are made (loop spans, rates, intervals).
-# The raises were IR and machine code in every function: the cold build is ~6 s shorter.
+# The raises were IR and machine code in every function: the cold build is ~2 s shorter.
 _OPTIONS = {
     "nogil": True,
     "cache": True,
