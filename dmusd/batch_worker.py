@@ -20,6 +20,7 @@ line rather than failing every song the same way.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import signal
@@ -64,6 +65,10 @@ def open_synth(settings: RenderSettings) -> None:
     engine_entries()  # the engine library loaded here once, not again in each song's fork
     for warning in _synth.bank_warnings:
         print(f"dmusd: warning: {warning}", file=sys.stderr)
+    # Every song renders in a fork: the objects made so far (the banks' parse among them) leave
+    # the collector's view, so a fork's collections neither walk them nor copy their pages.
+    gc.collect()
+    gc.freeze()
 
 
 def start_forked_worker() -> None:

@@ -233,3 +233,20 @@ def test_a_song_whose_renderer_dies_fails_alone_and_leaves_no_partial_file(tmp_p
     assert sorted(p.name for p in out.iterdir()) == sorted(
         n.replace(".mid", ".wav") for n in GOOD[:2]
     )
+
+
+def test_the_worker_hides_its_start_up_objects_from_the_collector(bank):
+    # each song renders in a fork: collections there must not walk (and copy the pages of)
+    # what the worker built to start, the banks' parse among them
+    import gc
+
+    from dmusd import batch_worker
+    from dmusd.render_settings import RenderSettings
+
+    gc.unfreeze()
+    try:
+        batch_worker.open_synth(RenderSettings(banks=(str(bank),)))
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
+        batch_worker._synth = None
