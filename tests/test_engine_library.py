@@ -71,6 +71,7 @@ def test_the_build_inlines_what_is_marked_for_llvm():
     # control_point is realtime_llvm_inline: in the library no call of it is left, so no code
     # of its own either (numba's entries call it; the library test above: the same samples)
     library = engine_entries()
+    assert library.source.endswith(".so")
     listed = subprocess.run(["nm", library.source], capture_output=True, text=True, check=True)
     assert "10modulators" in listed.stdout  # other functions of the module keep their names
     assert "10modulators13control_point" not in listed.stdout

@@ -143,7 +143,7 @@ def realtime_llvm_inline(func):
     every call site: for a large function called from a hot loop, where the call costs as much
     as the work (numba passes each array as some nine stack words; control_point: the dense
     song renders ~20 % faster inlined), and for helpers called from many places (cold build:
-    control_point inlined by numba cost 9 s more, these helpers by LLVM save 4 s). numba's own
+    control_point inlined by numba cost 9 s more, these helpers by LLVM save 7 s). numba's own
     entries (no library) keep the calls: the same samples, slower."""
     _llvm_inlined.append(f"{func.__module__}.{func.__qualname__}")
     return realtime(func)
